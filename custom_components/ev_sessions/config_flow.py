@@ -1,0 +1,397 @@
+"""Config flow for ev_sessions: one hub, then one entry per charger."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from typing import Any, override
+
+import probatio as vol
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .chargers.events import ChargerInfo
+from .chargers.modbus import PROFILES, ModbusChargerError, probe_modbus_charger
+from .const import (
+    CONF_CHARGER_ID,
+    CONF_ENTRY_TYPE,
+    CONF_FAST_MIN_KW,
+    CONF_METER_INTERVAL,
+    CONF_MODEL,
+    CONF_OCPP_PORT,
+    CONF_PROTOCOL,
+    CONF_REJECT_UNKNOWN,
+    CONF_SLOW_MAX_KW,
+    CONF_SSL_CERTFILE,
+    CONF_SSL_KEYFILE,
+    CONF_UNIT_ID,
+    DEFAULT_FAST_MIN_KW,
+    DEFAULT_METER_INTERVAL,
+    DEFAULT_MODBUS_PORT,
+    DEFAULT_OCPP_PORT,
+    DEFAULT_SLOW_MAX_KW,
+    DOMAIN,
+    ENTRY_TYPE_CHARGER,
+    ENTRY_TYPE_HUB,
+    HUB_UNIQUE_ID,
+    LOGGER,
+    PROTOCOL_MODBUS,
+    PROTOCOL_OCPP,
+)
+from .tls import TlsConfigError, build_ssl_context
+
+_PORT_SELECTOR = NumberSelector(
+    NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+)
+_PATH_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.TEXT))
+_PASSWORD_SELECTOR = TextSelector(
+    TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="new-password")
+)
+#: OCPP charge point ids become URL segments; keep them printable and short.
+MAX_CHARGER_ID_LENGTH = 48
+
+
+async def _port_is_free(host: str, port: int) -> bool:
+    """Return whether we can listen on ``port`` (test before configure)."""
+    try:
+        server = await asyncio.start_server(lambda _r, _w: None, host, port)
+    except OSError as err:
+        if err.errno in (errno.EADDRINUSE, errno.EACCES):
+            return False
+        raise
+    server.close()
+    await server.wait_closed()
+    return True
+
+
+def _hub_schema(defaults: dict[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(
+                CONF_OCPP_PORT, default=defaults.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)
+            ): _PORT_SELECTOR,
+            vol.Optional(
+                CONF_SSL_CERTFILE, default=defaults.get(CONF_SSL_CERTFILE, "")
+            ): _PATH_SELECTOR,
+            vol.Optional(
+                CONF_SSL_KEYFILE, default=defaults.get(CONF_SSL_KEYFILE, "")
+            ): _PATH_SELECTOR,
+        }
+    )
+
+
+class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up the hub, then add chargers (discovered OCPP chargers or Modbus chargers)."""
+
+    VERSION = 1
+
+    _discovered: dict[str, Any]
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> EvSessionsOptionsFlow:
+        """Options for the hub or for a charger."""
+        return EvSessionsOptionsFlow()
+
+    def _hub_entry(self) -> ConfigEntry | None:
+        return next(
+            (
+                entry
+                for entry in self._async_current_entries(include_ignore=False)
+                if entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_HUB
+            ),
+            None,
+        )
+
+    async def _validate_hub(self, user_input: dict[str, Any]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        certfile = user_input.get(CONF_SSL_CERTFILE) or ""
+        keyfile = user_input.get(CONF_SSL_KEYFILE) or ""
+        if certfile or keyfile:
+            try:
+                await self.hass.async_add_executor_job(build_ssl_context, certfile, keyfile)
+            except TlsConfigError as err:
+                errors[err.field] = err.reason
+        if not errors and not await _port_is_free("0.0.0.0", int(user_input[CONF_OCPP_PORT])):  # noqa: S104
+            errors[CONF_OCPP_PORT] = "port_in_use"
+        return errors
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """First the hub; once it exists, add a charger."""
+        if self._hub_entry() is not None:
+            return self.async_show_menu(step_id="user", menu_options=["modbus", "ocpp"])
+        return await self.async_step_hub(user_input)
+
+    async def async_step_hub(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Create the hub: where OCPP chargers connect."""
+        await self.async_set_unique_id(HUB_UNIQUE_ID)
+        self._abort_if_unique_id_configured()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            user_input[CONF_OCPP_PORT] = int(user_input[CONF_OCPP_PORT])
+            errors = await self._validate_hub(user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title="EV Sessions",
+                    data={CONF_ENTRY_TYPE: ENTRY_TYPE_HUB, **user_input},
+                )
+        return self.async_show_form(
+            step_id="hub", data_schema=_hub_schema(user_input or {}), errors=errors
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the hub's port/TLS, or a Modbus charger's address."""
+        entry = self._get_reconfigure_entry()
+        if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
+            errors: dict[str, str] = {}
+            if user_input is not None:
+                user_input[CONF_OCPP_PORT] = int(user_input[CONF_OCPP_PORT])
+                same_port = user_input[CONF_OCPP_PORT] == entry.data[CONF_OCPP_PORT]
+                if same_port:
+                    # Our own server holds the port: only check the TLS files.
+                    probe = {**user_input, CONF_OCPP_PORT: 0}
+                    errors = await self._validate_hub(probe)
+                else:
+                    errors = await self._validate_hub(user_input)
+                if not errors:
+                    return self.async_update_reload_and_abort(entry, data_updates=user_input)
+            return self.async_show_form(
+                step_id="reconfigure",
+                data_schema=_hub_schema(user_input or dict(entry.data)),
+                errors=errors,
+            )
+        if entry.data[CONF_PROTOCOL] == PROTOCOL_MODBUS:
+            return await self._modbus_form("reconfigure", user_input, entry)
+        return self.async_abort(reason="reconfigure_not_supported")
+
+    # ------------------------------------------------------------------ OCPP
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """An unknown OCPP charger connected to the hub."""
+        charger_id = discovery_info[CONF_CHARGER_ID]
+        await self.async_set_unique_id(charger_id)
+        self._abort_if_unique_id_configured()
+        self._discovered = discovery_info
+        self.context["title_placeholders"] = {"charger_id": charger_id}
+        return await self.async_step_discovery_confirm()
+
+    async def async_step_discovery_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask the user to accept the charger."""
+        info = self._discovered
+        if user_input is not None:
+            return self._create_ocpp_entry(info[CONF_CHARGER_ID], user_input.get(CONF_PASSWORD))
+        return self.async_show_form(
+            step_id="discovery_confirm",
+            data_schema=vol.Schema({vol.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR}),
+            description_placeholders={
+                "charger_id": info[CONF_CHARGER_ID],
+                "vendor": info.get("vendor") or "?",
+                "model": info.get("model") or "?",
+            },
+        )
+
+    async def async_step_ocpp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add an OCPP charger by hand before it first connects."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            charger_id = user_input[CONF_CHARGER_ID].strip()
+            if (
+                not charger_id
+                or len(charger_id) > MAX_CHARGER_ID_LENGTH
+                or "/" in charger_id
+                or not charger_id.isprintable()
+            ):
+                errors[CONF_CHARGER_ID] = "invalid_charger_id"
+            else:
+                await self.async_set_unique_id(charger_id)
+                self._abort_if_unique_id_configured()
+                return self._create_ocpp_entry(charger_id, user_input.get(CONF_PASSWORD))
+        return self.async_show_form(
+            step_id="ocpp",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_CHARGER_ID): TextSelector(),
+                    vol.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR,
+                }
+            ),
+            errors=errors,
+        )
+
+    def _create_ocpp_entry(self, charger_id: str, password: str | None) -> ConfigFlowResult:
+        data: dict[str, Any] = {
+            CONF_ENTRY_TYPE: ENTRY_TYPE_CHARGER,
+            CONF_PROTOCOL: PROTOCOL_OCPP,
+            CONF_CHARGER_ID: charger_id,
+        }
+        if password:
+            data[CONF_PASSWORD] = password
+        return self.async_create_entry(title=charger_id, data=data)
+
+    # ------------------------------------------------------------------ Modbus
+
+    async def async_step_modbus(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add a Modbus TCP charger: test the connection, then create."""
+        return await self._modbus_form("modbus", user_input, None)
+
+    async def _modbus_form(
+        self, step_id: str, user_input: dict[str, Any] | None, entry: ConfigEntry | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {
+                CONF_HOST: user_input[CONF_HOST].strip(),
+                CONF_PORT: int(user_input[CONF_PORT]),
+                CONF_MODEL: user_input[CONF_MODEL],
+                CONF_UNIT_ID: int(user_input[CONF_UNIT_ID])
+                if user_input.get(CONF_UNIT_ID) not in (None, "")
+                else PROFILES[user_input[CONF_MODEL]].unit_id,
+            }
+            info: ChargerInfo | None = None
+            try:
+                info = await probe_modbus_charger(
+                    data[CONF_HOST], data[CONF_PORT], data[CONF_UNIT_ID], data[CONF_MODEL]
+                )
+            except ModbusChargerError as err:
+                LOGGER.debug("Modbus probe of %s failed: %s", data[CONF_HOST], err)
+                errors["base"] = "cannot_connect"
+            except Exception:
+                LOGGER.exception("Unexpected error probing a Modbus charger")
+                errors["base"] = "unknown"
+            if info is not None:
+                serial = info.serial or f"{data[CONF_HOST]}:{data[CONF_PORT]}/{data[CONF_UNIT_ID]}"
+                unique_id = f"modbus_{serial}"
+                if entry is not None:
+                    await self.async_set_unique_id(unique_id)
+                    self._abort_if_unique_id_mismatch(reason="different_device")
+                    return self.async_update_reload_and_abort(entry, data_updates=data)
+                await self.async_set_unique_id(unique_id)
+                self._abort_if_unique_id_configured()
+                title = " ".join(p for p in (info.vendor, info.model) if p) or data[CONF_HOST]
+                return self.async_create_entry(
+                    title=title,
+                    data={
+                        CONF_ENTRY_TYPE: ENTRY_TYPE_CHARGER,
+                        CONF_PROTOCOL: PROTOCOL_MODBUS,
+                        CONF_CHARGER_ID: unique_id,
+                        **data,
+                    },
+                )
+        defaults = user_input or (dict(entry.data) if entry else {})
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, "")): TextSelector(),
+                vol.Required(
+                    CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_MODBUS_PORT)
+                ): _PORT_SELECTOR,
+                vol.Required(CONF_MODEL, default=defaults.get(CONF_MODEL, "alfen")): SelectSelector(
+                    SelectSelectorConfig(
+                        options=sorted(PROFILES),
+                        mode=SelectSelectorMode.DROPDOWN,
+                        translation_key="model",
+                    )
+                ),
+                vol.Optional(
+                    CONF_UNIT_ID,
+                    description={"suggested_value": defaults.get(CONF_UNIT_ID)},
+                ): NumberSelector(
+                    NumberSelectorConfig(min=0, max=255, step=1, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
+        return self.async_show_form(step_id=step_id, data_schema=schema, errors=errors)
+
+
+class EvSessionsOptionsFlow(OptionsFlowWithReload):
+    """Options: hub behaviour, or a charger's password."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the options that fit the entry."""
+        entry = self.config_entry
+        if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
+            return await self.async_step_hub(user_input)
+        if entry.data[CONF_PROTOCOL] == PROTOCOL_OCPP:
+            return await self.async_step_charger(user_input)
+        return self.async_abort(reason="no_options")
+
+    async def async_step_hub(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Hub options."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if float(user_input[CONF_SLOW_MAX_KW]) >= float(user_input[CONF_FAST_MIN_KW]):
+                errors[CONF_FAST_MIN_KW] = "fast_below_slow"
+            else:
+                user_input[CONF_METER_INTERVAL] = int(user_input[CONF_METER_INTERVAL])
+                return self.async_create_entry(data=user_input)
+        options = user_input or dict(self.config_entry.options)
+        kw = NumberSelectorConfig(min=1, max=400, step=0.1, unit_of_measurement="kW")
+        return self.async_show_form(
+            step_id="hub",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_REJECT_UNKNOWN, default=options.get(CONF_REJECT_UNKNOWN, False)
+                    ): BooleanSelector(),
+                    vol.Required(
+                        CONF_METER_INTERVAL,
+                        default=options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL),
+                    ): NumberSelector(
+                        NumberSelectorConfig(
+                            min=1, max=900, step=1, unit_of_measurement="s", mode="box"
+                        )
+                    ),
+                    vol.Required(
+                        CONF_SLOW_MAX_KW, default=options.get(CONF_SLOW_MAX_KW, DEFAULT_SLOW_MAX_KW)
+                    ): NumberSelector(kw),
+                    vol.Required(
+                        CONF_FAST_MIN_KW, default=options.get(CONF_FAST_MIN_KW, DEFAULT_FAST_MIN_KW)
+                    ): NumberSelector(kw),
+                }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_charger(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """OCPP charger options: the security profile 1/2 password."""
+        if user_input is not None:
+            data = dict(self.config_entry.data)
+            if user_input.get(CONF_PASSWORD):
+                data[CONF_PASSWORD] = user_input[CONF_PASSWORD]
+            else:
+                data.pop(CONF_PASSWORD, None)
+            self.hass.config_entries.async_update_entry(self.config_entry, data=data)
+            return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="charger",
+            data_schema=vol.Schema({vol.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR}),
+        )
