@@ -1,0 +1,88 @@
+"""Calendar of charging sessions (later also planned charging windows)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from homeassistant.components.calendar import CalendarEntity, CalendarEntityDescription, CalendarEvent
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from .coordinator import HubConfigEntry
+from .core.model import Session
+from .entity import EvSessionsSiteEntity
+
+PARALLEL_UPDATES = 0
+
+SESSIONS_CALENDAR = CalendarEntityDescription(key="sessions", translation_key="sessions")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One calendar with every session."""
+    async_add_entities([SessionCalendar(entry.runtime_data.site, SESSIONS_CALENDAR)])
+
+
+def _title(session: Session, names: dict[str, str]) -> str:
+    charger = names.get(session.charger_id, session.charger_id)
+    return f"{charger}: {session.energy_wh / 1000:.2f} kWh"
+
+
+class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
+    """Each session is an event from plug-in to unplug (open sessions end now)."""
+
+    def _names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for charger_id, link in self.coordinator.hub.chargers.items():
+            if (entry := self.hass.config_entries.async_get_entry(link.entry_id)) is not None:
+                names[charger_id] = entry.title
+        return names
+
+    def _event(self, session: Session, names: dict[str, str], now: datetime) -> CalendarEvent:
+        end = session.unplugged_at or now
+        if end <= session.plugged_in_at:
+            end = session.plugged_in_at + timedelta(seconds=1)  # calendar events need end > start
+        lines = [f"{session.energy_wh / 1000:.3f} kWh"]
+        if session.charging_finished_at is not None:
+            lines.append(f"charging finished {dt_util.as_local(session.charging_finished_at):%H:%M}")
+        if session.stop_reason:
+            lines.append(f"stop reason: {session.stop_reason}")
+        return CalendarEvent(
+            start=session.plugged_in_at,
+            end=end,
+            summary=_title(session, names),
+            description="\n".join(lines),
+            uid=session.id,
+        )
+
+    @property
+    def event(self) -> CalendarEvent | None:
+        """A session running now, if any."""
+        now = dt_util.utcnow()
+        engine = self.coordinator.hub.engine
+        names = self._names()
+        for charger_id in list(self.coordinator.hub.chargers):
+            for connector_id in engine.connectors(charger_id):
+                session = engine.connector(charger_id, connector_id).session
+                if session is not None:
+                    return self._event(session, names, now)
+        return None
+
+    async def async_get_events(
+        self, hass: HomeAssistant, start_date: datetime, end_date: datetime
+    ) -> list[CalendarEvent]:
+        """Sessions that overlap the range, from the database."""
+        now = dt_util.utcnow()
+        sessions = await self.coordinator.hub.engine.async_sessions(
+            start=dt_util.as_utc(start_date),
+            end=dt_util.as_utc(end_date),
+            charger_id=None,
+            member_id=None,
+            limit=None,
+        )
+        names = self._names()
+        return [self._event(session, names, now) for session in sessions]

@@ -1,0 +1,48 @@
+"""Built-in profiles, loaded at import from the JSON files in ``profiles/``.
+
+Adding a charger model = adding one JSON file there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import ProfileError
+from .parser import parse_profile
+from .profile import Profile
+
+_PROFILE_DIR = Path(__file__).with_name("profiles")
+
+
+def _load_all() -> dict[str, Profile]:
+    profiles: dict[str, Profile] = {}
+    for path in sorted(_PROFILE_DIR.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            profile = parse_profile(data, name=path.stem)
+        except ProfileError as err:
+            raise ProfileError([f"{path.name}: {e}" for e in err.errors]) from None
+        profiles[profile.name] = profile
+    return profiles
+
+
+#: Every built-in profile by name (``alfen``, ``abb``, ``vestel``, ``webasto_next``, ``keba``,
+#: ``charx``).
+BUILTIN_PROFILES: Mapping[str, Profile] = _load_all()
+
+
+def get_profile(name: str) -> Profile:
+    """Return a built-in profile, or raise :class:`ProfileError` naming the known ones."""
+    try:
+        return BUILTIN_PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(BUILTIN_PROFILES))
+        raise ProfileError([f"unknown profile {name!r} (known: {known})"]) from None
+
+
+def custom_profile(data: Mapping[str, Any]) -> Profile:
+    """Validate a user-defined profile (same schema as the JSON files; name "custom")."""
+    return parse_profile(data, name=str(data.get("name") or "custom"))

@@ -1,0 +1,547 @@
+"""One charger's websocket: framing, routing, validation, outgoing calls.
+
+Version-specific subclasses (:mod:`.v16`, :mod:`.v201`) mark CALL handlers with :func:`on` (the
+``ocpp`` package's routing decorator) and implement :meth:`OcppConnection.execute`. Handlers get
+the payload as the charger sent it (camelCase dict, already validated or repaired) and return the
+response payload, or an awaitable of it when they need to ask the hub. Synchronous handlers (the
+high-rate MeterValues, StatusNotification, Heartbeat) are answered inline, in order; asynchronous
+ones run in their own task so the connection keeps reading answers to our own CALLs meanwhile.
+
+The ``ocpp`` package's own ``ChargePoint`` dispatch is not used on the server side: it converts
+every key between camelCase and snake_case with regexes and validates with ``jsonschema`` in a
+thread, which is most of the cost of a frame (see the performance notes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+import inspect
+import json
+import logging
+import re
+from typing import Any, ClassVar, TypeVar
+import uuid
+
+from aiohttp import WSMsgType, web
+from ocpp.messages import Call, CallError, CallResult
+from ocpp.routing import on as _ocpp_on
+
+from ..events import (
+    AuthorizationRequest,
+    AuthorizationResult,
+    AuthorizationStatus,
+    BootDecision,
+    ChargerCommand,
+    ChargerConnected,
+    ChargerError,
+    ChargerEvent,
+    ChargerHandler,
+    ChargerInfo,
+    ChargerNotConnectedError,
+    ChargerTimeoutError,
+    CommandNotSupportedError,
+    CommandResult,
+    ProtocolDeviation,
+)
+from . import lenient, schemas
+from .state import ChargerState, OcppSettings
+from .timeutil import iso, utcnow
+
+_LOGGER = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+Payload = dict[str, Any]
+
+#: At most this many distinct deviation kinds are remembered per charger.
+MAX_DEVIATION_KINDS = 200
+_UNIQUE_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"]{1,64})"')
+
+
+def on(action: str) -> Callable[[F], F]:
+    """Mark a method as the handler of a CALL ``action`` (``ocpp.routing.on``).
+
+    Schema validation is done by :class:`OcppConnection`, with compiled validators.
+    """
+    decorator: Callable[[F], F] = _ocpp_on(action, skip_schema_validation=True)
+    return decorator
+
+
+def short_tag(id_tag: str | None) -> str:
+    """An id tag shortened for logs: first 4 characters and an ellipsis."""
+    if not id_tag:
+        return "-"
+    return id_tag[:4] + "…"
+
+
+class OcppCallError(ChargerError):
+    """The charger answered one of our CALLs with a CALLERROR."""
+
+    def __init__(self, code: str, description: str, details: object) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.details = details
+
+
+class _RejectedError(Exception):
+    """A CALL payload is unusable: answer with this CALLERROR."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A handler's response plus a callback to run once the response has been sent."""
+
+    payload: Payload
+    after: Callable[[], None] | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Hub:
+    """What connections share with the server."""
+
+    handler: ChargerHandler
+    settings: OcppSettings
+    new_transaction_id: Callable[[], int]
+    #: 1.6 transaction ids issued by this server (guard against a factory repeating itself).
+    issued_ids: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCodes:
+    """CALLERROR codes whose spelling differs between OCPP versions."""
+
+    format_violation: str
+    bad_frame: str
+    bad_message_type: str
+    occurrence: str = "OccurenceConstraintViolation"
+
+
+class OcppConnection:
+    """Base class of a charger connection. Subclasses set the class variables below."""
+
+    version: ClassVar[str]
+    protocol: ClassVar[str]
+    errors: ClassVar[ErrorCodes]
+    #: Every action of the protocol version (for NotImplemented vs NotSupported).
+    known_actions: ClassVar[frozenset[str]]
+    _routes: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        routes: dict[str, str] = {}
+        for name in dir(cls):
+            action = getattr(getattr(cls, name, None), "_on_action", None)
+            if isinstance(action, str):
+                routes[str(action)] = name
+        cls._routes = routes
+
+    def __init__(self, ws: web.WebSocketResponse, state: ChargerState, hub: Hub) -> None:
+        self.ws = ws
+        self.state = state
+        self.hub = hub
+        self.settings = hub.settings
+        self.charger_id = state.charger_id
+        self._pending: dict[str, asyncio.Future[Payload]] = {}
+        self._call_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._booted = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def closed(self) -> bool:
+        """The websocket is gone."""
+        return self._closed
+
+    async def run(self) -> None:
+        """Serve the websocket until it closes. Never raises for a bad frame."""
+        self.state.connected_since = utcnow()
+        if self.state.accepted and self.state.info is not None:
+            # a reconnect without a reboot: the charger is back with what we knew of it
+            self.emit(ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=self.state.info))
+        self.spawn(self._ask_for_boot_later())
+        try:
+            async for msg in self.ws:
+                if msg.type is WSMsgType.TEXT:
+                    await self._route_safely(msg.data)
+                elif msg.type is WSMsgType.BINARY:
+                    self.deviate("binary_frame", "frame sent as binary instead of text")
+                    await self._route_safely(msg.data.decode("utf-8", "replace"))
+        finally:
+            self._shutdown()
+
+    async def close(self, message: str = "closed") -> None:
+        """Close the websocket and stop everything this connection started."""
+        self._shutdown()
+        await self.ws.close(code=1001, message=message.encode())
+
+    def _shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ChargerNotConnectedError(self.charger_id))
+        self._pending.clear()
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+
+    async def wait_tasks(self) -> None:
+        """Wait until every task this connection started has finished (after :meth:`close`)."""
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` in a task owned by this connection (cancelled on close)."""
+        if self._closed:
+            coro.close()
+            return
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            if isinstance(error, ChargerError):
+                _LOGGER.debug("%s: background request failed: %s", self.charger_id, error)
+            else:
+                _LOGGER.error(
+                    "%s: unexpected error in background task", self.charger_id, exc_info=error
+                )
+
+    # ------------------------------------------------------------------ events
+
+    def emit(self, event: ChargerEvent) -> None:
+        """Hand an event to the hub; a failing hub never breaks the connection."""
+        try:
+            self.hub.handler.handle_event(event)
+        except Exception:
+            _LOGGER.exception("%s: event handler failed on %s", self.charger_id, type(event).__name__)
+
+    def deviate(self, kind: str, detail: str) -> None:
+        """Report a tolerated protocol deviation, once per (charger, kind)."""
+        deviations = self.state.deviations
+        if kind in deviations or len(deviations) >= MAX_DEVIATION_KINDS:
+            return
+        deviations[kind] = detail
+        _LOGGER.warning(
+            "Charger %s deviates from OCPP %s (%s): %s", self.charger_id, self.version, kind, detail
+        )
+        self.emit(ProtocolDeviation(charger_id=self.charger_id, at=utcnow(), kind=kind, detail=detail))
+
+    def timestamp_problem(self, kind: str | None, value: object) -> None:
+        """Report a timestamp we could not use as is."""
+        if kind is not None:
+            self.deviate(kind, f"timestamp {value!r}")
+
+    # ------------------------------------------------------------------ incoming frames
+
+    async def _route_safely(self, raw: str) -> None:
+        try:
+            await self._route(raw)
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception:
+            _LOGGER.exception("%s: failed to handle frame %.200s", self.charger_id, raw)
+
+    async def _route(self, raw: str) -> None:
+        received = utcnow()
+        self.state.last_seen = received
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            await self._frame_error(raw, "frame is not valid JSON")
+            return
+        if not isinstance(message, list) or not message:
+            await self._frame_error(raw, "frame is not a JSON array")
+            return
+        kind = message[0]
+        if kind == 2:
+            if (
+                len(message) != 4
+                or not isinstance(message[1], str)
+                or not isinstance(message[2], str)
+            ):
+                await self._frame_error(raw, "CALL must be [2, id, action, payload]")
+                return
+            await self._on_call(message[1], message[2], message[3], received)
+        elif kind in (3, 4):
+            self._on_answer(message)
+        else:
+            unique_id = message[1] if len(message) > 1 and isinstance(message[1], str) else "-1"
+            self.deviate("bad_message_type", f"message type {kind!r}")
+            await self._send_error(
+                unique_id, self.errors.bad_message_type, f"message type {kind!r} unknown"
+            )
+
+    async def _frame_error(self, raw: str, detail: str) -> None:
+        self.deviate("bad_frame", f"{detail}: {raw[:80]!r}")
+        match = _UNIQUE_ID.match(raw)
+        unique_id = match.group(1) if match else "-1"
+        code = self.errors.bad_frame if unique_id == "-1" else self.errors.format_violation
+        await self._send_error(unique_id, code, detail)
+
+    def _on_answer(self, message: list[Any]) -> None:
+        unique_id = message[1] if len(message) > 1 else None
+        future = self._pending.get(unique_id) if isinstance(unique_id, str) else None
+        if future is None or future.done():
+            _LOGGER.debug("%s: answer to an unknown or expired call: %.200s", self.charger_id, message)
+            return
+        if message[0] == 3:
+            payload = message[2] if len(message) > 2 else None
+            if not isinstance(payload, dict):
+                self.deviate("bad_call_result", f"CALLRESULT payload {payload!r}")
+                payload = {}
+            future.set_result(payload)
+        else:
+            code = str(message[2]) if len(message) > 2 else "GenericError"
+            description = str(message[3]) if len(message) > 3 else ""
+            details = message[4] if len(message) > 4 else {}
+            future.set_exception(OcppCallError(code, description, details))
+
+    async def _on_call(self, unique_id: str, action: str, payload: Any, received: datetime) -> None:
+        method = self._routes.get(action)
+        if method is None:
+            if action in self.known_actions:
+                await self._send_error(unique_id, "NotSupported", f"{action} is not supported")
+            else:
+                await self._send_error(unique_id, "NotImplemented", f"{action} is not known")
+            return
+        if action != "BootNotification" and not self.state.accepted:
+            if self.state.pending or self.state.rejected:
+                await self._send_error(unique_id, "SecurityError", "charger is not accepted")
+                return
+        try:
+            checked = self._validate(action, payload)
+        except _RejectedError as rejected:
+            await self._send_error(unique_id, rejected.code, rejected.description)
+            return
+        try:
+            result = getattr(self, method)(checked, received)
+            if inspect.isawaitable(result):
+                self.spawn(self._answer_later(unique_id, action, result))
+                return
+        except Exception:
+            _LOGGER.exception("%s: error handling %s", self.charger_id, action)
+            await self._send_error(unique_id, "InternalError", f"error handling {action}")
+            return
+        await self._reply(unique_id, action, result)
+
+    def _validate(self, action: str, payload: Any) -> Payload:
+        """The payload to use (validated or repaired); raise :class:`_RejectedError`."""
+        validate = schemas.validator(self.version, action)
+        if validate is None:
+            return payload if isinstance(payload, dict) else {}
+        try:
+            validate(payload)
+        except schemas.SchemaError:
+            pass
+        else:
+            return payload if isinstance(payload, dict) else {}
+        definition = schemas.schema(self.version, action)
+        assert definition is not None
+        try:
+            repaired, deviations = lenient.repair(payload, definition, action)
+        except lenient.Unusable as error:
+            code = {
+                "type": "TypeConstraintViolation",
+                "required": self.errors.occurrence,
+            }.get(error.rule, self.errors.format_violation)
+            self.deviate(f"rejected:{error.rule}:{action}", str(error))
+            raise _RejectedError(code, str(error)[:200]) from error
+        for deviation in deviations:
+            self.deviate(deviation.kind, deviation.detail)
+        return repaired
+
+    async def _answer_later(self, unique_id: str, action: str, pending: Awaitable[Any]) -> None:
+        try:
+            result = await pending
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _LOGGER.exception("%s: error handling %s", self.charger_id, action)
+            await self._send_error(unique_id, "InternalError", f"error handling {action}")
+            return
+        await self._reply(unique_id, action, result)
+
+    async def _reply(self, unique_id: str, action: str, result: Payload | Reply) -> None:
+        reply = result if isinstance(result, Reply) else Reply(result)
+        validate = schemas.validator(self.version, action, response=True)
+        if validate is not None:
+            try:
+                validate(reply.payload)
+            except schemas.SchemaError as error:  # a bug of ours: log loudly, answer anyway
+                _LOGGER.error("%s: our %s response is invalid: %s", self.charger_id, action, error)
+        await self._send(CallResult(unique_id, reply.payload).to_json())
+        if reply.after is not None:
+            reply.after()
+
+    async def _send_error(self, unique_id: str, code: str, description: str) -> None:
+        await self._send(CallError(unique_id, code, description, {}).to_json())
+
+    async def _send(self, text: str) -> None:
+        if self._closed or self.ws.closed:
+            return
+        try:
+            await self.ws.send_str(text)
+        except ConnectionError as error:
+            _LOGGER.debug("%s: send failed: %s", self.charger_id, error)
+
+    # ------------------------------------------------------------------ outgoing calls
+
+    async def call(self, action: str, payload: Payload, timeout: float | None = None) -> Payload:
+        """Send a CALL and return the answer's payload.
+
+        Raises :class:`ValueError` for a payload the schema rejects (nothing is sent),
+        :class:`ChargerNotConnectedError`, :class:`ChargerTimeoutError` and
+        :class:`OcppCallError` for a CALLERROR answer.
+        """
+        validate = schemas.validator(self.version, action)
+        if validate is not None:
+            try:
+                validate(payload)
+            except schemas.SchemaError as error:
+                raise ValueError(f"invalid {action} request: {error.message}") from error
+        if self._closed:
+            raise ChargerNotConnectedError(self.charger_id)
+        limit = self.settings.command_timeout if timeout is None else timeout
+        async with self._call_lock:
+            if self._closed:
+                raise ChargerNotConnectedError(self.charger_id)
+            unique_id = str(uuid.uuid4())
+            future: asyncio.Future[Payload] = asyncio.get_running_loop().create_future()
+            self._pending[unique_id] = future
+            try:
+                await self.ws.send_str(Call(unique_id, action, payload).to_json())
+                async with asyncio.timeout(limit):
+                    answer = await future
+            except TimeoutError as error:
+                raise ChargerTimeoutError(
+                    f"{self.charger_id} did not answer {action} within {limit} s"
+                ) from error
+            except ConnectionError as error:
+                raise ChargerNotConnectedError(self.charger_id) from error
+            finally:
+                self._pending.pop(unique_id, None)
+        self._check_answer(action, answer)
+        return answer
+
+    def _check_answer(self, action: str, answer: Payload) -> None:
+        validate = schemas.validator(self.version, action, response=True)
+        if validate is None:
+            return
+        try:
+            validate(answer)
+        except schemas.SchemaError as error:
+            self.deviate(f"invalid_response:{action}", error.message)
+
+    async def command(self, action: str, payload: Payload, *, ok: frozenset[str]) -> CommandResult:
+        """Send a CALL whose answer has a ``status``; ``accepted`` when it is in ``ok``."""
+        try:
+            answer = await self.call(action, payload)
+        except OcppCallError as error:
+            if error.code in {"NotImplemented", "NotSupported"}:
+                raise CommandNotSupportedError(f"{self.charger_id}: {action}: {error}") from error
+            return CommandResult(
+                accepted=False, status=error.code, data={"description": error.description}
+            )
+        status = str(answer.get("status", ""))
+        return CommandResult(accepted=status in ok, status=status, data=dict(answer))
+
+    async def authorize(
+        self, id_tag: str, connector_id: int | None, at: datetime
+    ) -> AuthorizationResult:
+        """Ask the hub; a failing hub means Invalid."""
+        try:
+            return await self.hub.handler.authorize(
+                AuthorizationRequest(
+                    charger_id=self.charger_id, id_tag=id_tag, connector_id=connector_id, at=at
+                )
+            )
+        except Exception:
+            _LOGGER.exception("%s: authorization of %s failed", self.charger_id, short_tag(id_tag))
+            return AuthorizationResult(status=AuthorizationStatus.INVALID)
+
+    # ------------------------------------------------------------------ boot
+
+    async def decide_boot(self, info: ChargerInfo) -> BootDecision:
+        """Ask the hub (unless the user already accepted) and update the state."""
+        state = self.state
+        state.boot_count += 1
+        state.info = info
+        self._booted = True
+        if state.force_accept:
+            decision = BootDecision.ACCEPTED
+            state.force_accept = False
+        else:
+            try:
+                decision = await self.hub.handler.boot_decision(self.charger_id, info)
+            except Exception:
+                _LOGGER.exception("%s: boot decision failed, answering Pending", self.charger_id)
+                decision = BootDecision.PENDING
+        state.accepted = decision is BootDecision.ACCEPTED
+        state.pending = decision is BootDecision.PENDING
+        state.rejected = decision is BootDecision.REJECTED
+        if state.accepted:
+            self.emit(ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=info))
+        else:
+            _LOGGER.info("%s: boot answered %s", self.charger_id, decision.value)
+        return decision
+
+    def boot_reply(self, decision: BootDecision, received: datetime) -> Reply:
+        """The BootNotification response (same shape in 1.6 and 2.0.1)."""
+        accepted = decision is BootDecision.ACCEPTED
+        payload = {
+            "status": decision.value.capitalize(),
+            "currentTime": iso(received),
+            "interval": self.settings.heartbeat_interval
+            if accepted
+            else self.settings.pending_interval,
+        }
+        after = self._after_accepted if accepted else None
+        return Reply(payload, after)
+
+    def _after_accepted(self) -> None:
+        if self.settings.configure_on_boot:
+            self.spawn(self.configure())
+
+    async def configure(self) -> None:
+        """Post-boot configuration (version specific)."""
+
+    def accept_pending(self) -> None:
+        """The user accepted this charger: let it in without a reconnect."""
+        self.state.force_accept = True
+        if self.state.pending or self.state.rejected:
+            self.spawn(self.trigger_boot())
+
+    async def trigger_boot(self) -> None:
+        """Ask the charger to send a BootNotification now."""
+        await self.call("TriggerMessage", {"requestedMessage": "BootNotification"})
+
+    async def _ask_for_boot_later(self) -> None:
+        await asyncio.sleep(self.settings.boot_grace)
+        if not self._booted and not self.state.accepted:
+            _LOGGER.debug("%s: no BootNotification yet, triggering one", self.charger_id)
+            await self.trigger_boot()
+
+    # ------------------------------------------------------------------ commands
+
+    async def execute(self, command: ChargerCommand) -> CommandResult:
+        """Carry out a normalized command (version specific)."""
+        raise CommandNotSupportedError(type(command).__name__)
+
+

@@ -1,0 +1,227 @@
+"""Translate OCPP ``meterValue`` lists (1.6 and 2.0.1) into :class:`MeterSample` events.
+
+This is the hot path of the adapter (MeterValues is the high-rate message), so it is written as
+plain loops over dicts with table lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..events import MeterSample, SampleContext
+from .timeutil import parse_timestamp
+
+Deviate = Callable[[str, str], None]
+Phases = tuple[float | None, float | None, float | None]
+
+ENERGY = "Energy.Active.Import.Register"
+POWER = "Power.Active.Import"
+CURRENT = "Current.Import"
+VOLTAGE = "Voltage"
+SOC = "SoC"
+
+CONTEXTS: dict[str, SampleContext] = {
+    "Sample.Periodic": SampleContext.PERIODIC,
+    "Sample.Clock": SampleContext.CLOCK,
+    "Transaction.Begin": SampleContext.TRANSACTION_BEGIN,
+    "Transaction.End": SampleContext.TRANSACTION_END,
+    "Trigger": SampleContext.TRIGGER,
+}
+#: Phase name -> (index in the (L1, L2, L3) tuple, is line-to-neutral or plain phase).
+PHASES: dict[str, tuple[int, bool]] = {
+    "L1": (0, True),
+    "L2": (1, True),
+    "L3": (2, True),
+    "L1-N": (0, True),
+    "L2-N": (1, True),
+    "L3-N": (2, True),
+    "L1-L2": (0, False),
+    "L2-L3": (1, False),
+    "L3-L1": (2, False),
+}
+#: Measurand -> (base unit, {unit: factor to base}).
+UNITS: dict[str, tuple[str, dict[str, float]]] = {
+    ENERGY: ("Wh", {"Wh": 1.0, "kWh": 1000.0}),
+    POWER: ("W", {"W": 1.0, "kW": 1000.0}),
+    CURRENT: ("A", {"A": 1.0}),
+    VOLTAGE: ("V", {"V": 1.0}),
+    SOC: ("Percent", {"Percent": 1.0}),
+}
+
+
+class _Accumulator:
+    """Collects the values of one ``meterValue`` entry."""
+
+    __slots__ = (
+        "context",
+        "current",
+        "energy",
+        "energy_phases",
+        "power",
+        "power_phases",
+        "soc",
+        "voltage",
+        "voltage_ll",
+    )
+
+    def __init__(self) -> None:
+        self.context: SampleContext | None = None
+        self.energy: float | None = None
+        self.energy_phases: list[float] = []
+        self.power: float | None = None
+        self.power_phases: list[float] = []
+        self.current: list[float | None] = [None, None, None]
+        self.voltage: list[float | None] = [None, None, None]
+        self.voltage_ll: list[float | None] = [None, None, None]
+        self.soc: float | None = None
+
+    def add(self, measurand: str, phase: str | None, value: float) -> None:
+        if measurand == ENERGY:
+            if phase is None:
+                self.energy = value
+            elif phase in PHASES:
+                self.energy_phases.append(value)
+        elif measurand == POWER:
+            if phase is None:
+                self.power = value
+            elif phase in PHASES:
+                self.power_phases.append(value)
+        elif measurand == CURRENT:
+            self._phase(self.current, self.current, phase, value)
+        elif measurand == VOLTAGE:
+            self._phase(self.voltage, self.voltage_ll, phase, value)
+        elif measurand == SOC:
+            self.soc = value
+
+    @staticmethod
+    def _phase(
+        neutral: list[float | None], line: list[float | None], phase: str | None, value: float
+    ) -> None:
+        if phase is None:
+            # a single-phase charger reporting without a phase: it is L1
+            if neutral[0] is None:
+                neutral[0] = value
+            return
+        entry = PHASES.get(phase)
+        if entry is not None:
+            (neutral if entry[1] else line)[entry[0]] = value
+
+    def sample(
+        self,
+        *,
+        charger_id: str,
+        at: datetime,
+        connector_id: int,
+        transaction_id: str | None,
+        offline: bool,
+    ) -> MeterSample | None:
+        energy = self.energy
+        if energy is None and self.energy_phases:
+            energy = sum(self.energy_phases)
+        power = self.power
+        if power is None and self.power_phases:
+            power = sum(self.power_phases)
+        current = _tuple(self.current)
+        voltage = _tuple(self.voltage) or _tuple(self.voltage_ll)
+        if energy is None and power is None and current is None and voltage is None:
+            if self.soc is None:
+                return None
+        return MeterSample(
+            charger_id=charger_id,
+            at=at,
+            connector_id=connector_id,
+            transaction_id=transaction_id,
+            context=self.context or SampleContext.PERIODIC,
+            energy_register_wh=None if energy is None else round(energy),
+            power_w=power,
+            current_a=current,
+            voltage_v=voltage,
+            soc_pct=self.soc,
+            offline=offline,
+        )
+
+
+def _tuple(values: list[float | None]) -> Phases | None:
+    if values[0] is None and values[1] is None and values[2] is None:
+        return None
+    return (values[0], values[1], values[2])
+
+
+def _number(raw: Any) -> float | None:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw.replace(",", "."))
+        except ValueError:
+            return None
+    return None
+
+
+def parse_meter_values(
+    meter_values: Sequence[dict[str, Any]],
+    *,
+    v201: bool,
+    charger_id: str,
+    connector_id: int,
+    transaction_id: str | None,
+    received: datetime,
+    offline_after: timedelta | None,
+    offline: bool,
+    deviate: Deviate,
+) -> list[MeterSample]:
+    """One :class:`MeterSample` per ``meterValue`` entry that carries something we use.
+
+    ``offline`` marks every sample as replayed; with ``offline_after`` a sample whose timestamp
+    lags ``received`` by more than that is marked replayed too.
+    """
+    samples: list[MeterSample] = []
+    for entry in meter_values:
+        at, problem = parse_timestamp(entry.get("timestamp"), received)
+        if problem is not None:
+            deviate(problem, f"meterValue timestamp {entry.get('timestamp')!r}")
+        acc = _Accumulator()
+        for sv in entry.get("sampledValue", ()):
+            measurand = sv.get("measurand", ENERGY)
+            units = UNITS.get(measurand)
+            if units is None:
+                continue  # a measurand we do not use (frequency, temperature, offered, ...)
+            context = sv.get("context")
+            if acc.context is None and context is not None:
+                acc.context = CONTEXTS.get(context, SampleContext.OTHER)
+            if v201:
+                unit_of_measure = sv.get("unitOfMeasure") or {}
+                unit = unit_of_measure.get("unit")
+                multiplier = unit_of_measure.get("multiplier", 0)
+            else:
+                if sv.get("format") == "SignedData":
+                    continue
+                unit = sv.get("unit")
+                multiplier = 0
+            value = _number(sv.get("value"))
+            if value is None:
+                deviate("unparsable_value", f"{measurand} value {sv.get('value')!r}")
+                continue
+            base, factors = units
+            if unit is not None and unit != base:
+                factor = factors.get(unit)
+                if factor is None:
+                    deviate(f"unit_mismatch:{measurand}", f"{measurand} in {unit!r}, read as {base}")
+                    factor = 1.0
+                value *= factor
+            if multiplier:
+                value *= 10.0**multiplier
+            acc.add(measurand, sv.get("phase"), value)
+        sample_offline = offline or (offline_after is not None and received - at > offline_after)
+        sample = acc.sample(
+            charger_id=charger_id,
+            at=at,
+            connector_id=connector_id,
+            transaction_id=transaction_id,
+            offline=sample_offline,
+        )
+        if sample is not None:
+            samples.append(sample)
+    return samples

@@ -1,0 +1,151 @@
+"""Settings and per-charger state that outlive a single websocket connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import itertools
+import time
+from typing import Any
+
+from ..events import ChargerInfo
+
+#: Measurands asked for after boot, and the fallback when the charger rejects the full list.
+DEFAULT_MEASURANDS = (
+    "Energy.Active.Import.Register",
+    "Power.Active.Import",
+    "Current.Import",
+    "Voltage",
+    "SoC",
+)
+FALLBACK_MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Current.Import")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OcppSettings:
+    """Protocol timing and behaviour of the OCPP server (all times in seconds)."""
+
+    heartbeat_interval: int = 300
+    #: Retry interval given to chargers whose boot is Pending or Rejected.
+    pending_interval: int = 15
+    #: MeterValueSampleInterval (1.6) / TxUpdatedInterval (2.0.1) set after boot; None: leave.
+    meter_sample_interval: int | None = 10
+    measurands: tuple[str, ...] = DEFAULT_MEASURANDS
+    fallback_measurands: tuple[str, ...] = FALLBACK_MEASURANDS
+    #: Configure the charger (read configuration, set interval and measurands) after boot.
+    configure_on_boot: bool = True
+    #: How long to wait for a charger's answer to a command.
+    command_timeout: float = 30.0
+    #: A connection that did not boot within this time is asked to (TriggerMessage).
+    boot_grace: float = 10.0
+    #: Messages whose timestamp lags the receive time by more than this are marked offline.
+    offline_after: float = 120.0
+    #: idToken type used for 2.0.1 remote starts and local lists.
+    id_token_type: str = "ISO14443"
+    #: Websocket ping interval (None: off; OCPP heartbeats still apply).
+    ws_ping_interval: float | None = 60.0
+
+    @property
+    def offline_delta(self) -> timedelta:
+        """``offline_after`` as a timedelta."""
+        return timedelta(seconds=self.offline_after)
+
+
+class TransactionIdFactory:
+    """Default 1.6 transaction ids: wall clock ms modulo 2^31, strictly increasing in-process.
+
+    Ids stay unique across restarts as long as the clock moves forward (the modulus wraps every
+    ~24.8 days, far beyond the life of a transaction).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._last = 0
+
+    def __call__(self) -> int:
+        candidate = int(self._clock() * 1000) % 2**31
+        if candidate <= self._last:
+            candidate = self._last + 1
+        if candidate >= 2**31:
+            candidate = 1
+        self._last = candidate
+        return candidate
+
+
+@dataclass(slots=True, kw_only=True)
+class ChargerState:
+    """What the server knows about one charger, kept across reconnects (not across restarts)."""
+
+    charger_id: str
+    info: ChargerInfo | None = None
+    #: The last boot was accepted (messages are processed).
+    accepted: bool = False
+    #: The last boot was answered Pending (messages other than boot are refused).
+    pending: bool = False
+    rejected: bool = False
+    #: The user accepted a pending charger: the next boot is accepted without asking.
+    force_accept: bool = False
+    connectors: int = 1
+    #: connector -> active transaction id, and the reverse.
+    transactions: dict[int, str] = field(default_factory=dict)
+    tx_connectors: dict[str, int] = field(default_factory=dict)
+    #: Deviation kinds already reported, with their first detail.
+    deviations: dict[str, str] = field(default_factory=dict)
+    #: Configuration read from the charger (1.6 keys, 2.0.1 "Component.Variable").
+    configuration: dict[str, str | None] = field(default_factory=dict)
+    #: What the charger accepted of our post-boot configuration.
+    configured: dict[str, Any] = field(default_factory=dict)
+    #: Last firmware/diagnostics/other status notifications.
+    notifications: dict[str, Any] = field(default_factory=dict)
+    last_seen: datetime | None = None
+    connected_since: datetime | None = None
+    boot_count: int = 0
+    remote_start_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def start_transaction(self, connector_id: int, transaction_id: str) -> None:
+        """Remember an active transaction."""
+        previous = self.transactions.get(connector_id)
+        if previous is not None and previous != transaction_id:
+            self.tx_connectors.pop(previous, None)
+        self.transactions[connector_id] = transaction_id
+        self.tx_connectors[transaction_id] = connector_id
+        self.connectors = max(self.connectors, connector_id)
+
+    def end_transaction(self, transaction_id: str) -> int | None:
+        """Forget a transaction; return its connector when it was known."""
+        connector_id = self.tx_connectors.pop(transaction_id, None)
+        if connector_id is not None and self.transactions.get(connector_id) == transaction_id:
+            del self.transactions[connector_id]
+        return connector_id
+
+    def diagnostics(self) -> dict[str, Any]:
+        """A JSON-friendly snapshot for HA diagnostics."""
+        info = self.info
+        return {
+            "charger_id": self.charger_id,
+            "info": None
+            if info is None
+            else {
+                "vendor": info.vendor,
+                "model": info.model,
+                "serial": info.serial,
+                "firmware": info.firmware,
+                "protocol": info.protocol,
+                "connectors": info.connectors,
+            },
+            "accepted": self.accepted,
+            "pending": self.pending,
+            "rejected": self.rejected,
+            "connectors": self.connectors,
+            "boot_count": self.boot_count,
+            "active_transactions": {str(k): v for k, v in self.transactions.items()},
+            "deviations": dict(self.deviations),
+            "configuration": dict(self.configuration),
+            "configured": dict(self.configured),
+            "notifications": dict(self.notifications),
+            "last_seen": None if self.last_seen is None else self.last_seen.isoformat(),
+            "connected_since": None
+            if self.connected_since is None
+            else self.connected_since.isoformat(),
+        }

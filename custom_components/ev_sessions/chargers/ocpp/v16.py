@@ -1,0 +1,601 @@
+"""OCPP 1.6J: translate charger CALLs into events and commands into CALLs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+import logging
+from typing import Any
+
+from ocpp.v16.enums import Action
+
+from ..events import (
+    AuthorizationListEntry,
+    AuthorizationResult,
+    AuthorizationStatus,
+    ChangeConfiguration,
+    ChargerCommand,
+    ChargerConnected,
+    ChargerInfo,
+    ClearAuthorizationCache,
+    ClearLimits,
+    CommandNotSupportedError,
+    CommandResult,
+    ConnectorState,
+    GetAuthorizationListVersion,
+    GetConfiguration,
+    PushAuthorizationList,
+    Reset,
+    SetAvailability,
+    SetChargingSchedule,
+    SetCurrentLimit,
+    StartCharging,
+    StatusChanged,
+    StopCharging,
+    TagPresented,
+    TransactionEnded,
+    TransactionStarted,
+    TriggerMessage,
+    UnlockConnector,
+)
+from .connection import ErrorCodes, OcppCallError, OcppConnection, Payload, Reply, on, short_tag
+from .meter import parse_meter_values
+from .profiles import ProfileIds, schedule_periods, standing_start
+from .timeutil import iso, parse_timestamp, utcnow
+
+_LOGGER = logging.getLogger(__name__)
+
+ID_TAG_MAX = 20
+STATES: dict[str, ConnectorState] = {
+    "Available": ConnectorState.AVAILABLE,
+    "Preparing": ConnectorState.PREPARING,
+    "Charging": ConnectorState.CHARGING,
+    "SuspendedEV": ConnectorState.SUSPENDED_EV,
+    "SuspendedEVSE": ConnectorState.SUSPENDED_EVSE,
+    "Finishing": ConnectorState.FINISHING,
+    "Reserved": ConnectorState.RESERVED,
+    "Unavailable": ConnectorState.UNAVAILABLE,
+    "Faulted": ConnectorState.FAULTED,
+}
+AUTH_STATUS: dict[AuthorizationStatus, str] = {
+    AuthorizationStatus.ACCEPTED: "Accepted",
+    AuthorizationStatus.INVALID: "Invalid",
+    AuthorizationStatus.BLOCKED: "Blocked",
+    AuthorizationStatus.EXPIRED: "Expired",
+    AuthorizationStatus.CONCURRENT_TX: "ConcurrentTx",
+}
+TRIGGERS = frozenset(
+    {
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StatusNotification",
+    }
+)
+ACCEPTED = frozenset({"Accepted"})
+
+
+def id_tag_info(result: AuthorizationResult) -> Payload:
+    """1.6 ``idTagInfo`` for an authorization result."""
+    info: Payload = {"status": AUTH_STATUS[result.status]}
+    if result.expiry is not None:
+        info["expiryDate"] = iso(result.expiry)
+    if result.parent_id_tag is not None:
+        info["parentIdTag"] = result.parent_id_tag[:ID_TAG_MAX]
+    return info
+
+
+def check_id_tag(id_tag: str) -> None:
+    """Raise :class:`ValueError` for an id tag 1.6 cannot carry."""
+    if not id_tag or len(id_tag) > ID_TAG_MAX:
+        raise ValueError(f"OCPP 1.6 id tags are 1 to {ID_TAG_MAX} characters, got {len(id_tag)}")
+
+
+class V16Connection(OcppConnection):
+    """A charger speaking OCPP 1.6J."""
+
+    version = "1.6"
+    protocol = "ocpp1.6"
+    errors = ErrorCodes(
+        format_violation="FormationViolation",
+        bad_frame="FormationViolation",
+        bad_message_type="PropertyConstraintViolation",
+    )
+    known_actions = frozenset(action.value for action in Action)
+
+    # ------------------------------------------------------------------ from the charger
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(self, payload: Payload, received: datetime) -> Reply:
+        """BootNotification: ask the hub, answer Accepted/Pending/Rejected."""
+        info = ChargerInfo(
+            vendor=payload.get("chargePointVendor"),
+            model=payload.get("chargePointModel"),
+            serial=payload.get("chargePointSerialNumber") or payload.get("chargeBoxSerialNumber"),
+            firmware=payload.get("firmwareVersion"),
+            protocol=self.protocol,
+            connectors=self.state.connectors,
+        )
+        decision = await self.decide_boot(info)
+        return self.boot_reply(decision, received)
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self, payload: Payload, received: datetime) -> Payload:
+        """Heartbeat: our time."""
+        return {"currentTime": iso(received)}
+
+    @on(Action.status_notification)
+    def on_status_notification(self, payload: Payload, received: datetime) -> Payload:
+        """StatusNotification: connector (0 = station) state."""
+        at, problem = parse_timestamp(payload.get("timestamp"), received)
+        self.timestamp_problem(problem, payload.get("timestamp"))
+        connector_id: int = payload["connectorId"]
+        self.state.connectors = max(self.state.connectors, connector_id)
+        error_code = payload.get("errorCode")
+        status = payload.get("status")
+        state = STATES.get(status, ConnectorState.UNKNOWN) if isinstance(status, str) else None
+        if state is ConnectorState.UNKNOWN:
+            self.deviate("unknown_status", f"status {status!r}")
+        self.emit(
+            StatusChanged(
+                charger_id=self.charger_id,
+                at=at,
+                connector_id=connector_id,
+                state=state or ConnectorState.UNKNOWN,
+                error_code=None if error_code in (None, "NoError") else error_code,
+                info=payload.get("info") or payload.get("vendorErrorCode"),
+            )
+        )
+        return {}
+
+    @on(Action.authorize)
+    async def on_authorize(self, payload: Payload, received: datetime) -> Payload:
+        """Authorize: the hub decides."""
+        id_tag: str = payload["idTag"]
+        result = await self.authorize(id_tag, None, received)
+        _LOGGER.debug("%s: tag %s is %s", self.charger_id, short_tag(id_tag), result.status)
+        self.emit(
+            TagPresented(
+                charger_id=self.charger_id,
+                at=received,
+                connector_id=None,
+                id_tag=id_tag,
+                status=result.status,
+            )
+        )
+        return {"idTagInfo": id_tag_info(result)}
+
+    def _new_transaction_id(self) -> int:
+        issued = self.hub.issued_ids
+        transaction_id = self.hub.new_transaction_id()
+        while transaction_id in issued or transaction_id <= 0:
+            transaction_id = self.hub.new_transaction_id()
+        issued.add(transaction_id)
+        return transaction_id
+
+    @on(Action.start_transaction)
+    async def on_start_transaction(self, payload: Payload, received: datetime) -> Payload:
+        """StartTransaction: assign a transaction id, ask the hub about the tag."""
+        at, problem = parse_timestamp(payload.get("timestamp"), received)
+        self.timestamp_problem(problem, payload.get("timestamp"))
+        connector_id: int = payload["connectorId"]
+        id_tag: str = payload["idTag"]
+        result = await self.authorize(id_tag, connector_id, at)
+        transaction_id = str(self._new_transaction_id())
+        self.state.start_transaction(connector_id, transaction_id)
+        self.emit(
+            TransactionStarted(
+                charger_id=self.charger_id,
+                at=at,
+                connector_id=connector_id,
+                transaction_id=transaction_id,
+                id_tag=id_tag,
+                meter_start_wh=payload.get("meterStart"),
+                offline=received - at > self.settings.offline_delta,
+            )
+        )
+        return {"transactionId": int(transaction_id), "idTagInfo": id_tag_info(result)}
+
+    @on(Action.stop_transaction)
+    def on_stop_transaction(self, payload: Payload, received: datetime) -> Payload:
+        """StopTransaction: its meter values, then the end (also for unknown transactions)."""
+        at, problem = parse_timestamp(payload.get("timestamp"), received)
+        self.timestamp_problem(problem, payload.get("timestamp"))
+        transaction_id = str(payload["transactionId"])
+        connector_id = self.state.end_transaction(transaction_id)
+        offline = received - at > self.settings.offline_delta
+        for sample in parse_meter_values(
+            payload.get("transactionData") or (),
+            v201=False,
+            charger_id=self.charger_id,
+            connector_id=connector_id or 0,
+            transaction_id=transaction_id,
+            received=received,
+            offline_after=self.settings.offline_delta,
+            offline=offline,
+            deviate=self.deviate,
+        ):
+            self.emit(sample)
+        id_tag = payload.get("idTag")
+        self.emit(
+            TransactionEnded(
+                charger_id=self.charger_id,
+                at=at,
+                transaction_id=transaction_id,
+                connector_id=connector_id,
+                id_tag=id_tag,
+                meter_stop_wh=payload.get("meterStop"),
+                reason=payload.get("reason"),
+                offline=offline,
+            )
+        )
+        if id_tag is None:
+            return {}
+        return {"idTagInfo": {"status": "Accepted"}}
+
+    @on(Action.meter_values)
+    def on_meter_values(self, payload: Payload, received: datetime) -> Payload:
+        """MeterValues: one sample per timestamp."""
+        connector_id: int = payload["connectorId"]
+        raw_tx = payload.get("transactionId")
+        transaction_id = str(raw_tx) if raw_tx is not None else None
+        if transaction_id is None and connector_id > 0:
+            transaction_id = self.state.transactions.get(connector_id)
+        for sample in parse_meter_values(
+            payload["meterValue"],
+            v201=False,
+            charger_id=self.charger_id,
+            connector_id=connector_id,
+            transaction_id=transaction_id,
+            received=received,
+            offline_after=self.settings.offline_delta,
+            offline=False,
+            deviate=self.deviate,
+        ):
+            self.emit(sample)
+        return {}
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, payload: Payload, received: datetime) -> Payload:
+        """DataTransfer: we know no vendor extensions."""
+        self.state.notifications["DataTransfer"] = {
+            "vendorId": payload.get("vendorId"),
+            "messageId": payload.get("messageId"),
+        }
+        return {"status": "UnknownVendorId"}
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status_notification(self, payload: Payload, received: datetime) -> Payload:
+        """FirmwareStatusNotification: kept for diagnostics."""
+        self.state.notifications["FirmwareStatusNotification"] = payload.get("status")
+        return {}
+
+    @on(Action.diagnostics_status_notification)
+    def on_diagnostics_status_notification(self, payload: Payload, received: datetime) -> Payload:
+        """DiagnosticsStatusNotification: kept for diagnostics."""
+        self.state.notifications["DiagnosticsStatusNotification"] = payload.get("status")
+        return {}
+
+    @on(Action.security_event_notification)
+    def on_security_event_notification(self, payload: Payload, received: datetime) -> Payload:
+        """SecurityEventNotification (security whitepaper): kept for diagnostics."""
+        self.state.notifications["SecurityEventNotification"] = payload.get("type")
+        return {}
+
+    @on(Action.log_status_notification)
+    def on_log_status_notification(self, payload: Payload, received: datetime) -> Payload:
+        """LogStatusNotification (security whitepaper): kept for diagnostics."""
+        self.state.notifications["LogStatusNotification"] = payload.get("status")
+        return {}
+
+    # ------------------------------------------------------------------ after boot
+
+    async def configure(self) -> None:
+        """Read the configuration, then set the sample interval and the measurands."""
+        state = self.state
+        try:
+            answer = await self.call("GetConfiguration", {})
+        except OcppCallError as error:
+            state.configured["GetConfiguration"] = error.code
+        else:
+            for entry in answer.get("configurationKey") or ():
+                if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+                    state.configuration[entry["key"]] = entry.get("value")
+            self._learn_connectors()
+        interval = self.settings.meter_sample_interval
+        if interval is not None:
+            result = await self._change("MeterValueSampleInterval", str(interval))
+            state.configured["MeterValueSampleInterval"] = {
+                "value": interval,
+                "status": result,
+            }
+        if self.settings.measurands:
+            for measurands in (self.settings.measurands, self.settings.fallback_measurands):
+                value = ",".join(measurands)
+                result = await self._change("MeterValuesSampledData", value)
+                state.configured["MeterValuesSampledData"] = {"value": value, "status": result}
+                if result in {"Accepted", "RebootRequired"}:
+                    break
+
+    async def _change(self, key: str, value: str) -> str:
+        try:
+            answer = await self.call("ChangeConfiguration", {"key": key, "value": value})
+        except OcppCallError as error:
+            return error.code
+        if answer.get("status") in {"Accepted", "RebootRequired"}:
+            self.state.configuration[key] = value
+        return str(answer.get("status"))
+
+    def _learn_connectors(self) -> None:
+        raw = self.state.configuration.get("NumberOfConnectors")
+        try:
+            count = int(raw) if raw is not None else 0
+        except ValueError:
+            return
+        info = self.state.info
+        if count > 0:
+            self.state.connectors = count
+            if info is not None and info.connectors != count:
+                info = ChargerInfo(
+                    vendor=info.vendor,
+                    model=info.model,
+                    serial=info.serial,
+                    firmware=info.firmware,
+                    protocol=info.protocol,
+                    connectors=count,
+                )
+                self.state.info = info
+                self.emit(ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=info))
+
+    # ------------------------------------------------------------------ commands
+
+    async def execute(self, command: ChargerCommand) -> CommandResult:
+        """Carry out a normalized command with the matching 1.6 CALL."""
+        match command:
+            case StartCharging():
+                check_id_tag(command.id_tag)
+                _LOGGER.info(
+                    "%s: remote start on %s for %s",
+                    self.charger_id,
+                    command.connector_id,
+                    short_tag(command.id_tag),
+                )
+                payload: Payload = {"idTag": command.id_tag}
+                if command.connector_id > 0:
+                    payload["connectorId"] = command.connector_id
+                return await self.command("RemoteStartTransaction", payload, ok=ACCEPTED)
+            case StopCharging():
+                return await self._stop(command)
+            case SetCurrentLimit():
+                return await self._set_limit(command)
+            case SetChargingSchedule():
+                return await self._set_schedule(command)
+            case ClearLimits():
+                return await self._clear_limits(command.connector_id)
+            case UnlockConnector():
+                return await self.command(
+                    "UnlockConnector", {"connectorId": command.connector_id}, ok=_UNLOCKED
+                )
+            case SetAvailability():
+                return await self.command(
+                    "ChangeAvailability",
+                    {
+                        "connectorId": command.connector_id,
+                        "type": "Operative" if command.available else "Inoperative",
+                    },
+                    ok=_SCHEDULED,
+                )
+            case Reset():
+                return await self.command(
+                    "Reset", {"type": "Hard" if command.hard else "Soft"}, ok=ACCEPTED
+                )
+            case TriggerMessage():
+                return await self._trigger(command)
+            case ChangeConfiguration():
+                result = await self.command(
+                    "ChangeConfiguration",
+                    {"key": command.key, "value": command.value},
+                    ok=frozenset({"Accepted", "RebootRequired"}),
+                )
+                if result.accepted:
+                    self.state.configuration[command.key] = command.value
+                return result
+            case GetConfiguration():
+                return await self._get_configuration(command)
+            case PushAuthorizationList():
+                return await self._send_local_list(command)
+            case GetAuthorizationListVersion():
+                answer = await self._call_or_unsupported("GetLocalListVersion", {})
+                version = answer.get("listVersion")
+                return CommandResult(
+                    accepted=isinstance(version, int) and version >= 0,
+                    status="Accepted" if isinstance(version, int) and version >= 0 else "NotSupported",
+                    data={"version": version},
+                )
+            case ClearAuthorizationCache():
+                return await self.command("ClearCache", {}, ok=ACCEPTED)
+        raise CommandNotSupportedError(f"OCPP 1.6 cannot {type(command).__name__}")
+
+    async def _call_or_unsupported(self, action: str, payload: Payload) -> Payload:
+        try:
+            return await self.call(action, payload)
+        except OcppCallError as error:
+            if error.code in {"NotImplemented", "NotSupported"}:
+                raise CommandNotSupportedError(f"{self.charger_id}: {action}") from error
+            raise
+
+    async def _stop(self, command: StopCharging) -> CommandResult:
+        transaction_id = command.transaction_id or self.state.transactions.get(
+            command.connector_id
+        )
+        if transaction_id is None:
+            return CommandResult(accepted=False, status="NoTransaction")
+        try:
+            number = int(transaction_id)
+        except ValueError as error:
+            raise ValueError(f"OCPP 1.6 transaction ids are integers: {transaction_id!r}") from error
+        return await self.command(
+            "RemoteStopTransaction", {"transactionId": number}, ok=ACCEPTED
+        )
+
+    def _profile(
+        self,
+        *,
+        profile_id: int,
+        purpose: str,
+        start: datetime,
+        periods: list[tuple[int, float]],
+        transaction_id: str | None = None,
+    ) -> Payload:
+        profile: Payload = {
+            "chargingProfileId": profile_id,
+            "stackLevel": 0,
+            "chargingProfilePurpose": purpose,
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "startSchedule": iso(start),
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [
+                    {"startPeriod": offset, "limit": round(limit, 1)} for offset, limit in periods
+                ],
+            },
+        }
+        if transaction_id is not None:
+            profile["transactionId"] = int(transaction_id)
+        return profile
+
+    async def _set_limit(self, command: SetCurrentLimit) -> CommandResult:
+        if command.limit_a < 0:
+            raise ValueError(f"a current limit cannot be negative: {command.limit_a}")
+        connector_id = command.connector_id
+        profile = self._profile(
+            profile_id=ProfileIds.limit(connector_id),
+            purpose="TxDefaultProfile",
+            start=standing_start(),
+            periods=[(0, command.limit_a)],
+        )
+        result = await self.command(
+            "SetChargingProfile",
+            {"connectorId": connector_id, "csChargingProfiles": profile},
+            ok=ACCEPTED,
+        )
+        if result.accepted:
+            # a schedule (TxProfile) of ours would win over the new default limit: drop it
+            await self._clear_tx_profiles(connector_id)
+        return result
+
+    async def _clear_tx_profiles(self, connector_id: int) -> None:
+        connectors = (
+            list(self.state.transactions) if connector_id == 0 else [connector_id]
+        )
+        for connector in connectors:
+            if connector in self.state.transactions:
+                try:
+                    await self.call(
+                        "ClearChargingProfile", {"id": ProfileIds.schedule(connector)}
+                    )
+                except OcppCallError as error:
+                    _LOGGER.debug("%s: clearing TxProfile failed: %s", self.charger_id, error)
+
+    async def _set_schedule(self, command: SetChargingSchedule) -> CommandResult:
+        start, periods = schedule_periods(command.periods)
+        connector_id = command.connector_id
+        transaction_id = self.state.transactions.get(connector_id)
+        if transaction_id is not None:
+            profile = self._profile(
+                profile_id=ProfileIds.schedule(connector_id),
+                purpose="TxProfile",
+                start=start,
+                periods=periods,
+                transaction_id=transaction_id,
+            )
+        else:
+            profile = self._profile(
+                profile_id=ProfileIds.limit(connector_id),
+                purpose="TxDefaultProfile",
+                start=start,
+                periods=periods,
+            )
+        return await self.command(
+            "SetChargingProfile",
+            {"connectorId": connector_id, "csChargingProfiles": profile},
+            ok=ACCEPTED,
+        )
+
+    async def _clear_limits(self, connector_id: int) -> CommandResult:
+        statuses: list[str] = []
+        for purpose in ("TxDefaultProfile", "TxProfile"):
+            payload: Payload = {"chargingProfilePurpose": purpose}
+            if connector_id > 0:
+                payload["connectorId"] = connector_id
+            result = await self.command("ClearChargingProfile", payload, ok=ACCEPTED)
+            statuses.append(result.status)
+        accepted = "Accepted" in statuses
+        return CommandResult(
+            accepted=accepted or all(status == "Unknown" for status in statuses),
+            status="Accepted" if accepted else statuses[0],
+            data={"statuses": statuses},
+        )
+
+    async def _trigger(self, command: TriggerMessage) -> CommandResult:
+        if command.message not in TRIGGERS:
+            raise CommandNotSupportedError(f"OCPP 1.6 cannot trigger {command.message!r}")
+        payload: Payload = {"requestedMessage": command.message}
+        if command.connector_id is not None:
+            payload["connectorId"] = command.connector_id
+        return await self.command("TriggerMessage", payload, ok=ACCEPTED)
+
+    async def _get_configuration(self, command: GetConfiguration) -> CommandResult:
+        payload: Payload = {"key": list(command.keys)} if command.keys else {}
+        answer = await self._call_or_unsupported("GetConfiguration", payload)
+        values: dict[str, Any] = {}
+        readonly: list[str] = []
+        for entry in answer.get("configurationKey") or ():
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+                values[entry["key"]] = entry.get("value")
+                if entry.get("readonly"):
+                    readonly.append(entry["key"])
+        self.state.configuration.update(values)
+        return CommandResult(
+            accepted=True,
+            status="Accepted",
+            data={
+                "configuration": values,
+                "readonly": readonly,
+                "unknown": list(answer.get("unknownKey") or ()),
+            },
+        )
+
+    async def _send_local_list(self, command: PushAuthorizationList) -> CommandResult:
+        entries: list[Payload] = []
+        for entry in command.entries:
+            check_id_tag(entry.id_tag)
+            item: Payload = {"idTag": entry.id_tag}
+            if entry.status is not None:
+                item["idTagInfo"] = _entry_info(entry)
+            elif command.full:
+                raise ValueError("a full local list cannot remove tags (status None)")
+            entries.append(item)
+        return await self.command(
+            "SendLocalList",
+            {
+                "listVersion": command.version,
+                "updateType": "Full" if command.full else "Differential",
+                "localAuthorizationList": entries,
+            },
+            ok=ACCEPTED,
+        )
+
+
+_UNLOCKED = frozenset({"Unlocked"})
+_SCHEDULED = frozenset({"Accepted", "Scheduled"})
+
+
+def _entry_info(entry: AuthorizationListEntry) -> Payload:
+    assert entry.status is not None
+    return id_tag_info(
+        AuthorizationResult(
+            status=entry.status, expiry=entry.expiry, parent_id_tag=entry.parent_id_tag
+        )
+    )

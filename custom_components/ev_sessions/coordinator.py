@@ -1,0 +1,135 @@
+"""Runtime data and the per-charger push coordinator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .chargers.ocpp import OcppServer
+from .const import DOMAIN, LOGGER
+from .core.stats import OccupancyStats
+from .hub import ChargerLink, Hub
+
+
+@dataclass(slots=True)
+class HubRuntimeData:
+    """What the hub entry keeps while loaded."""
+
+    hub: Hub
+    site: SiteCoordinator
+    server: OcppServer
+    stop_callbacks: list[Callable[[], Any]] = field(default_factory=list)
+    closed: bool = False
+
+
+@dataclass(slots=True)
+class ChargerRuntimeData:
+    """What a charger entry keeps while loaded."""
+
+    hub: Hub
+    link: ChargerLink
+    coordinator: ChargerCoordinator
+    adapter: Any = None  # the Modbus poller for Modbus chargers
+
+
+#: The "month" of site utilization; the engine keeps ended sessions this long in memory.
+SITE_MONTH = timedelta(days=30)
+
+type HubConfigEntry = ConfigEntry[HubRuntimeData]
+type ChargerConfigEntry = ConfigEntry[ChargerRuntimeData]
+
+
+class ChargerCoordinator(DataUpdateCoordinator[None]):
+    """Push coordinator for one charger.
+
+    The engine calls it only for this charger's changes, so the cost of a meter frame does not
+    grow with the number of chargers. Entities compare their value before writing state.
+    """
+
+    config_entry: ChargerConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ChargerConfigEntry, hub: Hub, charger_id: str
+    ) -> None:
+        """Listen to the engine for one charger."""
+        super().__init__(
+            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {charger_id}", update_interval=None
+        )
+        self.hub = hub
+        self.charger_id = charger_id
+        self.data = None
+        self._known_connectors: set[int] = set()
+        self.new_connector_callbacks: list[Callable[[int], None]] = []
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Subscribe to engine updates; returns the unsubscribe callable."""
+        self._known_connectors.update(self.hub.engine.connectors(self.charger_id))
+        return self.hub.engine.add_charger_listener(self.charger_id, self._on_engine_update)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the charger is connected to the hub right now."""
+        return self.hub.engine.is_connected(self.charger_id)
+
+    @callback
+    def _on_engine_update(self) -> None:
+        for connector_id in self.hub.engine.connectors(self.charger_id):
+            if connector_id not in self._known_connectors:
+                self._known_connectors.add(connector_id)
+                for cb in self.new_connector_callbacks:
+                    cb(connector_id)
+        self.async_update_listeners()
+
+    def known_connectors(self) -> list[int]:
+        """Connectors seen so far (at least connector 1)."""
+        return sorted(self._known_connectors | {1})
+
+
+@dataclass(frozen=True, slots=True)
+class SiteData:
+    """Occupancy and demand of the whole site over the day, week and month."""
+
+    day: OccupancyStats
+    week: OccupancyStats
+    month: OccupancyStats
+
+
+class SiteCoordinator(DataUpdateCoordinator[SiteData]):
+    """Site-wide figures: recomputed every minute (time moves) and on every session event."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, hub: Hub) -> None:
+        """Figures come from the engine's memory: cheap, no I/O."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} site",
+            update_interval=timedelta(minutes=1),
+        )
+        self.hub = hub
+
+    def compute(self) -> SiteData:
+        """Figures now; "today" starts at local midnight."""
+        engine = self.hub.engine
+        day_start = dt_util.as_utc(dt_util.start_of_local_day())
+        return SiteData(
+            day=engine.stats(None, window=timedelta(days=1), day_start=day_start),
+            week=engine.stats(None, window=timedelta(days=7), day_start=day_start),
+            month=engine.stats(None, window=SITE_MONTH, day_start=day_start),
+        )
+
+    async def _async_update_data(self) -> SiteData:
+        return self.compute()
+
+    @callback
+    def refresh_now(self) -> None:
+        """A session started, finished or ended: update at once."""
+        self.async_set_updated_data(self.compute())

@@ -1,0 +1,289 @@
+"""Exact energy accounting from meter readings.
+
+A :class:`ConnectorMeter` turns the readings of one connector into non-negative integer Wh
+deltas. Sources in order of preference: a lifetime register (``energy_register_wh``), a
+per-session register (``session_energy_wh``), and only when the connector never reported a
+register, power integrated over time (trapezoids, the fraction carried over so nothing is lost
+to rounding).
+
+Register handling:
+
+* a drop is a **meter reset**: counting continues from the new value (never negative); if the
+  register comes back to its old value within ``glitch_window`` the drop was a glitch and only
+  the increase above the old value counts;
+* a drop from near the top of ``register_modulus`` to a small value is a **rollover**;
+* a jump larger than ``max_plausible_power_w`` allows is not counted (rebased);
+* a reading older than the last applied one is **out of order** and one identical to a recent
+  one is **replayed**: both are ignored.
+
+A :class:`LifetimeCounter` sums the deltas of a charger's connectors into a strictly
+non-decreasing total.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .model import AnomalyKind, EngineSettings, from_iso, to_iso
+
+type _Key = tuple[datetime, int | None, int | None, float | None]
+
+#: Number of recent readings remembered to recognise replays.
+_RECENT = 32
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reading:
+    """Result of one reading: the energy to account and what was noticed."""
+
+    delta_wh: int = 0
+    applied: bool = True  # False: ignored (out of order, replayed)
+    source: str | None = None  # "register", "session_register", "power"
+    anomaly: AnomalyKind | None = None
+    detail: str = ""
+    since_last_s: float | None = None  # seconds since the previous applied reading
+    rebased: bool = False  # the register dropped and counting restarted from it
+
+
+@dataclass(slots=True, kw_only=True)
+class ConnectorMeter:
+    """Continuity of one connector's meter readings (persisted with the lifetime counter)."""
+
+    last_at: datetime | None = None
+    register_wh: int | None = None
+    register_at: datetime | None = None
+    pre_drop_wh: int | None = None  # register before an unconfirmed drop
+    pre_drop_at: datetime | None = None
+    session_register_wh: int | None = None
+    power_w: float | None = None
+    power_at: datetime | None = None
+    carry_wh: float = 0.0
+    has_register: bool = False
+    _recent: deque[_Key] = field(default_factory=lambda: deque(maxlen=_RECENT))
+
+    # ------------------------------------------------------------------ readings
+
+    def read(
+        self,
+        at: datetime,
+        settings: EngineSettings,
+        *,
+        register_wh: int | None = None,
+        session_register_wh: int | None = None,
+        power_w: float | None = None,
+        boundary: bool = False,
+    ) -> Reading:
+        """Apply one reading taken at ``at``.
+
+        ``boundary`` marks a reading at a transaction start, where a register drop is expected
+        (chargers with per-session registers start at 0) and is not an anomaly.
+        """
+        key: _Key = (at, register_wh, session_register_wh, power_w)
+        if self.last_at is not None and at <= self.last_at:
+            if key in self._recent:
+                return Reading(applied=False, anomaly=AnomalyKind.REPLAYED)
+            if at < self.last_at:
+                return Reading(
+                    applied=False,
+                    anomaly=AnomalyKind.OUT_OF_ORDER,
+                    detail=f"{at.isoformat()} before {self.last_at.isoformat()}",
+                )
+        since = None if self.last_at is None else (at - self.last_at).total_seconds()
+        self._recent.append(key)
+        if register_wh is not None:
+            result = self._read_register(at, register_wh, settings, boundary=boundary)
+            if session_register_wh is not None:
+                self.session_register_wh = session_register_wh
+        elif session_register_wh is not None:
+            result = self._read_session_register(session_register_wh, boundary=boundary)
+        elif power_w is not None and not self.has_register:
+            result = self._integrate(at, power_w, settings)
+        else:
+            result = Reading()
+        if power_w is not None:
+            self.power_w = power_w
+            self.power_at = at
+        self.last_at = at
+        return Reading(
+            delta_wh=result.delta_wh,
+            source=result.source,
+            anomaly=result.anomaly,
+            detail=result.detail,
+            since_last_s=since,
+            rebased=result.rebased,
+        )
+
+    def start_session(self) -> None:
+        """A new session starts: a per-session register counts from 0 again."""
+        self.session_register_wh = 0
+
+    def _read_register(
+        self, at: datetime, value: int, settings: EngineSettings, *, boundary: bool
+    ) -> Reading:
+        self.has_register = True
+        prev, prev_at = self.register_wh, self.register_at
+        self.register_wh, self.register_at = value, at
+        if prev is None or prev_at is None:
+            return Reading(source="register")
+        dt = max((at - prev_at).total_seconds(), 0.0)
+        plausible = settings.max_plausible_power_w * dt / 3600.0 + settings.jump_slack_wh
+        pre_drop = self._pre_drop(at, settings)
+        if pre_drop is not None and value >= pre_drop:
+            # The register came back: the drop was a glitch; count only what is new.
+            self.pre_drop_wh = self.pre_drop_at = None
+            return Reading(delta_wh=value - pre_drop, source="register")
+        if value >= prev:
+            delta = value - prev
+            if delta > plausible:
+                return Reading(
+                    source="register",
+                    anomaly=AnomalyKind.IMPLAUSIBLE_JUMP,
+                    detail=f"register {prev} -> {value} Wh in {dt:.0f} s",
+                    rebased=True,
+                )
+            if delta > 0:
+                self.pre_drop_wh = self.pre_drop_at = None  # a reset is confirmed
+            return Reading(delta_wh=delta, source="register")
+        wrapped = value + settings.register_modulus - prev
+        if prev >= settings.register_modulus - settings.rollover_window_wh and wrapped <= plausible:
+            return Reading(
+                delta_wh=wrapped,
+                source="register",
+                anomaly=AnomalyKind.ROLLOVER,
+                detail=f"register {prev} -> {value} Wh",
+            )
+        if boundary:
+            return Reading(source="register", rebased=True)
+        if self.pre_drop_wh is None:
+            self.pre_drop_wh, self.pre_drop_at = prev, at
+        return Reading(
+            source="register",
+            anomaly=AnomalyKind.METER_RESET,
+            detail=f"register {prev} -> {value} Wh",
+            rebased=True,
+        )
+
+    def _pre_drop(self, at: datetime, settings: EngineSettings) -> int | None:
+        if self.pre_drop_wh is None or self.pre_drop_at is None:
+            return None
+        if at - self.pre_drop_at > settings.glitch_window:
+            self.pre_drop_wh = self.pre_drop_at = None
+            return None
+        return self.pre_drop_wh
+
+    def _read_session_register(self, value: int, *, boundary: bool) -> Reading:
+        self.has_register = True
+        prev = self.session_register_wh
+        self.session_register_wh = value
+        if prev is None:
+            return Reading(source="session_register")
+        if value >= prev:
+            return Reading(delta_wh=value - prev, source="session_register")
+        if boundary:
+            return Reading(source="session_register", rebased=True)
+        return Reading(
+            source="session_register",
+            anomaly=AnomalyKind.METER_RESET,
+            detail=f"session register {prev} -> {value} Wh",
+            rebased=True,
+        )
+
+    def _integrate(self, at: datetime, power_w: float, settings: EngineSettings) -> Reading:
+        prev_w, prev_at = self.power_w, self.power_at
+        if prev_w is None or prev_at is None:
+            return Reading(source="power")
+        dt = (at - prev_at).total_seconds()
+        if dt <= 0:
+            return Reading(source="power")
+        if dt > settings.gap_after.total_seconds():
+            return Reading(source="power", anomaly=AnomalyKind.GAP, detail=f"{dt:.0f} s")
+        energy = (max(prev_w, 0.0) + max(power_w, 0.0)) / 2.0 * dt / 3600.0 + self.carry_wh
+        whole = int(energy)
+        self.carry_wh = energy - whole
+        return Reading(delta_wh=whole, source="power")
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly state (datetimes as ISO strings)."""
+        return {
+            "last_at": to_iso(self.last_at),
+            "register_wh": self.register_wh,
+            "register_at": to_iso(self.register_at),
+            "pre_drop_wh": self.pre_drop_wh,
+            "pre_drop_at": to_iso(self.pre_drop_at),
+            "session_register_wh": self.session_register_wh,
+            "power_w": self.power_w,
+            "power_at": to_iso(self.power_at),
+            "carry_wh": self.carry_wh,
+            "has_register": self.has_register,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConnectorMeter:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(
+            last_at=from_iso(data.get("last_at")),
+            register_wh=data.get("register_wh"),
+            register_at=from_iso(data.get("register_at")),
+            pre_drop_wh=data.get("pre_drop_wh"),
+            pre_drop_at=from_iso(data.get("pre_drop_at")),
+            session_register_wh=data.get("session_register_wh"),
+            power_w=data.get("power_w"),
+            power_at=from_iso(data.get("power_at")),
+            carry_wh=float(data.get("carry_wh") or 0.0),
+            has_register=bool(data.get("has_register")),
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class LifetimeCounter:
+    """A charger's lifetime energy: never decreases (restarts, resets, replaced hardware).
+
+    Deltas of connectors 1..n are summed. Connector 0 (a station meter) counts only while no
+    connector has reported energy of its own, so the two are never added together.
+    """
+
+    charger_id: str
+    total_wh: int = 0
+    meters: dict[int, ConnectorMeter] = field(default_factory=dict)
+    connector_energy: bool = False
+
+    def meter(self, connector_id: int) -> ConnectorMeter:
+        """The meter state of a connector (created on first use)."""
+        meter = self.meters.get(connector_id)
+        if meter is None:
+            meter = self.meters[connector_id] = ConnectorMeter()
+        return meter
+
+    def add(self, connector_id: int, reading: Reading) -> bool:
+        """Account a reading's delta; returns whether the total changed."""
+        if connector_id > 0 and reading.source is not None:
+            self.connector_energy = True
+        if reading.delta_wh <= 0 or (connector_id == 0 and self.connector_energy):
+            return False
+        self.total_wh += reading.delta_wh
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly state of the meters (the total is stored in its own column)."""
+        return {
+            "connector_energy": self.connector_energy,
+            "meters": {str(cid): m.to_dict() for cid, m in self.meters.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, charger_id: str, total_wh: int, data: dict[str, Any]) -> LifetimeCounter:
+        """Rebuild from the stored total and :meth:`to_dict` output."""
+        meters = {
+            int(cid): ConnectorMeter.from_dict(m) for cid, m in data.get("meters", {}).items()
+        }
+        return cls(
+            charger_id=charger_id,
+            total_wh=total_wh,
+            meters=meters,
+            connector_energy=bool(data.get("connector_energy")),
+        )

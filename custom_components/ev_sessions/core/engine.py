@@ -1,0 +1,845 @@
+"""The session engine: turns normalized charger events into sessions and energy counters.
+
+:meth:`SessionEngine.handle_event` is synchronous and does no I/O: it updates the in-memory
+state, marks what changed and wakes the flush loop, which writes batches to the
+:class:`~.storage.SessionStore` at least every ``flush_interval`` and shortly
+(``state_flush_delay``) after a session starts, finishes charging or ends.
+
+Session rules:
+
+* a session starts when a vehicle is connected (a state of ``VEHICLE_CONNECTED_STATES``), or a
+  transaction starts, or a sample of an unknown transaction arrives while no vehicle is known
+  to be absent (offline replay, state unknown after a restart); a transaction start attaches to
+  the open session of its connector instead of starting a second one;
+* it ends when the connector reports no vehicle (``available``/``reserved``); a transaction end
+  keeps it open until then (the vehicle may stay plugged in), unless no vehicle is connected;
+* a transaction end never seen started creates a session after the fact (``retroactive``).
+
+Energy comes from :mod:`.energy`; a session counts the deltas of readings taken while it is open,
+after its first register reading (its ``meter_start_wh``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+import logging
+from uuid import uuid4
+
+from custom_components.ev_sessions.chargers.events import (
+    VEHICLE_CONNECTED_STATES,
+    AuthorizationStatus,
+    ChargerConnected,
+    ChargerDisconnected,
+    ChargerEvent,
+    ChargerInfo,
+    ConnectorState,
+    MeterSample,
+    StatusChanged,
+    TagPresented,
+    TransactionEnded,
+    TransactionStarted,
+)
+
+from .energy import LifetimeCounter, Reading
+from .estimate import estimate_end
+from .model import (
+    AnomalyKind,
+    ConnectorView,
+    EngineSettings,
+    ProfilePoint,
+    Session,
+    SessionEvent,
+    SessionEventKind,
+    SpeedClass,
+    Target,
+    utcnow,
+)
+from .profile import append_point
+from .stats import OccupancyStats, compute_stats
+from .storage import LifetimeRecord, SessionPatch, SessionStore, StorageError
+
+__all__ = ["EngineSettings", "SessionEngine", "SessionEvent", "SessionEventKind"]
+
+_LOGGER = logging.getLogger(__name__)
+
+#: States that say no vehicle is connected (a session ends on them).
+NO_VEHICLE_STATES = frozenset({ConnectorState.AVAILABLE, ConnectorState.RESERVED})
+#: States that end charging at once (the vehicle is full or the transaction is over).
+_FINISHED_STATES = frozenset({ConnectorState.SUSPENDED_EV, ConnectorState.FINISHING})
+
+
+@dataclass(slots=True)
+class _Connector:
+    view: ConnectorView
+    recent_power: deque[tuple[datetime, float]] = field(default_factory=deque)
+
+
+@dataclass(slots=True)
+class _Charger:
+    charger_id: str
+    lifetime: LifetimeCounter
+    connectors: dict[int, _Connector] = field(default_factory=dict)
+    connected: bool = False
+    info: ChargerInfo | None = None
+    status: ConnectorState = ConnectorState.UNKNOWN
+    pending_tag: tuple[str, datetime] | None = None
+
+
+class SessionEngine:
+    """Sessions, live connector views and lifetime energy of every charger."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        """Create an engine over ``store`` (opened by :meth:`async_start`)."""
+        self._store = store
+        self._clock = clock
+        self.settings = settings or EngineSettings()
+        self._chargers: dict[str, _Charger] = {}
+        self._charger_listeners: dict[str, list[Callable[[], None]]] = {}
+        self._session_listeners: list[Callable[[SessionEvent], None]] = []
+        self._dirty_sessions: dict[str, Session] = {}
+        self._dirty_lifetimes: set[str] = set()
+        self._patches: list[SessionPatch] = []
+        self._known: dict[str, Session] = {}  # open and recently ended sessions by id
+        self._ended: deque[Session] = deque()  # recently ended, oldest first (for stats)
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def async_start(self) -> None:
+        """Open the store, restore open sessions and counters, start the flush loop."""
+        await self._store.async_open()
+        for record in await self._store.async_load_lifetimes():
+            charger = self._charger(record.charger_id)
+            charger.lifetime = LifetimeCounter.from_dict(
+                record.charger_id, record.total_wh, record.state
+            )
+        since = self._clock() - self.settings.stats_retention
+        for session in await self._store.async_load_ended_since(since):
+            conn = self._connector(self._charger(session.charger_id), session.connector_id)
+            conn.view.last_session = session
+            self._ended.append(session)
+            self._known[session.id] = session
+        for session in await self._store.async_load_open():
+            conn = self._connector(self._charger(session.charger_id), session.connector_id)
+            if conn.view.session is not None:  # two open sessions on a connector: end older
+                older = conn.view.session
+                older.unplugged_at = session.plugged_in_at
+                older.stop_reason = older.stop_reason or "superseded"
+                self._remember_ended(older)
+                self._mark(older)
+            conn.view.session = session
+            self._known[session.id] = session
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._flush_loop(), name="ev_sessions flush")
+
+    async def async_stop(self) -> None:
+        """Stop the flush loop, write everything pending and close the store."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        try:
+            self._check_timeouts(self._clock())
+            await self.async_flush()
+        finally:
+            await self._store.async_close()
+
+    async def _flush_loop(self) -> None:
+        assert self._wake is not None
+        interval = self.settings.flush_interval.total_seconds()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
+            if self._wake.is_set():
+                self._wake.clear()
+                await asyncio.sleep(self.settings.state_flush_delay.total_seconds())
+            self._check_timeouts(self._clock())
+            try:
+                await self.async_flush()
+            except StorageError:
+                _LOGGER.exception("Could not write ev_sessions data; will retry")
+
+    async def async_flush(self) -> None:
+        """Write every pending change now, in one transaction."""
+        async with self._lock:
+            sessions = dict(self._dirty_sessions)
+            lifetimes = set(self._dirty_lifetimes)
+            patches = self._patches
+            self._dirty_sessions.clear()
+            self._dirty_lifetimes.clear()
+            self._patches = []
+            records = [
+                LifetimeRecord(
+                    charger_id=cid,
+                    total_wh=self._chargers[cid].lifetime.total_wh,
+                    state=self._chargers[cid].lifetime.to_dict(),
+                )
+                for cid in lifetimes
+            ]
+            try:
+                await self._store.async_save(
+                    [s.snapshot() for s in sessions.values()], records, patches
+                )
+            except StorageError:
+                for sid, session in sessions.items():
+                    self._dirty_sessions.setdefault(sid, session)
+                self._dirty_lifetimes |= lifetimes
+                self._patches[:0] = patches
+                raise
+
+    def _check_timeouts(self, now: datetime) -> None:
+        """Confirm charging finished for flows stopped long enough without further events."""
+        for charger in self._chargers.values():
+            touched = False
+            for conn in charger.connectors.values():
+                session = conn.view.session
+                if session is not None and session.tracking.stopped_since is not None:
+                    touched |= self._maybe_finish(session, now, immediate=False)
+            if touched:
+                self._notify(charger.charger_id)
+        cutoff = now - self.settings.stats_retention
+        while self._ended and (self._ended[0].unplugged_at or now) < cutoff:
+            old = self._ended.popleft()
+            self._known.pop(old.id, None)
+
+    # ------------------------------------------------------------------ listeners
+
+    def add_charger_listener(self, charger_id: str, cb: Callable[[], None]) -> Callable[[], None]:
+        """Call ``cb`` after every change of ``charger_id`` (and only that charger)."""
+        listeners = self._charger_listeners.setdefault(charger_id, [])
+        listeners.append(cb)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                listeners.remove(cb)
+
+        return remove
+
+    def add_session_listener(self, cb: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        """Call ``cb`` on each session milestone (started, charging finished, ended)."""
+        self._session_listeners.append(cb)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._session_listeners.remove(cb)
+
+        return remove
+
+    def _notify(self, charger_id: str) -> None:
+        for cb in list(self._charger_listeners.get(charger_id, ())):
+            try:
+                cb()
+            except Exception:
+                _LOGGER.exception("Error in charger listener")
+
+    def _emit(self, kind: SessionEventKind, session: Session) -> None:
+        self._mark(session, urgent=True)
+        if not self._session_listeners:
+            return
+        event = SessionEvent(kind=kind, session=session.snapshot())
+        for cb in list(self._session_listeners):
+            try:
+                cb(event)
+            except Exception:
+                _LOGGER.exception("Error in session listener")
+
+    # ------------------------------------------------------------------ queries
+
+    def is_connected(self, charger_id: str) -> bool:
+        """Whether the charger is connected right now."""
+        charger = self._chargers.get(charger_id)
+        return charger is not None and charger.connected
+
+    def charger_ids(self) -> list[str]:
+        """Chargers seen (or restored from the store)."""
+        return sorted(self._chargers)
+
+    def connectors(self, charger_id: str) -> list[int]:
+        """Connector ids (1..n) seen on a charger."""
+        charger = self._chargers.get(charger_id)
+        return sorted(cid for cid in charger.connectors if cid > 0) if charger else []
+
+    def connector(self, charger_id: str, connector_id: int) -> ConnectorView:
+        """Live view of a connector (an empty view if it was never seen)."""
+        charger = self._chargers.get(charger_id)
+        conn = charger.connectors.get(connector_id) if charger else None
+        if conn is None:
+            return ConnectorView(charger_id=charger_id, connector_id=connector_id)
+        return conn.view
+
+    def lifetime_energy_wh(self, charger_id: str) -> int:
+        """The charger's lifetime energy: never decreases (``total_increasing``)."""
+        charger = self._chargers.get(charger_id)
+        return charger.lifetime.total_wh if charger else 0
+
+    def session(self, session_id: str) -> Session | None:
+        """An open or recently ended session held in memory."""
+        return self._known.get(session_id)
+
+    async def async_sessions(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        charger_id: str | None = None,
+        member_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Session]:
+        """Stored sessions plugged in within ``[start, end)``, newest first (flushes first)."""
+        await self.async_flush()
+        return await self._store.async_sessions(
+            start=start, end=end, charger_id=charger_id, member_id=member_id, limit=limit
+        )
+
+    def stats(
+        self,
+        charger_id: str | None = None,
+        *,
+        window: timedelta = timedelta(hours=24),
+        day_start: datetime | None = None,
+    ) -> OccupancyStats:
+        """Occupancy and demand of a charger, or of the site when ``charger_id`` is None.
+
+        ``day_start`` (for "today" figures) defaults to midnight UTC; pass local midnight.
+        """
+        now = self._clock()
+        if day_start is None:
+            day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if charger_id is None:
+            chargers = list(self._chargers.values())
+        else:
+            chargers = [self._chargers[charger_id]] if charger_id in self._chargers else []
+        ids = {c.charger_id for c in chargers}
+        sessions = [s for s in self._ended if s.charger_id in ids]
+        connectors = 0
+        for charger in chargers:
+            for cid, conn in charger.connectors.items():
+                connectors += cid > 0
+                if conn.view.session is not None:
+                    sessions.append(conn.view.session)
+        return compute_stats(
+            sessions,
+            charger_id=charger_id,
+            connectors=connectors,
+            now=now,
+            window=window,
+            day_start=day_start,
+        )
+
+    # ------------------------------------------------------------------ commands
+
+    def set_target(
+        self,
+        charger_id: str,
+        connector_id: int,
+        *,
+        energy_wh: int | None = None,
+        soc_pct: float | None = None,
+        battery_wh: int | None = None,
+    ) -> None:
+        """Set (or clear, with no arguments) the target used for the end-time estimate."""
+        conn = self._connector(self._charger(charger_id), connector_id)
+        if energy_wh is None and soc_pct is None:
+            conn.view.target = None
+        else:
+            conn.view.target = Target(energy_wh=energy_wh, soc_pct=soc_pct, battery_wh=battery_wh)
+        self._estimate(conn, self._clock())
+        self._notify(charger_id)
+
+    def attribute(self, session_id: str, member_id: str | None, id_tag: str | None) -> None:
+        """Attribute a session to a member (and tag); works for stored sessions too."""
+        session = self._known.get(session_id)
+        if session is not None:
+            session.member_id = member_id
+            if id_tag is not None:
+                session.id_tag = id_tag
+            self._mark(session)
+            self._notify(session.charger_id)
+            return
+        values: dict[str, object] = {"member_id": member_id}
+        if id_tag is not None:
+            values["id_tag"] = id_tag
+        self._patches.append(SessionPatch(session_id=session_id, values=values))
+        self._wakeup()
+
+    def set_cost(
+        self, session_id: str, cost: Decimal, tariff: str | None, *, overwrite: bool = False
+    ) -> None:
+        """Record a session's price. A priced session keeps its price unless ``overwrite``."""
+        session = self._known.get(session_id)
+        if session is not None:
+            if session.cost is None or overwrite:
+                session.cost, session.tariff = cost, tariff
+                self._mark(session)
+            return
+        self._patches.append(
+            SessionPatch(
+                session_id=session_id,
+                values={"cost": cost, "tariff": tariff},
+                only_unpriced=not overwrite,
+            )
+        )
+        self._wakeup()
+
+    # ------------------------------------------------------------------ events
+
+    def handle_event(self, event: ChargerEvent) -> None:
+        """Apply one charger event (synchronous, no I/O)."""
+        charger = self._charger(event.charger_id)
+        match event:
+            case MeterSample():
+                self._on_sample(charger, event)
+            case StatusChanged():
+                self._on_status(charger, event)
+            case TransactionStarted():
+                self._on_tx_started(charger, event)
+            case TransactionEnded():
+                self._on_tx_ended(charger, event)
+            case TagPresented():
+                self._on_tag(charger, event)
+            case ChargerConnected():
+                charger.connected = True
+                charger.info = event.info
+            case ChargerDisconnected():
+                charger.connected = False
+            case _:
+                return
+        self._notify(event.charger_id)
+
+    def _on_status(self, charger: _Charger, event: StatusChanged) -> None:
+        if event.connector_id == 0:
+            charger.status = event.state
+            return
+        conn = self._connector(charger, event.connector_id)
+        conn.view.status = event.state
+        conn.view.error_code = event.error_code
+        conn.view.updated_at = event.at
+        session = conn.view.session
+        if event.state in VEHICLE_CONNECTED_STATES:
+            if session is None:
+                session = self._start_session(charger, conn, event.at)
+            self._touch(session, event.at)
+            if event.state is ConnectorState.CHARGING:
+                self._set_flow(session, True, event.at)
+            else:
+                immediate = event.state in _FINISHED_STATES
+                self._set_flow(session, False, event.at, immediate=immediate)
+        elif session is not None:
+            if event.state in NO_VEHICLE_STATES:
+                self._end_session(conn, session, event.at, "ev_disconnected")
+            else:  # faulted, unavailable: energy stops, the vehicle may still be there
+                self._touch(session, event.at)
+                self._set_flow(session, False, event.at)
+
+    def _on_sample(self, charger: _Charger, event: MeterSample) -> None:
+        meter = charger.lifetime.meter(event.connector_id)
+        if event.connector_id == 0:
+            reading = meter.read(
+                event.at,
+                self.settings,
+                register_wh=event.energy_register_wh,
+                session_register_wh=event.session_energy_wh,
+                power_w=event.power_w,
+            )
+            if charger.lifetime.add(0, reading) or reading.applied:
+                self._dirty_lifetimes.add(charger.charger_id)
+            return
+        conn = self._connector(charger, event.connector_id)
+        view = conn.view
+        session = view.session
+        last = view.last_session
+        tx = event.transaction_id
+        if session is None and tx is not None:
+            if last is not None and last.transaction_id == tx:
+                session = last  # a late sample of the session that just ended
+            elif event.offline or view.status not in NO_VEHICLE_STATES:
+                session = self._start_session(charger, conn, event.at, transaction_id=tx)
+        reading = meter.read(
+            event.at,
+            self.settings,
+            register_wh=event.energy_register_wh,
+            session_register_wh=event.session_energy_wh,
+            power_w=event.power_w,
+        )
+        if not reading.applied:
+            if session is not None and reading.anomaly is not None:
+                session.add_anomaly(reading.anomaly, event.at, reading.detail)
+                self._mark(session)
+            return
+        if charger.lifetime.add(event.connector_id, reading) or reading.source:
+            self._dirty_lifetimes.add(charger.charger_id)
+        power = event.power_w
+        if power is None and reading.delta_wh > 0 and reading.since_last_s:
+            power = reading.delta_wh * 3600.0 / reading.since_last_s
+        view.power_w = power
+        view.current_a = event.current_a
+        view.voltage_v = event.voltage_v
+        if event.soc_pct is not None:
+            view.soc_pct = event.soc_pct
+        if event.energy_register_wh is not None:
+            view.energy_register_wh = event.energy_register_wh
+        view.updated_at = event.at
+        if session is None:
+            return
+        if (
+            reading.since_last_s is not None
+            and reading.since_last_s > self.settings.gap_after.total_seconds()
+            and session.tracking.charging
+            and reading.anomaly is not AnomalyKind.GAP
+        ):
+            session.add_anomaly(AnomalyKind.GAP, event.at, f"{reading.since_last_s:.0f} s")
+        self._touch(session, event.at)
+        self._account(session, reading, event.energy_register_wh, event.session_energy_wh, event.at)
+        if power is not None:
+            if session.max_power_w is None or power > session.max_power_w:
+                session.max_power_w = power
+            self._set_flow(session, power >= self.settings.charging_threshold_w, event.at)
+            if session is view.session:
+                conn.recent_power.append((event.at, power))
+                horizon = event.at - self.settings.estimate_window
+                while conn.recent_power and conn.recent_power[0][0] < horizon:
+                    conn.recent_power.popleft()
+        if event.soc_pct is not None and session.tracking.soc_start_pct is None:
+            session.tracking.soc_start_pct = event.soc_pct
+            session.tracking.soc_start_energy_wh = session.energy_wh
+        self._point(session, event.at, power, event.current_a, event.soc_pct)
+        if session is view.session:
+            self._estimate(conn, event.at)
+
+    def _account(
+        self,
+        session: Session,
+        reading: Reading,
+        register_wh: int | None,
+        session_register_wh: int | None,
+        at: datetime,
+    ) -> None:
+        """Add a reading's energy to a session and keep its meter start/stop."""
+        if reading.anomaly is not None and reading.anomaly is not AnomalyKind.GAP:
+            session.add_anomaly(reading.anomaly, at, reading.detail)
+        value = register_wh if reading.source == "register" else None
+        if reading.source == "session_register":
+            value = session_register_wh
+            if session.meter_start_wh is None:
+                session.meter_start_wh = 0
+        if value is not None and (
+            session.meter_start_wh is None or (reading.rebased and session.energy_wh == 0)
+        ):
+            session.meter_start_wh = value  # the session's first reading: nothing to add yet
+        else:
+            session.energy_wh += reading.delta_wh
+        if value is not None:
+            session.meter_stop_wh = value
+        self._mark(session)
+
+    def _on_tx_started(self, charger: _Charger, event: TransactionStarted) -> None:
+        conn = self._connector(charger, event.connector_id)
+        session = conn.view.session
+        last = conn.view.last_session
+        tx = event.transaction_id
+        if session is None and last is not None and last.transaction_id == tx:
+            return  # replay of a finished transaction
+        if session is not None and session.transaction_id not in (None, tx):
+            self._end_session(conn, session, event.at, "new_transaction")
+            session = None
+        if session is None:
+            session = self._start_session(charger, conn, event.at, transaction_id=tx)
+        elif session.transaction_id == tx and session.meter_start_wh is not None:
+            return  # replay
+        session.transaction_id = tx
+        session.id_tag = session.id_tag or event.id_tag
+        session.plugged_in_at = min(session.plugged_in_at, event.at)
+        if event.meter_start_wh is not None:
+            reading = charger.lifetime.meter(event.connector_id).read(
+                event.at, self.settings, register_wh=event.meter_start_wh, boundary=True
+            )
+            if reading.applied:
+                charger.lifetime.add(event.connector_id, reading)
+                self._dirty_lifetimes.add(charger.charger_id)
+                self._touch(session, event.at)
+                self._account(session, reading, event.meter_start_wh, None, event.at)
+            elif session.meter_start_wh is None:
+                session.meter_start_wh = event.meter_start_wh
+        self._mark(session, urgent=True)
+
+    def _on_tx_ended(self, charger: _Charger, event: TransactionEnded) -> None:
+        conn, session = self._find_transaction(charger, event)
+        if session is None:
+            self._retroactive(charger, event)
+            return
+        if event.meter_stop_wh is not None:
+            reading = charger.lifetime.meter(conn.view.connector_id).read(
+                event.at, self.settings, register_wh=event.meter_stop_wh
+            )
+            if reading.applied:
+                charger.lifetime.add(conn.view.connector_id, reading)
+                self._dirty_lifetimes.add(charger.charger_id)
+                self._touch(session, event.at)
+                self._account(session, reading, event.meter_stop_wh, None, event.at)
+                self._point(session, event.at, None, None, None)
+        session.transaction_ended_at = event.at
+        session.stop_reason = event.reason or "transaction_ended"
+        session.id_tag = session.id_tag or event.id_tag
+        if session.is_open:
+            self._touch(session, event.at)
+            self._set_flow(session, False, event.at, immediate=True)
+            if conn.view.status in NO_VEHICLE_STATES:
+                self._end_session(conn, session, event.at, session.stop_reason)
+        self._mark(session, urgent=True)
+
+    def _find_transaction(
+        self, charger: _Charger, event: TransactionEnded
+    ) -> tuple[_Connector, Session | None]:
+        """The session of a transaction end: by id, else the one open session without one."""
+        conns = list(charger.connectors.values())
+        if event.connector_id is not None:
+            own = self._connector(charger, event.connector_id)
+            conns = [own] + [c for c in conns if c is not own]
+        for conn in conns:
+            for session in (conn.view.session, conn.view.last_session):
+                if session is not None and session.transaction_id == event.transaction_id:
+                    return conn, session
+        candidates = [
+            c
+            for c in conns
+            if c.view.session is not None
+            and c.view.session.transaction_id is None
+            and (event.connector_id is None or c.view.connector_id == event.connector_id)
+        ]
+        if len(candidates) == 1:
+            conn = candidates[0]
+            assert conn.view.session is not None
+            conn.view.session.transaction_id = event.transaction_id
+            return conn, conn.view.session
+        return self._connector(charger, event.connector_id or 1), None
+
+    def _retroactive(self, charger: _Charger, event: TransactionEnded) -> None:
+        """A transaction end never seen started: record the session after the fact."""
+        connector_id = event.connector_id or 1
+        conn = self._connector(charger, connector_id)
+        session = Session(
+            id=str(uuid4()),
+            charger_id=charger.charger_id,
+            connector_id=connector_id,
+            plugged_in_at=event.at,
+            transaction_id=event.transaction_id,
+            id_tag=event.id_tag,
+            transaction_ended_at=event.at,
+            stop_reason=event.reason or "transaction_ended",
+        )
+        session.add_anomaly(AnomalyKind.RETROACTIVE, event.at, "transaction start never seen")
+        meter = charger.lifetime.meter(connector_id)
+        if event.meter_stop_wh is not None:
+            previous = meter.register_wh
+            reading = meter.read(event.at, self.settings, register_wh=event.meter_stop_wh)
+            if reading.applied:
+                charger.lifetime.add(connector_id, reading)
+                self._dirty_lifetimes.add(charger.charger_id)
+                if previous is not None and reading.anomaly is None:
+                    session.meter_start_wh = previous
+                    session.energy_wh = reading.delta_wh
+                else:
+                    session.meter_start_wh = event.meter_stop_wh
+            session.meter_stop_wh = event.meter_stop_wh
+        session.unplugged_at = event.at
+        session.profile = [
+            ProfilePoint(at=event.at, energy_wh=0),
+            ProfilePoint(at=event.at, energy_wh=session.energy_wh),
+        ]
+        session.speed_class = self._classify(session)
+        self._known[session.id] = session
+        if conn.view.session is None:
+            conn.view.last_session = session
+        self._remember_ended(session)
+        self._emit(SessionEventKind.STARTED, session)
+        self._emit(SessionEventKind.ENDED, session)
+
+    def _on_tag(self, charger: _Charger, event: TagPresented) -> None:
+        if event.status is not AuthorizationStatus.ACCEPTED:
+            return
+        if event.connector_id is not None:
+            session = self._connector(charger, event.connector_id).view.session
+            if session is not None and session.id_tag is None:
+                session.id_tag = event.id_tag
+                self._mark(session)
+                return
+        charger.pending_tag = (event.id_tag, event.at)
+
+    # ------------------------------------------------------------------ session state
+
+    def _start_session(
+        self, charger: _Charger, conn: _Connector, at: datetime, transaction_id: str | None = None
+    ) -> Session:
+        session = Session(
+            id=str(uuid4()),
+            charger_id=charger.charger_id,
+            connector_id=conn.view.connector_id,
+            plugged_in_at=at,
+            transaction_id=transaction_id,
+        )
+        session.tracking.last_event_at = at
+        session.profile.append(ProfilePoint(at=at, energy_wh=0))
+        if charger.pending_tag is not None:
+            tag, tag_at = charger.pending_tag
+            if timedelta(0) <= at - tag_at <= self.settings.tag_window:
+                session.id_tag = tag
+            charger.pending_tag = None
+        charger.lifetime.meter(conn.view.connector_id).start_session()
+        conn.view.session = session
+        conn.view.estimated_end_at = None
+        conn.recent_power.clear()
+        self._known[session.id] = session
+        self._emit(SessionEventKind.STARTED, session)
+        return session
+
+    def _end_session(self, conn: _Connector, session: Session, at: datetime, reason: str) -> None:
+        at = max(at, session.plugged_in_at)
+        self._touch(session, at)
+        if session.charging_started_at is not None and session.charging_finished_at is None:
+            session.charging_finished_at = session.tracking.stopped_since or at
+            self._emit(SessionEventKind.CHARGING_FINISHED, session)
+        session.tracking.charging = False
+        session.tracking.stopped_since = None
+        session.unplugged_at = at
+        session.stop_reason = session.stop_reason or reason
+        session.speed_class = self._classify(session)
+        self._point(session, at, None, None, None)
+        conn.view.session = None
+        conn.view.last_session = session
+        conn.view.target = None
+        conn.view.estimated_end_at = None
+        conn.recent_power.clear()
+        self._remember_ended(session)
+        self._emit(SessionEventKind.ENDED, session)
+
+    def _touch(self, session: Session, at: datetime) -> None:
+        """Advance the session clock to ``at``, counting the time energy was flowing."""
+        tracking = session.tracking
+        last = tracking.last_event_at
+        if last is None or at > last:
+            if last is not None and tracking.charging:
+                session.charging_duration_s += (at - last).total_seconds()
+            tracking.last_event_at = at
+
+    def _set_flow(
+        self, session: Session, flowing: bool, at: datetime, *, immediate: bool = False
+    ) -> None:
+        """Track whether energy flows; detect the end of charging (and its cancellation)."""
+        if not session.is_open:
+            return
+        tracking = session.tracking
+        if flowing:
+            if session.charging_started_at is None:
+                session.charging_started_at = at
+                self._mark(session, urgent=True)
+            tracking.charging = True
+            tracking.stopped_since = None
+            if session.charging_finished_at is not None:
+                session.charging_finished_at = None  # it resumed
+                self._mark(session, urgent=True)
+            return
+        if session.charging_started_at is None:
+            return
+        if tracking.charging:
+            tracking.charging = False
+            tracking.stopped_since = at
+        elif tracking.stopped_since is None and session.charging_finished_at is None:
+            tracking.stopped_since = at
+        self._maybe_finish(session, at, immediate=immediate)
+
+    def _maybe_finish(self, session: Session, now: datetime, *, immediate: bool) -> bool:
+        since = session.tracking.stopped_since
+        if session.charging_finished_at is not None or since is None:
+            return False
+        if not immediate and now - since < self.settings.finish_after:
+            return False
+        session.charging_finished_at = since
+        self._emit(SessionEventKind.CHARGING_FINISHED, session)
+        return True
+
+    def _point(
+        self,
+        session: Session,
+        at: datetime,
+        power: float | None,
+        current: tuple[float | None, float | None, float | None] | None,
+        soc: float | None,
+    ) -> None:
+        if session.profile and at < session.profile[-1].at:
+            at = session.profile[-1].at
+        point = ProfilePoint(
+            at=at, energy_wh=session.energy_wh, power_w=power, current_a=current, soc_pct=soc
+        )
+        append_point(session.profile, point, self.settings)
+
+    def _classify(self, session: Session) -> SpeedClass | None:
+        power = session.max_power_w if self.settings.speed_basis == "max" else None
+        if self.settings.speed_basis == "avg":
+            power = session.avg_power_w
+        if power is None or session.energy_wh <= 0:
+            return None
+        if power < self.settings.slow_max_w:
+            return SpeedClass.SLOW
+        if power < self.settings.fast_min_w:
+            return SpeedClass.NORMAL
+        return SpeedClass.FAST
+
+    def _estimate(self, conn: _Connector, now: datetime) -> None:
+        session = conn.view.session
+        if session is None:
+            conn.view.estimated_end_at = None
+            return
+        conn.view.estimated_end_at = estimate_end(
+            session,
+            conn.view.target,
+            soc_pct=conn.view.soc_pct,
+            recent=list(conn.recent_power),
+            now=now,
+            settings=self.settings,
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _charger(self, charger_id: str) -> _Charger:
+        charger = self._chargers.get(charger_id)
+        if charger is None:
+            charger = self._chargers[charger_id] = _Charger(
+                charger_id=charger_id, lifetime=LifetimeCounter(charger_id=charger_id)
+            )
+        return charger
+
+    def _connector(self, charger: _Charger, connector_id: int) -> _Connector:
+        conn = charger.connectors.get(connector_id)
+        if conn is None:
+            view = ConnectorView(charger_id=charger.charger_id, connector_id=connector_id)
+            conn = charger.connectors[connector_id] = _Connector(view=view)
+        return conn
+
+    def _remember_ended(self, session: Session) -> None:
+        self._ended.append(session)
+        self._known[session.id] = session
+
+    def _mark(self, session: Session, *, urgent: bool = False) -> None:
+        self._dirty_sessions[session.id] = session
+        if urgent:
+            self._wakeup()
+
+    def _wakeup(self) -> None:
+        if self._wake is not None:
+            self._wake.set()

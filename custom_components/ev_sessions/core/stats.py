@@ -1,0 +1,78 @@
+"""Occupancy and demand figures computed from sessions (per charger or for the whole site).
+
+Utilization is the share of connector time over a window: *occupied* counts from plug-in to
+unplug, *charging* from charging start to charging finished (pauses in between included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .model import Session
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OccupancyStats:
+    """Occupancy and demand of one charger (``charger_id``) or the site (``None``)."""
+
+    charger_id: str | None
+    connectors: int
+    occupied_now: int
+    charging_now: int
+    sessions_today: int
+    energy_today_wh: int
+    window: timedelta
+    occupied_share: float  # 0..1 of connector time over the window
+    charging_share: float
+    avg_idle_s: float | None  # sessions that ended in the window, idle after charging
+
+
+def _overlap(start: datetime, end: datetime, w_start: datetime, w_end: datetime) -> float:
+    return max((min(end, w_end) - max(start, w_start)).total_seconds(), 0.0)
+
+
+def compute_stats(
+    sessions: Iterable[Session],
+    *,
+    charger_id: str | None,
+    connectors: int,
+    now: datetime,
+    window: timedelta,
+    day_start: datetime,
+) -> OccupancyStats:
+    """Figures over ``sessions`` (open and recently ended ones of the charger or site)."""
+    w_start = now - window
+    occupied = charging = 0.0
+    occupied_now = charging_now = sessions_today = energy_today = 0
+    idle: list[float] = []
+    for session in sessions:
+        end = session.unplugged_at or now
+        occupied += _overlap(session.plugged_in_at, end, w_start, now)
+        if session.charging_started_at is not None:
+            charge_end = session.charging_finished_at or end
+            charging += _overlap(session.charging_started_at, charge_end, w_start, now)
+        if session.is_open:
+            occupied_now += 1
+            charging_now += session.tracking.charging
+        if session.plugged_in_at >= day_start:
+            sessions_today += 1
+            energy_today += session.energy_wh
+        if session.unplugged_at is not None and session.unplugged_at >= w_start:
+            idle_time = session.idle_time()
+            if idle_time is not None:
+                idle.append(idle_time.total_seconds())
+    capacity = connectors * window.total_seconds()
+    return OccupancyStats(
+        charger_id=charger_id,
+        connectors=connectors,
+        occupied_now=occupied_now,
+        charging_now=charging_now,
+        sessions_today=sessions_today,
+        energy_today_wh=energy_today,
+        window=window,
+        occupied_share=min(occupied / capacity, 1.0) if capacity > 0 else 0.0,
+        charging_share=min(charging / capacity, 1.0) if capacity > 0 else 0.0,
+        avg_idle_s=sum(idle) / len(idle) if idle else None,
+    )

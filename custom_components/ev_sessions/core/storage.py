@@ -1,0 +1,493 @@
+"""Session storage in a real database (SQLAlchemy 2.0 Core).
+
+SQLite by default (``sqlite:///<path>``); any SQLAlchemy URL (PostgreSQL, MySQL) works the same,
+only the URL changes. Every database call runs on one dedicated worker thread so the event loop
+never blocks, and the engine hands over batches: :meth:`SessionStore.async_save` is one
+transaction (one commit) for any number of sessions and counters.
+
+Schema versions are tracked in the ``schema_version`` table and upgraded step by step by the
+functions in :data:`MIGRATIONS`. Times are stored as naive UTC, money as a decimal string, the
+power profile in the compact form of :mod:`.profile`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+import functools
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.types import TypeDecorator
+
+from .model import (
+    Anomaly,
+    AnomalyKind,
+    ChargeTracking,
+    Session,
+    SpeedClass,
+    as_utc,
+    from_iso,
+    to_iso,
+)
+from .profile import pack_profile, unpack_profile
+
+_LOGGER = logging.getLogger(__name__)
+
+#: The schema this code writes.
+SCHEMA_VERSION = 2
+
+
+class StorageError(Exception):
+    """The database could not be opened, migrated, read or written."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes stored as naive UTC (portable across databases)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store as naive UTC."""
+        return None if value is None else as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Read back as aware UTC."""
+        return None if value is None else as_utc(value)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)
+
+sessions_table = Table(
+    "sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("charger_id", String(255), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("transaction_id", String(64)),
+    Column("member_id", String(255)),
+    Column("id_tag", String(64)),
+    Column("plugged_in_at", UTCDateTime, nullable=False),
+    Column("unplugged_at", UTCDateTime),
+    Column("charging_started_at", UTCDateTime),
+    Column("charging_finished_at", UTCDateTime),
+    Column("transaction_ended_at", UTCDateTime),
+    Column("meter_start_wh", BigInteger),
+    Column("meter_stop_wh", BigInteger),
+    Column("energy_wh", BigInteger, nullable=False),
+    Column("max_power_w", Float),
+    Column("charging_duration_s", Float, nullable=False),
+    Column("speed_class", String(16)),
+    Column("stop_reason", String(64)),
+    Column("cost", String(40)),
+    Column("tariff", String(255)),
+    Column("profile", Text),
+    Column("tracking", Text),
+    Column("is_open", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("anomalies", Text),  # added in schema 2
+    Index("ix_sessions_charger_plugged", "charger_id", "plugged_in_at"),
+    Index("ix_sessions_plugged", "plugged_in_at"),
+    Index("ix_sessions_member", "member_id"),
+    Index("ix_sessions_open", "is_open"),
+)
+
+lifetime_table = Table(
+    "lifetime_energy",
+    metadata,
+    Column("charger_id", String(255), primary_key=True),
+    Column("total_wh", BigInteger, nullable=False),
+    Column("state", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def _migrate_1_to_2(conn: Connection) -> None:
+    """Schema 2 records the anomalies of each session."""
+    conn.execute(text("ALTER TABLE sessions ADD COLUMN anomalies TEXT"))
+
+
+#: ``MIGRATIONS[n]`` upgrades schema ``n`` to ``n + 1``.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+
+
+@dataclass(slots=True, kw_only=True)
+class LifetimeRecord:
+    """Stored state of a charger's lifetime counter."""
+
+    charger_id: str
+    total_wh: int
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True, kw_only=True)
+class SessionPatch:
+    """Fields to change on a stored session (attribution, cost)."""
+
+    session_id: str
+    values: dict[str, Any]
+    only_unpriced: bool = False  # apply only if the session has no cost yet
+
+
+class SessionStore:
+    """The session database. Create, :meth:`async_open`, use, :meth:`async_close`."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        """Remember the URL; nothing is opened yet."""
+        self.url = url
+        self._echo = echo
+        self._engine: Engine | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        #: Number of committed write transactions (for tests and diagnostics).
+        self.commits = 0
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _run[T](self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ev_sessions_db")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(_guard, fn, *args))
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (only valid after :meth:`async_open`)."""
+        if self._engine is None:
+            raise StorageError("store is not open")
+        return self._engine
+
+    async def async_open(self) -> None:
+        """Connect and bring the schema to :data:`SCHEMA_VERSION` (idempotent)."""
+        if self._engine is None:
+            await self._run(self._open)
+
+    def _open(self) -> None:
+        engine = create_engine(self.url, echo=self._echo)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            with engine.begin() as conn:
+                _migrate(conn)
+        except Exception:
+            engine.dispose()
+            raise
+        self._engine = engine
+
+    async def async_close(self) -> None:
+        """Release the connections and the worker thread (idempotent)."""
+        if self._executor is None:
+            return
+        if self._engine is not None:
+            await self._run(self.engine.dispose)
+            self._engine = None
+        executor, self._executor = self._executor, None
+        executor.shutdown(wait=True)
+
+    async def async_schema_version(self) -> int:
+        """The schema version of the open database."""
+        return await self._run(self._schema_version)
+
+    def _schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(schema_version.c.version)).scalar_one())
+
+    # ------------------------------------------------------------------ writes
+
+    async def async_save(
+        self,
+        sessions: Sequence[Session] = (),
+        lifetimes: Sequence[LifetimeRecord] = (),
+        patches: Sequence[SessionPatch] = (),
+    ) -> None:
+        """Write sessions (insert or update), counters and patches in one transaction."""
+        if sessions or lifetimes or patches:
+            await self._run(self._save, sessions, lifetimes, patches)
+
+    def _save(
+        self,
+        sessions: Sequence[Session],
+        lifetimes: Sequence[LifetimeRecord],
+        patches: Sequence[SessionPatch],
+    ) -> None:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            for session in sessions:
+                row = _session_row(session, now)
+                result = conn.execute(
+                    update(sessions_table).where(sessions_table.c.id == session.id).values(row)
+                )
+                if result.rowcount == 0:
+                    conn.execute(insert(sessions_table).values(id=session.id, **row))
+            for record in lifetimes:
+                row = {
+                    "total_wh": record.total_wh,
+                    "state": json.dumps(record.state, separators=(",", ":")),
+                    "updated_at": now,
+                }
+                result = conn.execute(
+                    update(lifetime_table)
+                    .where(lifetime_table.c.charger_id == record.charger_id)
+                    .values(row)
+                )
+                if result.rowcount == 0:
+                    conn.execute(insert(lifetime_table).values(charger_id=record.charger_id, **row))
+            for patch in patches:
+                values = dict(patch.values)
+                if "cost" in values and values["cost"] is not None:
+                    values["cost"] = str(values["cost"])
+                stmt = update(sessions_table).where(sessions_table.c.id == patch.session_id)
+                if patch.only_unpriced:
+                    stmt = stmt.where(sessions_table.c.cost.is_(None))
+                conn.execute(stmt.values(updated_at=now, **values))
+        self.commits += 1
+
+    # ------------------------------------------------------------------ reads
+
+    async def async_load_open(self) -> list[Session]:
+        """Sessions whose vehicle is still connected."""
+        return await self._run(self._select, sessions_table.c.is_open.is_(True), None, False)
+
+    async def async_load_ended_since(self, since: datetime) -> list[Session]:
+        """Sessions that ended at or after ``since`` (oldest first)."""
+        cond = sessions_table.c.unplugged_at >= since
+        return await self._run(self._select, cond, None, False)
+
+    async def async_load_lifetimes(self) -> list[LifetimeRecord]:
+        """Every charger's lifetime counter."""
+        return await self._run(self._load_lifetimes)
+
+    def _load_lifetimes(self) -> list[LifetimeRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(lifetime_table)).all()
+        return [
+            LifetimeRecord(
+                charger_id=row.charger_id,
+                total_wh=int(row.total_wh),
+                state=json.loads(row.state) if row.state else {},
+            )
+            for row in rows
+        ]
+
+    async def async_get(self, session_id: str) -> Session | None:
+        """One session by id."""
+        found = await self._run(self._select, sessions_table.c.id == session_id, None, False)
+        return found[0] if found else None
+
+    async def async_sessions(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        charger_id: str | None = None,
+        member_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Session]:
+        """Sessions plugged in within ``[start, end)``, newest first."""
+        conds: list[Any] = []
+        if start is not None:
+            conds.append(sessions_table.c.plugged_in_at >= start)
+        if end is not None:
+            conds.append(sessions_table.c.plugged_in_at < end)
+        if charger_id is not None:
+            conds.append(sessions_table.c.charger_id == charger_id)
+        if member_id is not None:
+            conds.append(sessions_table.c.member_id == member_id)
+        return await self._run(self._select_many, conds, limit)
+
+    def _select_many(self, conds: list[Any], limit: int | None) -> list[Session]:
+        stmt = select(sessions_table).where(*conds)
+        stmt = stmt.order_by(sessions_table.c.plugged_in_at.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_row_session(row) for row in conn.execute(stmt)]
+
+    def _select(self, cond: Any, limit: int | None, newest_first: bool) -> list[Session]:
+        order = sessions_table.c.plugged_in_at
+        stmt = select(sessions_table).where(cond)
+        stmt = stmt.order_by(order.desc() if newest_first else order).limit(limit)
+        with self.engine.connect() as conn:
+            return [_row_session(row) for row in conn.execute(stmt)]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _guard[T](fn: Callable[..., T], *args: Any) -> T:
+    """Run a database call, turning driver errors into :class:`StorageError`."""
+    try:
+        return fn(*args)
+    except SQLAlchemyError as err:
+        raise StorageError(f"{type(err).__name__}: {err}") from err
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL journal: readers do not block the writer; NORMAL sync is safe with WAL."""
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _migrate(conn: Connection) -> None:
+    """Create a new database at the current schema, or upgrade an older one step by step."""
+    tables = set(inspect(conn).get_table_names())
+    if "schema_version" not in tables:
+        if "sessions" in tables:
+            raise StorageError("database has sessions but no schema_version table")
+        metadata.create_all(conn)
+        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+        return
+    version = int(conn.execute(select(schema_version.c.version)).scalar_one())
+    if version > SCHEMA_VERSION:
+        raise StorageError(f"database schema {version} is newer than supported {SCHEMA_VERSION}")
+    while version < SCHEMA_VERSION:
+        _LOGGER.info("Migrating ev_sessions database schema %s -> %s", version, version + 1)
+        MIGRATIONS[version](conn)
+        version += 1
+        conn.execute(update(schema_version).values(version=version))
+
+
+def _session_row(session: Session, now: datetime) -> dict[str, Any]:
+    open_ = session.is_open
+    return {
+        "charger_id": session.charger_id,
+        "connector_id": session.connector_id,
+        "transaction_id": session.transaction_id,
+        "member_id": session.member_id,
+        "id_tag": session.id_tag,
+        "plugged_in_at": session.plugged_in_at,
+        "unplugged_at": session.unplugged_at,
+        "charging_started_at": session.charging_started_at,
+        "charging_finished_at": session.charging_finished_at,
+        "transaction_ended_at": session.transaction_ended_at,
+        "meter_start_wh": session.meter_start_wh,
+        "meter_stop_wh": session.meter_stop_wh,
+        "energy_wh": session.energy_wh,
+        "max_power_w": session.max_power_w,
+        "charging_duration_s": session.charging_duration_s,
+        "speed_class": None if session.speed_class is None else str(session.speed_class),
+        "stop_reason": session.stop_reason,
+        "cost": None if session.cost is None else str(session.cost),
+        "tariff": session.tariff,
+        "profile": pack_profile(session.profile) or None,
+        "anomalies": _pack_anomalies(session.anomalies),
+        "tracking": _pack_tracking(session.tracking) if open_ else None,
+        "is_open": open_,
+        "updated_at": now,
+    }
+
+
+def _row_session(row: Row[Any]) -> Session:
+    return Session(
+        id=row.id,
+        charger_id=row.charger_id,
+        connector_id=int(row.connector_id),
+        transaction_id=row.transaction_id,
+        member_id=row.member_id,
+        id_tag=row.id_tag,
+        plugged_in_at=row.plugged_in_at,
+        unplugged_at=row.unplugged_at,
+        charging_started_at=row.charging_started_at,
+        charging_finished_at=row.charging_finished_at,
+        transaction_ended_at=row.transaction_ended_at,
+        meter_start_wh=row.meter_start_wh,
+        meter_stop_wh=row.meter_stop_wh,
+        energy_wh=int(row.energy_wh),
+        max_power_w=row.max_power_w,
+        charging_duration_s=float(row.charging_duration_s),
+        speed_class=None if row.speed_class is None else SpeedClass(row.speed_class),
+        stop_reason=row.stop_reason,
+        cost=None if row.cost is None else Decimal(row.cost),
+        tariff=row.tariff,
+        profile=unpack_profile(row.profile),
+        anomalies=_unpack_anomalies(row.anomalies),
+        tracking=_unpack_tracking(row.tracking),
+    )
+
+
+def _pack_anomalies(anomalies: list[Anomaly]) -> str | None:
+    if not anomalies:
+        return None
+    return json.dumps(
+        [
+            {"kind": str(a.kind), "at": a.at.isoformat(), "detail": a.detail, "count": a.count}
+            for a in anomalies
+        ],
+        separators=(",", ":"),
+    )
+
+
+def _unpack_anomalies(text_: str | None) -> list[Anomaly]:
+    if not text_:
+        return []
+    return [
+        Anomaly(
+            kind=AnomalyKind(item["kind"]),
+            at=datetime.fromisoformat(item["at"]),
+            detail=item.get("detail", ""),
+            count=int(item.get("count", 1)),
+        )
+        for item in json.loads(text_)
+    ]
+
+
+def _pack_tracking(tracking: ChargeTracking) -> str:
+    return json.dumps(
+        {
+            "charging": tracking.charging,
+            "stopped_since": to_iso(tracking.stopped_since),
+            "last_event_at": to_iso(tracking.last_event_at),
+            "soc_start_pct": tracking.soc_start_pct,
+            "soc_start_energy_wh": tracking.soc_start_energy_wh,
+        },
+        separators=(",", ":"),
+    )
+
+
+def _unpack_tracking(text_: str | None) -> ChargeTracking:
+    if not text_:
+        return ChargeTracking()
+    data = json.loads(text_)
+    return ChargeTracking(
+        charging=bool(data.get("charging")),
+        stopped_since=from_iso(data.get("stopped_since")),
+        last_event_at=from_iso(data.get("last_event_at")),
+        soc_start_pct=data.get("soc_start_pct"),
+        soc_start_energy_wh=data.get("soc_start_energy_wh"),
+    )

@@ -1,0 +1,41 @@
+"""Session events from the engine become HA bus events (for automations and the logbook)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from homeassistant.core import HomeAssistant, callback
+
+from .const import EVENT_CHARGING_FINISHED, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
+from .coordinator import SiteCoordinator
+from .core.model import SessionEvent, SessionEventKind
+from .hub import Hub
+from .serialize import session_summary
+
+EVENT_TYPES = {
+    SessionEventKind.STARTED: EVENT_SESSION_STARTED,
+    SessionEventKind.CHARGING_FINISHED: EVENT_CHARGING_FINISHED,
+    SessionEventKind.ENDED: EVENT_SESSION_ENDED,
+}
+
+
+@callback
+def async_forward_session_events(
+    hass: HomeAssistant, hub: Hub, site: SiteCoordinator
+) -> Callable[[], None]:
+    """Fire one HA event per session milestone; refresh site-wide entities."""
+
+    @callback
+    def _on_session_event(event: SessionEvent) -> None:
+        data = session_summary(event.session)
+        link = hub.charger(event.session.charger_id)
+        data["charger_name"] = _charger_name(hass, link.entry_id) if link else None
+        hass.bus.async_fire(EVENT_TYPES[event.kind], data)
+        site.refresh_now()
+
+    return hub.engine.add_session_listener(_on_session_event)
+
+
+def _charger_name(hass: HomeAssistant, entry_id: str) -> str | None:
+    entry = hass.config_entries.async_get_entry(entry_id)
+    return entry.title if entry else None

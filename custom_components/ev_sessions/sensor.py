@@ -1,0 +1,354 @@
+"""Sensors: live charger values, the running session, lifetime energy, site occupancy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .chargers.events import ConnectorState
+from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_HUB
+from .coordinator import ChargerConfigEntry, HubConfigEntry, SiteData
+from .core.engine import SessionEngine
+from .core.model import ConnectorView, SpeedClass
+from .entity import EvSessionsEntity, EvSessionsSiteEntity
+
+PARALLEL_UPDATES = 0
+
+
+def _phase(values: tuple[float | None, float | None, float | None] | None, i: int) -> float | None:
+    if values is None:
+        return None
+    value = values[i]
+    return round(value, 2) if value is not None else None
+
+
+def _session_energy(view: ConnectorView) -> float | None:
+    session = view.session or view.last_session
+    return round(session.energy_wh / 1000, 3) if session is not None else None
+
+
+def _session_duration(view: ConnectorView) -> float | None:
+    if view.session is None:
+        return None
+    duration = view.session.duration(dt_util.utcnow())
+    return round(duration.total_seconds() / 60, 1) if duration is not None else None
+
+
+def _session_reset(view: ConnectorView) -> datetime | None:
+    session = view.session or view.last_session
+    return session.plugged_in_at if session is not None else None
+
+
+def _charging_finished(view: ConnectorView) -> datetime | None:
+    session = view.session or view.last_session
+    return session.charging_finished_at if session is not None else None
+
+
+def _last_session_end(view: ConnectorView) -> datetime | None:
+    return view.last_session.unplugged_at if view.last_session is not None else None
+
+
+def _speed_class(view: ConnectorView) -> str | None:
+    session = view.session or view.last_session
+    if session is None or session.speed_class is None:
+        return None
+    return session.speed_class.value
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorSensorDescription(SensorEntityDescription):
+    """A sensor computed from one connector's live view."""
+
+    value_fn: Callable[[ConnectorView], StateType | datetime]
+    last_reset_fn: Callable[[ConnectorView], datetime | None] | None = None
+
+
+def _current(i: int) -> ConnectorSensorDescription:
+    return ConnectorSensorDescription(
+        key=f"current_l{i + 1}",
+        translation_key=f"current_l{i + 1}",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        value_fn=lambda v: _phase(v.current_a, i),
+    )
+
+
+def _voltage(i: int) -> ConnectorSensorDescription:
+    return ConnectorSensorDescription(
+        key=f"voltage_l{i + 1}",
+        translation_key=f"voltage_l{i + 1}",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda v: _phase(v.voltage_v, i),
+    )
+
+
+CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
+    ConnectorSensorDescription(
+        key="status",
+        translation_key="status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in ConnectorState],
+        value_fn=lambda v: v.status.value,
+    ),
+    ConnectorSensorDescription(
+        key="power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=lambda v: round(v.power_w, 1) if v.power_w is not None else None,
+    ),
+    *(_current(i) for i in range(3)),
+    *(_voltage(i) for i in range(3)),
+    ConnectorSensorDescription(
+        key="soc",
+        translation_key="soc",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        entity_registry_enabled_default=False,
+        value_fn=lambda v: v.soc_pct,
+    ),
+    ConnectorSensorDescription(
+        # Energy of the running (or else the last) session. TOTAL with last_reset at plug-in:
+        # a new session is a reset, never a negative step (unlike total_increasing).
+        key="session_energy",
+        translation_key="session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_session_energy,
+        last_reset_fn=_session_reset,
+    ),
+    ConnectorSensorDescription(
+        key="session_duration",
+        translation_key="session_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        value_fn=_session_duration,
+    ),
+    ConnectorSensorDescription(
+        key="estimated_end",
+        translation_key="estimated_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda v: v.estimated_end_at,
+    ),
+    ConnectorSensorDescription(
+        key="charging_finished",
+        translation_key="charging_finished",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_charging_finished,
+    ),
+    ConnectorSensorDescription(
+        key="last_session_end",
+        translation_key="last_session_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_last_session_end,
+    ),
+    ConnectorSensorDescription(
+        key="speed_class",
+        translation_key="speed_class",
+        device_class=SensorDeviceClass.ENUM,
+        options=[speed.value for speed in SpeedClass],
+        value_fn=_speed_class,
+    ),
+    ConnectorSensorDescription(
+        key="error_code",
+        translation_key="error_code",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda v: v.error_code,
+    ),
+)
+
+LIFETIME_ENERGY = SensorEntityDescription(
+    key="lifetime_energy",
+    translation_key="lifetime_energy",
+    device_class=SensorDeviceClass.ENERGY,
+    state_class=SensorStateClass.TOTAL_INCREASING,
+    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+    suggested_display_precision=2,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteSensorDescription(SensorEntityDescription):
+    """A site-wide sensor computed from the engine's statistics."""
+
+    value_fn: Callable[[SiteData], StateType]
+
+
+def _utilization(window: str) -> SiteSensorDescription:
+    return SiteSensorDescription(
+        key=f"utilization_{window}",
+        translation_key=f"utilization_{window}",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda d: round(getattr(d, window).occupied_share * 100, 1),
+    )
+
+
+SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
+    SiteSensorDescription(
+        key="occupied_connectors",
+        translation_key="occupied_connectors",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda d: d.day.occupied_now,
+    ),
+    SiteSensorDescription(
+        key="charging_connectors",
+        translation_key="charging_connectors",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda d: d.day.charging_now,
+    ),
+    SiteSensorDescription(
+        key="sessions_today",
+        translation_key="sessions_today",
+        value_fn=lambda d: d.day.sessions_today,
+    ),
+    SiteSensorDescription(
+        key="energy_today",
+        translation_key="energy_today",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda d: round(d.day.energy_today_wh / 1000, 3),
+    ),
+    *(_utilization(w) for w in ("day", "week", "month")),
+    SiteSensorDescription(
+        key="average_idle_time",
+        translation_key="average_idle_time",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        value_fn=lambda d: round(d.week.avg_idle_s / 60, 1) if d.week.avg_idle_s is not None else None,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Site sensors for the hub; live and session sensors for a charger."""
+    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
+        hub_entry: HubConfigEntry = entry
+        site = hub_entry.runtime_data.site
+        async_add_entities(SiteSensor(site, description) for description in SITE_SENSORS)
+        return
+
+    charger_entry: ChargerConfigEntry = entry
+    coordinator = charger_entry.runtime_data.coordinator
+    engine = charger_entry.runtime_data.hub.engine
+
+    @callback
+    def add_connector(connector_id: int) -> None:
+        multi = len(coordinator.known_connectors()) > 1
+        async_add_entities(
+            ConnectorSensor(charger_entry, description, connector_id, multi_connector=multi)
+            for description in CONNECTOR_SENSORS
+        )
+
+    async_add_entities([LifetimeEnergySensor(charger_entry, LIFETIME_ENERGY, engine)])
+    for connector_id in coordinator.known_connectors():
+        add_connector(connector_id)
+    coordinator.new_connector_callbacks.append(add_connector)
+    entry.async_on_unload(lambda: coordinator.new_connector_callbacks.remove(add_connector))
+
+
+class ConnectorSensor(EvSessionsEntity, SensorEntity):
+    """A value of one connector."""
+
+    entity_description: ConnectorSensorDescription
+
+    def _view(self) -> ConnectorView:
+        assert self.connector_id is not None
+        return self.coordinator.hub.engine.connector(self.charger_id, self.connector_id)
+
+    def _current_value(self) -> Any:
+        view = self._view()
+        reset = self.entity_description.last_reset_fn
+        return (self.entity_description.value_fn(view), reset(view) if reset else None)
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The value from the live view."""
+        return self.entity_description.value_fn(self._view())
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Start of the session the energy belongs to."""
+        if self.entity_description.last_reset_fn is None:
+            return None
+        return self.entity_description.last_reset_fn(self._view())
+
+
+class LifetimeEnergySensor(EvSessionsEntity, SensorEntity):
+    """Energy delivered by the charger over its life: strictly monotonic, for the Energy panel."""
+
+    def __init__(
+        self, entry: ChargerConfigEntry, description: SensorEntityDescription, engine: SessionEngine
+    ) -> None:
+        """Per charger, not per connector."""
+        super().__init__(entry, description)
+        self._engine = engine
+
+    @property
+    def available(self) -> bool:
+        """The counter is known from storage even while the charger is away."""
+        return True
+
+    def _current_value(self) -> Any:
+        return self._engine.lifetime_energy_wh(self.charger_id)
+
+    @property
+    def native_value(self) -> float:
+        """kWh, from integer Wh."""
+        return round(self._engine.lifetime_energy_wh(self.charger_id) / 1000, 3)
+
+
+class SiteSensor(EvSessionsSiteEntity, SensorEntity):
+    """Occupancy and demand over all chargers."""
+
+    entity_description: SiteSensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """Computed from the engine's statistics."""
+        return self.entity_description.value_fn(self.coordinator.data)

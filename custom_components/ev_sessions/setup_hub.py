@@ -1,0 +1,149 @@
+"""Set up and tear down the hub: database, session engine, OCPP server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
+
+from .chargers.ocpp import OcppServer, OcppServerSettings
+from .const import (
+    CONF_DB_URL,
+    CONF_FAST_MIN_KW,
+    CONF_METER_INTERVAL,
+    CONF_OCPP_HOST,
+    CONF_OCPP_PORT,
+    CONF_REJECT_UNKNOWN,
+    CONF_SLOW_MAX_KW,
+    CONF_SSL_CERTFILE,
+    CONF_SSL_KEYFILE,
+    DB_FILENAME,
+    DEFAULT_FAST_MIN_KW,
+    DEFAULT_METER_INTERVAL,
+    DEFAULT_OCPP_HOST,
+    DEFAULT_OCPP_PORT,
+    DEFAULT_SLOW_MAX_KW,
+    DOMAIN,
+    LOGGER,
+)
+from .coordinator import SITE_MONTH, HubRuntimeData, SiteCoordinator
+from .core.engine import SessionEngine
+from .core.model import EngineSettings
+from .core.storage import SessionStore, StorageError
+from .events_bridge import async_forward_session_events
+from .hub import Hub
+from .tls import TlsConfigError, build_ssl_context
+
+
+def database_url(hass: HomeAssistant, entry: ConfigEntry) -> str:
+    """The database: SQLite in HA's config directory unless an external URL is configured."""
+    url: str | None = entry.options.get(CONF_DB_URL) or entry.data.get(CONF_DB_URL)
+    if url:
+        return url
+    return f"sqlite:///{Path(hass.config.path(DB_FILENAME))}"
+
+
+async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Open the database, start the engine and the OCPP server."""
+    options = entry.options
+    settings = EngineSettings(
+        slow_max_w=int(float(options.get(CONF_SLOW_MAX_KW, DEFAULT_SLOW_MAX_KW)) * 1000),
+        fast_min_w=int(float(options.get(CONF_FAST_MIN_KW, DEFAULT_FAST_MIN_KW)) * 1000),
+        stats_retention=SITE_MONTH + timedelta(days=1),
+    )
+    store = SessionStore(database_url(hass, entry))
+    engine = SessionEngine(store, settings=settings)
+    try:
+        await engine.async_start()
+    except StorageError as err:
+        await store.async_close()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="database_error",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    hub = Hub(hass, entry, engine)
+    hub.reject_unknown = bool(options.get(CONF_REJECT_UNKNOWN, False))
+    try:
+        ssl_context = await hass.async_add_executor_job(
+            build_ssl_context,
+            entry.data.get(CONF_SSL_CERTFILE) or "",
+            entry.data.get(CONF_SSL_KEYFILE) or "",
+        )
+    except TlsConfigError as err:
+        await engine.async_stop()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="tls_error",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    server = OcppServer(
+        hub,
+        OcppServerSettings(
+            host=entry.data.get(CONF_OCPP_HOST, DEFAULT_OCPP_HOST),
+            port=int(entry.data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)),
+            ssl_context=ssl_context,
+            meter_interval=int(options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL)),
+            reject_unknown=hub.reject_unknown,
+        ),
+        password_for=hub.password_for,
+        known=hub.is_known,
+    )
+    try:
+        await server.start()
+    except OSError as err:
+        await engine.async_stop()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="port_unavailable",
+            translation_placeholders={"port": str(entry.data.get(CONF_OCPP_PORT)), "error": str(err)},
+        ) from err
+    hub.ocpp_execute = server.execute
+    hub.ocpp_accept = server.accept
+    LOGGER.info("OCPP central system listening on port %s", server.port)
+
+    site = SiteCoordinator(hass, entry, hub)
+    await site.async_config_entry_first_refresh()
+    runtime = HubRuntimeData(hub=hub, site=site, server=server)
+    runtime.stop_callbacks.append(async_forward_session_events(hass, hub, site))
+    entry.runtime_data = runtime
+
+    async def _on_stop(_event: Event) -> None:
+        await _async_shutdown(runtime)
+
+    runtime.stop_callbacks.append(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _on_stop)
+    )
+
+
+async def _async_shutdown(runtime: HubRuntimeData) -> None:
+    """Close sockets first (no more events), then flush and close the database."""
+    if runtime.closed:
+        return
+    runtime.closed = True
+    await runtime.server.stop()
+    await runtime.hub.engine.async_stop()
+
+
+async def async_unload_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Stop the server and the engine."""
+    runtime: HubRuntimeData = entry.runtime_data
+    for cb in runtime.stop_callbacks:
+        _call_quietly(cb)
+    runtime.stop_callbacks.clear()
+    await _async_shutdown(runtime)
+
+
+@callback
+def _call_quietly(cb: object) -> None:
+    try:
+        cb()  # type: ignore[operator]
+    except ValueError:
+        # async_listen_once listeners raise when removed after they fired
+        pass

@@ -1,0 +1,127 @@
+"""Event builders and an engine factory for the core tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from custom_components.ev_sessions.chargers.events import (
+    ConnectorState,
+    MeterSample,
+    StatusChanged,
+    TransactionEnded,
+    TransactionStarted,
+)
+from custom_components.ev_sessions.core import (
+    EngineSettings,
+    SessionEngine,
+    SessionEvent,
+    SessionStore,
+)
+
+T0 = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
+CP = "cp-1"
+
+
+@dataclass
+class Clock:
+    """A settable clock for the engine."""
+
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        """Now."""
+        return self.now
+
+
+def at(minutes: float = 0.0, seconds: float = 0.0) -> datetime:
+    """T0 plus an offset."""
+    return T0 + timedelta(minutes=minutes, seconds=seconds)
+
+
+def status(
+    when: datetime, state: ConnectorState, *, connector: int = 1, charger: str = CP
+) -> StatusChanged:
+    """A StatusChanged event."""
+    return StatusChanged(charger_id=charger, at=when, connector_id=connector, state=state)
+
+
+def sample(when: datetime, *, connector: int = 1, charger: str = CP, **kw: Any) -> MeterSample:
+    """A MeterSample event."""
+    return MeterSample(charger_id=charger, at=when, connector_id=connector, **kw)
+
+
+def started(
+    when: datetime, tx: str, meter: int | None, *, connector: int = 1, charger: str = CP, **kw: Any
+) -> TransactionStarted:
+    """A TransactionStarted event."""
+    return TransactionStarted(
+        charger_id=charger,
+        at=when,
+        connector_id=connector,
+        transaction_id=tx,
+        meter_start_wh=meter,
+        **kw,
+    )
+
+
+def ended(
+    when: datetime, tx: str, meter: int | None, *, connector: int | None = 1, charger: str = CP,
+    **kw: Any,
+) -> TransactionEnded:
+    """A TransactionEnded event."""
+    return TransactionEnded(
+        charger_id=charger,
+        at=when,
+        connector_id=connector,
+        transaction_id=tx,
+        meter_stop_wh=meter,
+        **kw,
+    )
+
+
+def minutes(start: float, stop: float, step: float = 1.0) -> Iterator[float]:
+    """start, start + step, ... < stop."""
+    value = start
+    while value < stop:
+        yield value
+        value += step
+
+
+@dataclass
+class Harness:
+    """Creates engines on one SQLite file and stops them at the end of the test."""
+
+    path: Path
+    clock: Clock = field(default_factory=Clock)
+    engines: list[SessionEngine] = field(default_factory=list)
+    events: list[SessionEvent] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The database URL."""
+        return f"sqlite:///{self.path}"
+
+    async def engine(self, **settings: Any) -> SessionEngine:
+        """A started engine (fast flushes unless told otherwise)."""
+        settings.setdefault("flush_interval", timedelta(seconds=0.2))
+        settings.setdefault("state_flush_delay", timedelta(seconds=0.01))
+        engine = SessionEngine(
+            SessionStore(self.url), clock=self.clock, settings=EngineSettings(**settings)
+        )
+        await engine.async_start()
+        engine.add_session_listener(self.events.append)
+        self.engines.append(engine)
+        return engine
+
+    async def close(self) -> None:
+        """Stop every engine."""
+        for engine in self.engines:
+            await engine.async_stop()
+
+    def kinds(self) -> list[str]:
+        """Kinds of the session events seen so far."""
+        return [str(e.kind) for e in self.events]
