@@ -40,9 +40,9 @@ async def _ensure_hub(hass: HomeAssistantProcess) -> None:
     print(f"develop: hub created ({result.get('type')})")
 
 
-async def _accept_discovered(hass: HomeAssistantProcess, charger_id: str, timeout: float) -> bool:
+async def _accept_discovered(hass: HomeAssistantProcess, charger_id: str, wait_s: float) -> bool:
     """Answer the discovery flow of a charger (or see that it is already added)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + wait_s
     while asyncio.get_running_loop().time() < deadline:
         if any(e["unique_id"] == charger_id for e in await hass.entries(DOMAIN)):
             return True
@@ -96,7 +96,7 @@ async def main(once: bool) -> int:
         sims.append(
             _spawn("simulators.modbus", "--model", MODBUS_MODEL, "--port", str(MODBUS_PORT))
         )
-        if not await _accept_discovered(hass, OCPP_ID, timeout=60):
+        if not await _accept_discovered(hass, OCPP_ID, wait_s=60):
             print("develop: the simulated OCPP charger was not discovered")
             return 1
         await _ensure_modbus(hass)

@@ -69,7 +69,7 @@ class HomeAssistantProcess:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    async def start(self, timeout: float = 120) -> None:
+    async def start(self, wait_s: float = 120) -> None:
         """Start ``hass`` and wait until its HTTP server answers."""
         self.config_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
@@ -80,7 +80,7 @@ class HomeAssistantProcess:
             args.append("--debug")
         stdout = open(self.log_file, "ab") if self.log_file else None  # noqa: ASYNC230, SIM115
         self.process = subprocess.Popen(args, env=env, stdout=stdout, stderr=subprocess.STDOUT)
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_s
         while asyncio.get_running_loop().time() < deadline:
             if self.process.poll() is not None:
                 raise HomeAssistantError(f"hass exited with {self.process.returncode}")

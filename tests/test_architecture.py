@@ -55,7 +55,7 @@ def test_manifest_keys_in_hassfest_order() -> None:
 
 def test_requirements_match_home_assistant_constraints() -> None:
     """Our requirements never fight with the versions HA pins."""
-    import homeassistant  # noqa: PLC0415
+    import homeassistant
 
     constraints = Path(homeassistant.__file__).parent / "package_constraints.txt"
     pins = {

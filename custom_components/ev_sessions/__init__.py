@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_HUB
+from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_CHARGER, ENTRY_TYPE_HUB
 from .services import async_setup_services
 from .setup_charger import async_setup_charger, async_unload_charger
 from .setup_hub import async_setup_hub, async_unload_hub
@@ -30,9 +30,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
         await async_setup_hub(hass, entry)
         await hass.config_entries.async_forward_entry_setups(entry, HUB_PLATFORMS)
-        # Chargers that waited for the hub can come up now.
-        for other in hass.config_entries.async_entries(DOMAIN):
-            if other.state is ConfigEntryState.SETUP_RETRY:
+        # Chargers that waited for the hub (or were unloaded with it) come up now. While HA
+        # starts, it sets up the not-yet-loaded ones itself.
+        for other in _charger_entries(hass):
+            if other.state is ConfigEntryState.SETUP_RETRY or (
+                other.state is ConfigEntryState.NOT_LOADED and hass.is_running
+            ):
                 hass.config_entries.async_schedule_reload(other.entry_id)
         return True
     await async_setup_charger(hass, entry)
@@ -40,16 +43,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     return True
 
 
+def _charger_entries(hass: HomeAssistant) -> list[ConfigEntry]:
+    return [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False)
+        if entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_CHARGER and entry.disabled_by is None
+    ]
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     """Unload the hub or a charger, leaving no task, socket or timer behind."""
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
+        # Chargers hang on the hub: unload them first; the next hub setup brings them back.
+        for other in _charger_entries(hass):
+            if other.state is ConfigEntryState.LOADED:
+                await hass.config_entries.async_unload(other.entry_id)
         if not await hass.config_entries.async_unload_platforms(entry, HUB_PLATFORMS):
             return False
         await async_unload_hub(hass, entry)
-        # Chargers hold the old hub: reload them so they attach to the next one (or wait for it).
-        for other in hass.config_entries.async_entries(DOMAIN):
-            if other.entry_id != entry.entry_id and other.state is ConfigEntryState.LOADED:
-                hass.config_entries.async_schedule_reload(other.entry_id)
         return True
     if not await hass.config_entries.async_unload_platforms(entry, CHARGER_PLATFORMS):
         return False

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from homeassistant.components.button import ButtonDeviceClass, ButtonEntity, ButtonEntityDescription
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.components.button.const import ButtonDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -72,7 +73,9 @@ async def async_setup_entry(
         )
 
     async_add_entities(
-        ChargerButton(entry, description) for description in BUTTONS if not description.per_connector
+        ChargerButton(entry, description)
+        for description in BUTTONS
+        if not description.per_connector
     )
     for connector_id in coordinator.known_connectors():
         add_connector(connector_id)

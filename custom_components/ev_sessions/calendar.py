@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from homeassistant.components.calendar import CalendarEntity, CalendarEntityDescription, CalendarEvent
+from homeassistant.components.calendar import (
+    CalendarEntity,
+    CalendarEntityDescription,
+    CalendarEvent,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
@@ -48,7 +52,9 @@ class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
             end = session.plugged_in_at + timedelta(seconds=1)  # calendar events need end > start
         lines = [f"{session.energy_wh / 1000:.3f} kWh"]
         if session.charging_finished_at is not None:
-            lines.append(f"charging finished {dt_util.as_local(session.charging_finished_at):%H:%M}")
+            lines.append(
+                f"charging finished {dt_util.as_local(session.charging_finished_at):%H:%M}"
+            )
         if session.stop_reason:
             lines.append(f"stop reason: {session.stop_reason}")
         return CalendarEvent(

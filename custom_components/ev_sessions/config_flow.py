@@ -6,8 +6,6 @@ import asyncio
 import errno
 from typing import Any, override
 
-import probatio as vol
-
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
@@ -28,6 +26,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+import probatio as vol
 
 from .chargers.events import ChargerInfo
 from .chargers.modbus import PROFILES, ModbusChargerError, probe_modbus_charger
@@ -256,9 +255,7 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # ------------------------------------------------------------------ Modbus
 
-    async def async_step_modbus(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
+    async def async_step_modbus(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Add a Modbus TCP charger: test the connection, then create."""
         return await self._modbus_form("modbus", user_input, None)
 
@@ -283,7 +280,7 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
             except ModbusChargerError as err:
                 LOGGER.debug("Modbus probe of %s failed: %s", data[CONF_HOST], err)
                 errors["base"] = "cannot_connect"
-            except Exception:
+            except Exception:  # noqa: BLE001  (the flow shows "unknown", the log has it)
                 LOGGER.exception("Unexpected error probing a Modbus charger")
                 errors["base"] = "unknown"
             if info is not None:
@@ -365,7 +362,11 @@ class EvSessionsOptionsFlow(OptionsFlowWithReload):
                         default=options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL),
                     ): NumberSelector(
                         NumberSelectorConfig(
-                            min=1, max=900, step=1, unit_of_measurement="s", mode="box"
+                            min=1,
+                            max=900,
+                            step=1,
+                            unit_of_measurement="s",
+                            mode=NumberSelectorMode.BOX,
                         )
                     ),
                     vol.Required(

@@ -7,9 +7,8 @@ chargers) and routes commands from HA to the adapter that owns the charger.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -26,6 +25,7 @@ from .chargers.events import (
     ChargerInfo,
     ChargerNotConnectedError,
     CommandResult,
+    StopCharging,
 )
 from .const import (
     CONF_CHARGER_ID,
@@ -38,8 +38,6 @@ from .const import (
 )
 from .core.engine import SessionEngine
 
-type CommandExecutor = Callable[[ChargerCommand], Any]
-
 
 @dataclass(slots=True)
 class ChargerLink:
@@ -48,7 +46,7 @@ class ChargerLink:
     charger_id: str
     entry_id: str
     protocol: str
-    execute: Callable[[ChargerCommand], Any] | None = None
+    execute: Callable[[ChargerCommand], Awaitable[CommandResult]] | None = None
     info: ChargerInfo | None = None
     on_info: list[Callable[[ChargerInfo], None]] = field(default_factory=list)
 
@@ -61,8 +59,8 @@ class Hub:
         self.hass = hass
         self.entry = entry
         self.engine = engine
-        self.ocpp_execute: Callable[[str, ChargerCommand], Any] | None = None
-        self.ocpp_accept: Callable[[str], Any] | None = None
+        self.ocpp_execute: Callable[[str, ChargerCommand], Awaitable[CommandResult]] | None = None
+        self.ocpp_accept: Callable[[str], None] | None = None
         self.reject_unknown = False
         self._chargers: dict[str, ChargerLink] = {}
         self._info: dict[str, ChargerInfo] = {}
@@ -77,9 +75,7 @@ class Hub:
         if (info := self._info.get(link.charger_id)) is not None:
             link.info = info
         if link.protocol == PROTOCOL_OCPP and self.ocpp_accept is not None:
-            self.hass.async_create_task(
-                self.ocpp_accept(link.charger_id), f"{DOMAIN} accept {link.charger_id}"
-            )
+            self.ocpp_accept(link.charger_id)
 
         @callback
         def unregister() -> None:
@@ -129,7 +125,9 @@ class Hub:
 
     def handle_event(self, event: ChargerEvent) -> None:
         """Forward an adapter event to the engine; keep what chargers say about themselves."""
-        if isinstance(event, ChargerConnected):
+        if isinstance(event, ChargerConnected) and (
+            event.info.vendor is not None or event.charger_id not in self._info
+        ):
             self._info[event.charger_id] = event.info
             if (link := self._chargers.get(event.charger_id)) is not None:
                 link.info = event.info
@@ -178,12 +176,15 @@ class Hub:
         link = self._chargers.get(charger_id)
         if link is None:
             raise ChargerNotConnectedError(charger_id)
+        if isinstance(command, StopCharging) and command.transaction_id is None:
+            # The adapter may not know the transaction (e.g. after a restart); the engine does.
+            session = self.engine.connector(charger_id, command.connector_id).session
+            if session is not None and session.transaction_id is not None:
+                command = replace(command, transaction_id=session.transaction_id)
         if link.execute is not None:
-            result: CommandResult = await link.execute(command)
-            return result
+            return await link.execute(command)
         if link.protocol == PROTOCOL_OCPP and self.ocpp_execute is not None:
-            result = await self.ocpp_execute(charger_id, command)
-            return result
+            return await self.ocpp_execute(charger_id, command)
         raise ChargerNotConnectedError(charger_id)
 
     def protocol_of(self, charger_id: str) -> str | None:

@@ -256,7 +256,9 @@ SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
-        value_fn=lambda d: round(d.week.avg_idle_s / 60, 1) if d.week.avg_idle_s is not None else None,
+        value_fn=lambda d: round(d.week.avg_idle_s / 60, 1)
+        if d.week.avg_idle_s is not None
+        else None,
     ),
 )
 

@@ -7,12 +7,17 @@ from datetime import datetime
 import io
 from typing import Any
 
-import probatio as vol
-
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
+import probatio as vol
 
 from .chargers.events import (
     SetCurrentLimit,
@@ -41,7 +46,9 @@ _QUERY_SCHEMA = vol.Schema(
         vol.Optional(ATTR_DEVICE_ID): cv.string,
         vol.Optional(ATTR_START): cv.datetime,
         vol.Optional(ATTR_END): cv.datetime,
-        vol.Optional(ATTR_LIMIT, default=100): vol.All(vol.Coerce(int), vol.Range(min=1, max=10000)),
+        vol.Optional(ATTR_LIMIT, default=100): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=10000)
+        ),
     }
 )
 _CHARGER_SCHEMA = {
@@ -108,7 +115,8 @@ async def _query(call: ServiceCall) -> list[dict[str, Any]]:
 
 
 async def _list_sessions(call: ServiceCall) -> ServiceResponse:
-    return {"sessions": await _query(call)}
+    sessions: Any = await _query(call)
+    return {"sessions": sessions}
 
 
 async def _export_sessions(call: ServiceCall) -> ServiceResponse:

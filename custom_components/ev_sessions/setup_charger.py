@@ -23,13 +23,15 @@ from .hub import ChargerLink, Hub
 
 
 def loaded_hub(hass: HomeAssistant) -> Hub | None:
-    """The hub, when its entry is loaded."""
+    """The running hub (loaded, or far enough in its setup to take chargers), if any."""
     for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
-        if (
-            entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_HUB
-            and entry.state is ConfigEntryState.LOADED
+        if entry.data.get(CONF_ENTRY_TYPE) != ENTRY_TYPE_HUB or entry.state not in (
+            ConfigEntryState.LOADED,
+            ConfigEntryState.SETUP_IN_PROGRESS,
         ):
-            runtime: HubRuntimeData = entry.runtime_data
+            continue
+        runtime: HubRuntimeData | None = getattr(entry, "runtime_data", None)
+        if runtime is not None and not runtime.closed:
             return runtime.hub
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -102,7 +104,10 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="port_unavailable",
-            translation_placeholders={"port": str(entry.data.get(CONF_OCPP_PORT)), "error": str(err)},
+            translation_placeholders={
+                "port": str(entry.data.get(CONF_OCPP_PORT)),
+                "error": str(err),
+            },
         ) from err
     hub.ocpp_execute = server.execute
     hub.ocpp_accept = server.accept
@@ -117,9 +122,7 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
     async def _on_stop(_event: Event) -> None:
         await _async_shutdown(runtime)
 
-    runtime.stop_callbacks.append(
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _on_stop)
-    )
+    runtime.stop_callbacks.append(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _on_stop))
 
 
 async def _async_shutdown(runtime: HubRuntimeData) -> None:
@@ -141,9 +144,7 @@ async def async_unload_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
 
 @callback
-def _call_quietly(cb: object) -> None:
-    try:
-        cb()  # type: ignore[operator]
-    except ValueError:
-        # async_listen_once listeners raise when removed after they fired
-        pass
+def _call_quietly(cb: Callable[[], object]) -> None:
+    # async_listen_once listeners raise ValueError when removed after they fired
+    with contextlib.suppress(ValueError):
+        cb()

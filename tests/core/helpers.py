@@ -69,7 +69,12 @@ def started(
 
 
 def ended(
-    when: datetime, tx: str, meter: int | None, *, connector: int | None = 1, charger: str = CP,
+    when: datetime,
+    tx: str,
+    meter: int | None,
+    *,
+    connector: int | None = 1,
+    charger: str = CP,
     **kw: Any,
 ) -> TransactionEnded:
     """A TransactionEnded event."""

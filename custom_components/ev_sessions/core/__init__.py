@@ -6,10 +6,43 @@
 * :mod:`.estimate` - the live end-of-charging estimate;
 * :mod:`.stats` - occupancy and demand figures;
 * :mod:`.storage` - the SQLAlchemy database with versioned migrations;
-* :mod:`.engine` - the :class:`SessionEngine` tying them together.
+* :mod:`.engine` - the :class:`SessionEngine` tying them together;
+* :mod:`.members` - household members, their id tags and the :class:`MemberDirectory`;
+* :mod:`.authorization` - policies and decisions, learn mode, local list versioning;
+* :mod:`.audit` - the audit log of decisions and re-attributions.
 """
 
+from .audit import AuditEntry, AuditLog, AuditSource, SessionNotFoundError, async_reattribute
+from .authorization import (
+    GUEST_MEMBER_ID,
+    AuthorizationMode,
+    AuthorizationPolicy,
+    Authorizer,
+    Decision,
+    DecisionReason,
+    LearnedTag,
+    LearnMode,
+    LearnWindow,
+    LocalListPlan,
+    LocalListRecord,
+    LocalListState,
+    policy_change_needs_cache_clear,
+)
 from .engine import SessionEngine
+from .members import (
+    MAX_ID_TAG_LENGTH,
+    MAX_ID_TOKEN_LENGTH,
+    IdTag,
+    ListDiff,
+    Member,
+    MemberConfigError,
+    MemberDirectory,
+    TagMatch,
+    TagStatus,
+    diff_entries,
+    normalize_tag,
+    shorten_tag,
+)
 from .model import (
     Anomaly,
     AnomalyKind,
@@ -26,18 +59,48 @@ from .stats import OccupancyStats
 from .storage import SessionStore, StorageError
 
 __all__ = [
+    "GUEST_MEMBER_ID",
+    "MAX_ID_TAG_LENGTH",
+    "MAX_ID_TOKEN_LENGTH",
     "Anomaly",
     "AnomalyKind",
+    "AuditEntry",
+    "AuditLog",
+    "AuditSource",
+    "AuthorizationMode",
+    "AuthorizationPolicy",
+    "Authorizer",
     "ConnectorView",
+    "Decision",
+    "DecisionReason",
     "EngineSettings",
+    "IdTag",
+    "LearnMode",
+    "LearnWindow",
+    "LearnedTag",
+    "ListDiff",
+    "LocalListPlan",
+    "LocalListRecord",
+    "LocalListState",
+    "Member",
+    "MemberConfigError",
+    "MemberDirectory",
     "OccupancyStats",
     "ProfilePoint",
     "Session",
     "SessionEngine",
     "SessionEvent",
     "SessionEventKind",
+    "SessionNotFoundError",
     "SessionStore",
     "SpeedClass",
     "StorageError",
+    "TagMatch",
+    "TagStatus",
     "Target",
+    "async_reattribute",
+    "diff_entries",
+    "normalize_tag",
+    "policy_change_needs_cache_clear",
+    "shorten_tag",
 ]

@@ -201,7 +201,7 @@ class ConnectorMeter:
         if dt > settings.gap_after.total_seconds():
             return Reading(source="power", anomaly=AnomalyKind.GAP, detail=f"{dt:.0f} s")
         energy = (max(prev_w, 0.0) + max(power_w, 0.0)) / 2.0 * dt / 3600.0 + self.carry_wh
-        whole = int(energy)
+        whole = int(energy + 1e-9)  # 2.999999... from float sums is 3
         self.carry_wh = energy - whole
         return Reading(delta_wh=whole, source="power")
 

@@ -116,6 +116,7 @@ class SessionEngine:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._stopped = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -147,7 +148,10 @@ class SessionEngine:
         self._task = asyncio.create_task(self._flush_loop(), name="ev_sessions flush")
 
     async def async_stop(self) -> None:
-        """Stop the flush loop, write everything pending and close the store."""
+        """Stop the flush loop, write everything pending and close the store (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -427,10 +431,12 @@ class SessionEngine:
             charger.status = event.state
             return
         conn = self._connector(charger, event.connector_id)
+        session = conn.view.session
+        if session is not None and event.at < session.plugged_in_at:
+            return  # a stale status from before this session (replayed queue)
         conn.view.status = event.state
         conn.view.error_code = event.error_code
         conn.view.updated_at = event.at
-        session = conn.view.session
         if event.state in VEHICLE_CONNECTED_STATES:
             if session is None:
                 session = self._start_session(charger, conn, event.at)
@@ -465,6 +471,8 @@ class SessionEngine:
         session = view.session
         last = view.last_session
         tx = event.transaction_id
+        if session is not None and session.transaction_id is None and tx is not None:
+            session.transaction_id = tx  # the transaction start may never arrive
         if session is None and tx is not None:
             if last is not None and last.transaction_id == tx:
                 session = last  # a late sample of the session that just ended
@@ -485,7 +493,8 @@ class SessionEngine:
         if charger.lifetime.add(event.connector_id, reading) or reading.source:
             self._dirty_lifetimes.add(charger.charger_id)
         power = event.power_w
-        if power is None and reading.delta_wh > 0 and reading.since_last_s:
+        if power is None and meter.power_at is None and reading.delta_wh and reading.since_last_s:
+            # a charger without a power measurand: power from the register
             power = reading.delta_wh * 3600.0 / reading.since_last_s
         view.power_w = power
         view.current_a = event.current_a
@@ -497,18 +506,21 @@ class SessionEngine:
         view.updated_at = event.at
         if session is None:
             return
+        since = reading.since_last_s
         if (
-            reading.since_last_s is not None
-            and reading.since_last_s > self.settings.gap_after.total_seconds()
+            since is not None
+            and since > self.settings.gap_after.total_seconds()
+            and event.at - timedelta(seconds=since) >= session.plugged_in_at
             and session.tracking.charging
             and reading.anomaly is not AnomalyKind.GAP
         ):
-            session.add_anomaly(AnomalyKind.GAP, event.at, f"{reading.since_last_s:.0f} s")
+            session.add_anomaly(AnomalyKind.GAP, event.at, f"{since:.0f} s")
         self._touch(session, event.at)
         self._account(session, reading, event.energy_register_wh, event.session_energy_wh, event.at)
         if power is not None:
             if session.max_power_w is None or power > session.max_power_w:
                 session.max_power_w = power
+                session.speed_class = self._classify(session)
             self._set_flow(session, power >= self.settings.charging_threshold_w, event.at)
             if session is view.session:
                 conn.recent_power.append((event.at, power))
@@ -560,8 +572,6 @@ class SessionEngine:
             session = None
         if session is None:
             session = self._start_session(charger, conn, event.at, transaction_id=tx)
-        elif session.transaction_id == tx and session.meter_start_wh is not None:
-            return  # replay
         session.transaction_id = tx
         session.id_tag = session.id_tag or event.id_tag
         session.plugged_in_at = min(session.plugged_in_at, event.at)
@@ -792,8 +802,8 @@ class SessionEngine:
         power = session.max_power_w if self.settings.speed_basis == "max" else None
         if self.settings.speed_basis == "avg":
             power = session.avg_power_w
-        if power is None or session.energy_wh <= 0:
-            return None
+        if power is None or power < self.settings.charging_threshold_w:
+            return None  # never charged
         if power < self.settings.slow_max_w:
             return SpeedClass.SLOW
         if power < self.settings.fast_min_w:
@@ -802,7 +812,7 @@ class SessionEngine:
 
     def _estimate(self, conn: _Connector, now: datetime) -> None:
         session = conn.view.session
-        if session is None:
+        if session is None or conn.view.target is None:
             conn.view.estimated_end_at = None
             return
         conn.view.estimated_end_at = estimate_end(

@@ -8,6 +8,14 @@ transaction (one commit) for any number of sessions and counters.
 Schema versions are tracked in the ``schema_version`` table and upgraded step by step by the
 functions in :data:`MIGRATIONS`. Times are stored as naive UTC, money as a decimal string, the
 power profile in the compact form of :mod:`.profile`.
+
+Schema history:
+
+1. ``sessions``, ``lifetime_energy``;
+2. ``sessions.anomalies``;
+3. ``auth_audit`` (authorization decisions and session re-attributions, see :mod:`.audit`) and
+   ``local_auth_lists`` (per-charger local authorization list version and entries, see
+   :class:`~.authorization.LocalListState`).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     insert,
     inspect,
@@ -50,6 +59,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
+from custom_components.ev_sessions.chargers.events import AuthorizationStatus
+
+from .audit import AuditEntry, AuditSource
+from .authorization import LocalListRecord, entries_from_json, entries_hash, entries_to_json
 from .model import (
     Anomaly,
     AnomalyKind,
@@ -65,7 +78,7 @@ from .profile import pack_profile, unpack_profile
 _LOGGER = logging.getLogger(__name__)
 
 #: The schema this code writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class StorageError(Exception):
@@ -139,13 +152,56 @@ lifetime_table = Table(
 )
 
 
+audit_table = Table(
+    "auth_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("charger_id", String(255)),
+    Column("connector_id", Integer),
+    Column("id_tag", String(64)),
+    Column("member_id", String(255)),
+    Column("status", String(16)),
+    Column("reason", String(32)),
+    Column("guest", Boolean, nullable=False),
+    Column("session_id", String(36)),
+    Column("previous_member_id", String(255)),
+    Column("user_id", String(255)),
+    Index("ix_auth_audit_at", "at"),
+    Index("ix_auth_audit_charger_at", "charger_id", "at"),
+    Index("ix_auth_audit_member_at", "member_id", "at"),
+    Index("ix_auth_audit_session", "session_id"),
+)
+
+local_list_table = Table(
+    "local_auth_lists",
+    metadata,
+    Column("charger_id", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("entries", Text, nullable=False),
+    Column("entries_hash", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
 def _migrate_1_to_2(conn: Connection) -> None:
     """Schema 2 records the anomalies of each session."""
     conn.execute(text("ALTER TABLE sessions ADD COLUMN anomalies TEXT"))
 
 
+def _migrate_2_to_3(conn: Connection) -> None:
+    """Schema 3 adds the authorization audit log and the local authorization list versions.
+
+    The tables are created from their current definitions: a later migration that changes them
+    must cope with tables created here in either shape.
+    """
+    audit_table.create(conn, checkfirst=True)
+    local_list_table.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[n]`` upgrades schema ``n`` to ``n + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -344,6 +400,116 @@ class SessionStore:
         with self.engine.connect() as conn:
             return [_row_session(row) for row in conn.execute(stmt)]
 
+    # ------------------------------------------------------------------ audit log
+
+    async def async_save_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append audit rows in one transaction."""
+        if entries:
+            await self._run(self._save_audit, entries)
+
+    def _save_audit(self, entries: Sequence[AuditEntry]) -> None:
+        rows = [_audit_row(entry) for entry in entries]
+        with self.engine.begin() as conn:
+            conn.execute(insert(audit_table), rows)
+        self.commits += 1
+
+    async def async_query_audit(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        charger_id: str | None = None,
+        member_id: str | None = None,
+        session_id: str | None = None,
+        source: AuditSource | None = None,
+        limit: int | None = 100,
+    ) -> list[AuditEntry]:
+        """Audit rows with ``start <= at < end``, newest first.
+
+        ``member_id`` matches ``member_id`` or ``previous_member_id`` (both sides of a
+        re-attribution).
+        """
+        c = audit_table.c
+        conds: list[Any] = []
+        if start is not None:
+            conds.append(c.at >= start)
+        if end is not None:
+            conds.append(c.at < end)
+        if charger_id is not None:
+            conds.append(c.charger_id == charger_id)
+        if member_id is not None:
+            conds.append((c.member_id == member_id) | (c.previous_member_id == member_id))
+        if session_id is not None:
+            conds.append(c.session_id == session_id)
+        if source is not None:
+            conds.append(c.source == str(source))
+        stmt = select(audit_table).where(*conds).order_by(c.at.desc(), c.id.desc()).limit(limit)
+        return await self._run(self._select_audit, stmt)
+
+    def _select_audit(self, stmt: Any) -> list[AuditEntry]:
+        with self.engine.connect() as conn:
+            return [_row_audit(row) for row in conn.execute(stmt)]
+
+    async def async_purge_audit(self, before: datetime) -> int:
+        """Delete audit rows older than ``before``; the number deleted."""
+        return await self._run(self._purge_audit, before)
+
+    def _purge_audit(self, before: datetime) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(audit_table).where(audit_table.c.at < before))
+        self.commits += 1
+        return int(result.rowcount)
+
+    # ------------------------------------------------------------------ local lists
+
+    async def async_load_local_lists(self) -> list[LocalListRecord]:
+        """Every charger's last confirmed local authorization list."""
+        return await self._run(self._load_local_lists)
+
+    def _load_local_lists(self) -> list[LocalListRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(local_list_table)).all()
+        return [
+            LocalListRecord(
+                charger_id=row.charger_id,
+                version=int(row.version),
+                entries=entries_from_json(row.entries),
+            )
+            for row in rows
+        ]
+
+    async def async_save_local_list(self, record: LocalListRecord) -> None:
+        """Store (insert or replace) a charger's confirmed local list."""
+        await self._run(self._save_local_list, record)
+
+    def _save_local_list(self, record: LocalListRecord) -> None:
+        row = {
+            "version": record.version,
+            "entries": entries_to_json(record.entries),
+            "entries_hash": entries_hash(record.entries),
+            "updated_at": datetime.now(UTC),
+        }
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(local_list_table)
+                .where(local_list_table.c.charger_id == record.charger_id)
+                .values(row)
+            )
+            if result.rowcount == 0:
+                conn.execute(insert(local_list_table).values(charger_id=record.charger_id, **row))
+        self.commits += 1
+
+    async def async_delete_local_list(self, charger_id: str) -> None:
+        """Forget a removed charger's local list."""
+        await self._run(self._delete_local_list, charger_id)
+
+    def _delete_local_list(self, charger_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(local_list_table).where(local_list_table.c.charger_id == charger_id)
+            )
+        self.commits += 1
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -438,6 +604,41 @@ def _row_session(row: Row[Any]) -> Session:
         profile=unpack_profile(row.profile),
         anomalies=_unpack_anomalies(row.anomalies),
         tracking=_unpack_tracking(row.tracking),
+    )
+
+
+def _audit_row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at,
+        "source": str(entry.source),
+        "charger_id": entry.charger_id,
+        "connector_id": entry.connector_id,
+        "id_tag": None if entry.id_tag is None else entry.id_tag[:64],  # column size
+        "member_id": entry.member_id,
+        "status": None if entry.status is None else str(entry.status),
+        "reason": entry.reason,
+        "guest": entry.guest,
+        "session_id": entry.session_id,
+        "previous_member_id": entry.previous_member_id,
+        "user_id": entry.user_id,
+    }
+
+
+def _row_audit(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(
+        id=int(row.id),
+        at=row.at,
+        source=AuditSource(row.source),
+        charger_id=row.charger_id,
+        connector_id=row.connector_id,
+        id_tag=row.id_tag,
+        member_id=row.member_id,
+        status=None if row.status is None else AuthorizationStatus(row.status),
+        reason=row.reason,
+        guest=bool(row.guest),
+        session_id=row.session_id,
+        previous_member_id=row.previous_member_id,
+        user_id=row.user_id,
     )
 
 

@@ -29,7 +29,7 @@ from aiohttp import WSMsgType, web
 from ocpp.messages import Call, CallError, CallResult
 from ocpp.routing import on as _ocpp_on
 
-from ..events import (
+from custom_components.ev_sessions.chargers.events import (
     AuthorizationRequest,
     AuthorizationResult,
     AuthorizationStatus,
@@ -46,8 +46,9 @@ from ..events import (
     CommandResult,
     ProtocolDeviation,
 )
+
 from . import lenient, schemas
-from .state import ChargerState, OcppSettings
+from .state import ChargerState, OcppServerSettings
 from .timeutil import iso, utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class Hub:
     """What connections share with the server."""
 
     handler: ChargerHandler
-    settings: OcppSettings
+    settings: OcppServerSettings
     new_transaction_id: Callable[[], int]
     #: 1.6 transaction ids issued by this server (guard against a factory repeating itself).
     issued_ids: set[int] = field(default_factory=set)
@@ -154,6 +155,8 @@ class OcppConnection:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._booted = False
+        #: Set by the server when a newer connection of the same charger took over.
+        self.replaced = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -167,7 +170,9 @@ class OcppConnection:
         self.state.connected_since = utcnow()
         if self.state.accepted and self.state.info is not None:
             # a reconnect without a reboot: the charger is back with what we knew of it
-            self.emit(ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=self.state.info))
+            self.emit(
+                ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=self.state.info)
+            )
         self.spawn(self._ask_for_boot_later())
         try:
             async for msg in self.ws:
@@ -230,7 +235,9 @@ class OcppConnection:
         try:
             self.hub.handler.handle_event(event)
         except Exception:
-            _LOGGER.exception("%s: event handler failed on %s", self.charger_id, type(event).__name__)
+            _LOGGER.exception(
+                "%s: event handler failed on %s", self.charger_id, type(event).__name__
+            )
 
     def deviate(self, kind: str, detail: str) -> None:
         """Report a tolerated protocol deviation, once per (charger, kind)."""
@@ -241,7 +248,9 @@ class OcppConnection:
         _LOGGER.warning(
             "Charger %s deviates from OCPP %s (%s): %s", self.charger_id, self.version, kind, detail
         )
-        self.emit(ProtocolDeviation(charger_id=self.charger_id, at=utcnow(), kind=kind, detail=detail))
+        self.emit(
+            ProtocolDeviation(charger_id=self.charger_id, at=utcnow(), kind=kind, detail=detail)
+        )
 
     def timestamp_problem(self, kind: str | None, value: object) -> None:
         """Report a timestamp we could not use as is."""
@@ -299,7 +308,9 @@ class OcppConnection:
         unique_id = message[1] if len(message) > 1 else None
         future = self._pending.get(unique_id) if isinstance(unique_id, str) else None
         if future is None or future.done():
-            _LOGGER.debug("%s: answer to an unknown or expired call: %.200s", self.charger_id, message)
+            _LOGGER.debug(
+                "%s: answer to an unknown or expired call: %.200s", self.charger_id, message
+            )
             return
         if message[0] == 3:
             payload = message[2] if len(message) > 2 else None
@@ -321,10 +332,10 @@ class OcppConnection:
             else:
                 await self._send_error(unique_id, "NotImplemented", f"{action} is not known")
             return
-        if action != "BootNotification" and not self.state.accepted:
-            if self.state.pending or self.state.rejected:
-                await self._send_error(unique_id, "SecurityError", "charger is not accepted")
-                return
+        state = self.state
+        if action != "BootNotification" and (state.pending or state.rejected):
+            await self._send_error(unique_id, "SecurityError", "charger is not accepted")
+            return
         try:
             checked = self._validate(action, payload)
         except _RejectedError as rejected:
@@ -403,7 +414,7 @@ class OcppConnection:
 
     # ------------------------------------------------------------------ outgoing calls
 
-    async def call(self, action: str, payload: Payload, timeout: float | None = None) -> Payload:
+    async def call(self, action: str, payload: Payload) -> Payload:
         """Send a CALL and return the answer's payload.
 
         Raises :class:`ValueError` for a payload the schema rejects (nothing is sent),
@@ -418,7 +429,7 @@ class OcppConnection:
                 raise ValueError(f"invalid {action} request: {error.message}") from error
         if self._closed:
             raise ChargerNotConnectedError(self.charger_id)
-        limit = self.settings.command_timeout if timeout is None else timeout
+        limit = self.settings.command_timeout
         async with self._call_lock:
             if self._closed:
                 raise ChargerNotConnectedError(self.charger_id)
@@ -534,7 +545,7 @@ class OcppConnection:
 
     async def _ask_for_boot_later(self) -> None:
         await asyncio.sleep(self.settings.boot_grace)
-        if not self._booted and not self.state.accepted:
+        if not self._booted and (not self.state.accepted or self.state.boot_count == 0):
             _LOGGER.debug("%s: no BootNotification yet, triggering one", self.charger_id)
             await self.trigger_boot()
 
@@ -543,5 +554,3 @@ class OcppConnection:
     async def execute(self, command: ChargerCommand) -> CommandResult:
         """Carry out a normalized command (version specific)."""
         raise CommandNotSupportedError(type(command).__name__)
-
-

@@ -118,7 +118,9 @@ class _Repairer:
             value = [value]
         if not isinstance(value, list):
             raise Unusable("type", path, f"expected a list, got {_short(value)}")
-        result = [self.walk(item, items, f"{path}.{index}", name) for index, item in enumerate(value)]
+        result = [
+            self.walk(item, items, f"{path}.{index}", name) for index, item in enumerate(value)
+        ]
         max_items = node.get("maxItems")
         if isinstance(max_items, int) and len(result) > max_items:
             self.note("too_many_items", path, f"{len(result)} items, at most {max_items} allowed")
@@ -135,7 +137,9 @@ class _Repairer:
             value = self.fix_enum(value, enum, path, name)
         max_length = node.get("maxLength")
         if isinstance(max_length, int) and len(value) > max_length:
-            self.note("string_too_long", path, f"{len(value)} characters, truncated to {max_length}")
+            self.note(
+                "string_too_long", path, f"{len(value)} characters, truncated to {max_length}"
+            )
             value = value[:max_length]
         return value
 

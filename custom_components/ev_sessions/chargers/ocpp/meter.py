@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..events import MeterSample, SampleContext
+from custom_components.ev_sessions.chargers.events import MeterSample, SampleContext
+
 from .timeutil import parse_timestamp
 
 Deviate = Callable[[str, str], None]
@@ -125,9 +126,14 @@ class _Accumulator:
             power = sum(self.power_phases)
         current = _tuple(self.current)
         voltage = _tuple(self.voltage) or _tuple(self.voltage_ll)
-        if energy is None and power is None and current is None and voltage is None:
-            if self.soc is None:
-                return None
+        if (
+            energy is None
+            and power is None
+            and current is None
+            and voltage is None
+            and (self.soc is None)
+        ):
+            return None
         return MeterSample(
             charger_id=charger_id,
             at=at,
@@ -208,7 +214,9 @@ def parse_meter_values(
             if unit is not None and unit != base:
                 factor = factors.get(unit)
                 if factor is None:
-                    deviate(f"unit_mismatch:{measurand}", f"{measurand} in {unit!r}, read as {base}")
+                    deviate(
+                        f"unit_mismatch:{measurand}", f"{measurand} in {unit!r}, read as {base}"
+                    )
                     factor = 1.0
                 value *= factor
             if multiplier:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from ..events import SchedulePeriod
+from custom_components.ev_sessions.chargers.events import SchedulePeriod
 
 
 class ProfileIds:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 import json
-import re
 from pathlib import Path
+import re
 from typing import Any
 
 import fastjsonschema
@@ -59,7 +59,5 @@ def validator(version: str, action: str, *, response: bool = False) -> Validator
     definition = schema(version, action, response=response)
     if definition is None:
         return None
-    compiled: Validator = fastjsonschema.compile(
-        definition, formats=_FORMATS, use_default=False
-    )
+    compiled: Validator = fastjsonschema.compile(definition, formats=_FORMATS, use_default=False)
     return compiled

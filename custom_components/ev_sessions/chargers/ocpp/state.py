@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import itertools
+import ssl
 import time
 from typing import Any
 
-from ..events import ChargerInfo
+from custom_components.ev_sessions.chargers.events import ChargerInfo
 
 #: Measurands asked for after boot, and the fallback when the charger rejects the full list.
 DEFAULT_MEASURANDS = (
@@ -23,14 +24,22 @@ FALLBACK_MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OcppSettings:
-    """Protocol timing and behaviour of the OCPP server (all times in seconds)."""
+class OcppServerSettings:
+    """Where the OCPP server listens and how it talks to chargers (times in seconds)."""
 
+    #: Address to bind ("0.0.0.0": every IPv4 interface; chargers are on the LAN).
+    host: str = "0.0.0.0"  # noqa: S104
+    #: TCP port; 0 picks a free one (read it back from ``OcppServer.port``).
+    port: int = 9000
+    #: Serve ``wss://`` with this context (security profile 2).
+    ssl_context: ssl.SSLContext | None = None
+    #: Refuse (HTTP 404) websockets from charger ids the hub does not know.
+    reject_unknown: bool = False
     heartbeat_interval: int = 300
     #: Retry interval given to chargers whose boot is Pending or Rejected.
     pending_interval: int = 15
     #: MeterValueSampleInterval (1.6) / TxUpdatedInterval (2.0.1) set after boot; None: leave.
-    meter_sample_interval: int | None = 10
+    meter_interval: int | None = 10
     measurands: tuple[str, ...] = DEFAULT_MEASURANDS
     fallback_measurands: tuple[str, ...] = FALLBACK_MEASURANDS
     #: Configure the charger (read configuration, set interval and measurands) after boot.
@@ -42,7 +51,7 @@ class OcppSettings:
     #: Messages whose timestamp lags the receive time by more than this are marked offline.
     offline_after: float = 120.0
     #: idToken type used for 2.0.1 remote starts and local lists.
-    id_token_type: str = "ISO14443"
+    id_token_type: str = "ISO14443"  # noqa: S105  (not a secret)
     #: Websocket ping interval (None: off; OCPP heartbeats still apply).
     ws_ping_interval: float | None = 60.0
 

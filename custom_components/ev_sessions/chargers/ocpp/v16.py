@@ -8,7 +8,7 @@ from typing import Any
 
 from ocpp.v16.enums import Action
 
-from ..events import (
+from custom_components.ev_sessions.chargers.events import (
     AuthorizationListEntry,
     AuthorizationResult,
     AuthorizationStatus,
@@ -37,6 +37,7 @@ from ..events import (
     TriggerMessage,
     UnlockConnector,
 )
+
 from .connection import ErrorCodes, OcppCallError, OcppConnection, Payload, Reply, on, short_tag
 from .meter import parse_meter_values
 from .profiles import ProfileIds, schedule_periods, standing_start
@@ -303,7 +304,7 @@ class V16Connection(OcppConnection):
                 if isinstance(entry, dict) and isinstance(entry.get("key"), str):
                     state.configuration[entry["key"]] = entry.get("value")
             self._learn_connectors()
-        interval = self.settings.meter_sample_interval
+        interval = self.settings.meter_interval
         if interval is not None:
             result = await self._change("MeterValueSampleInterval", str(interval))
             state.configured["MeterValueSampleInterval"] = {
@@ -410,7 +411,9 @@ class V16Connection(OcppConnection):
                 version = answer.get("listVersion")
                 return CommandResult(
                     accepted=isinstance(version, int) and version >= 0,
-                    status="Accepted" if isinstance(version, int) and version >= 0 else "NotSupported",
+                    status="Accepted"
+                    if isinstance(version, int) and version >= 0
+                    else "NotSupported",
                     data={"version": version},
                 )
             case ClearAuthorizationCache():
@@ -426,18 +429,16 @@ class V16Connection(OcppConnection):
             raise
 
     async def _stop(self, command: StopCharging) -> CommandResult:
-        transaction_id = command.transaction_id or self.state.transactions.get(
-            command.connector_id
-        )
+        transaction_id = command.transaction_id or self.state.transactions.get(command.connector_id)
         if transaction_id is None:
             return CommandResult(accepted=False, status="NoTransaction")
         try:
             number = int(transaction_id)
         except ValueError as error:
-            raise ValueError(f"OCPP 1.6 transaction ids are integers: {transaction_id!r}") from error
-        return await self.command(
-            "RemoteStopTransaction", {"transactionId": number}, ok=ACCEPTED
-        )
+            raise ValueError(
+                f"OCPP 1.6 transaction ids are integers: {transaction_id!r}"
+            ) from error
+        return await self.command("RemoteStopTransaction", {"transactionId": number}, ok=ACCEPTED)
 
     def _profile(
         self,
@@ -486,15 +487,11 @@ class V16Connection(OcppConnection):
         return result
 
     async def _clear_tx_profiles(self, connector_id: int) -> None:
-        connectors = (
-            list(self.state.transactions) if connector_id == 0 else [connector_id]
-        )
+        connectors = list(self.state.transactions) if connector_id == 0 else [connector_id]
         for connector in connectors:
             if connector in self.state.transactions:
                 try:
-                    await self.call(
-                        "ClearChargingProfile", {"id": ProfileIds.schedule(connector)}
-                    )
+                    await self.call("ClearChargingProfile", {"id": ProfileIds.schedule(connector)})
                 except OcppCallError as error:
                     _LOGGER.debug("%s: clearing TxProfile failed: %s", self.charger_id, error)
 

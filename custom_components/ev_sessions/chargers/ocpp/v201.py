@@ -13,7 +13,7 @@ from typing import Any
 
 from ocpp.v201.enums import Action
 
-from ..events import (
+from custom_components.ev_sessions.chargers.events import (
     AuthorizationResult,
     AuthorizationStatus,
     ChangeConfiguration,
@@ -42,6 +42,7 @@ from ..events import (
     TriggerMessage,
     UnlockConnector,
 )
+
 from .connection import ErrorCodes, OcppCallError, OcppConnection, Payload, on, short_tag
 from .meter import parse_meter_values
 from .profiles import ProfileIds, schedule_periods, standing_start
@@ -388,7 +389,7 @@ class V201Connection(OcppConnection):
     async def configure(self) -> None:
         """Set the transaction sample interval and measurands."""
         configured = self.state.configured
-        interval = self.settings.meter_sample_interval
+        interval = self.settings.meter_interval
         if interval is not None:
             status = await self._set_variable(
                 "SampledDataCtrlr", "TxUpdatedInterval", str(interval)
@@ -695,4 +696,3 @@ def _energy(samples: list[MeterSample], context: SampleContext) -> int | None:
         if sample.energy_register_wh is not None:
             return sample.energy_register_wh
     return None
-

@@ -1,0 +1,1 @@
+"""Tests of the Modbus TCP adapter and its simulators."""

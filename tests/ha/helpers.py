@@ -1,0 +1,76 @@
+"""Helpers for the HA-level tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_sessions.const import (
+    CONF_CHARGER_ID,
+    CONF_ENTRY_TYPE,
+    CONF_PROTOCOL,
+    DOMAIN,
+    ENTRY_TYPE_CHARGER,
+    PROTOCOL_OCPP,
+)
+
+
+async def wait_until(
+    hass: HomeAssistant, predicate: Callable[[], Any], timeout: float = 5.0, what: str = ""
+) -> None:
+    """Let the loop run (sockets included) until ``predicate()`` is true."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(0.01)
+                await hass.async_block_till_done()
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what or predicate}") from None
+
+
+async def wait_state(
+    hass: HomeAssistant, platform: str, unique_id: str, expected: str, timeout: float = 5.0
+) -> None:
+    """Wait until an entity shows ``expected``; the failure names what it showed instead."""
+    try:
+        await wait_until(hass, lambda: state_of(hass, platform, unique_id) == expected, timeout)
+    except AssertionError:
+        raise AssertionError(
+            f"{unique_id} is {state_of(hass, platform, unique_id)!r}, expected {expected!r}"
+        ) from None
+
+
+def ocpp_charger_entry(hass: HomeAssistant, charger_id: str, **data: Any) -> MockConfigEntry:
+    """A configured OCPP charger entry (added, not set up)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=charger_id,
+        title=charger_id,
+        data={
+            CONF_ENTRY_TYPE: ENTRY_TYPE_CHARGER,
+            CONF_PROTOCOL: PROTOCOL_OCPP,
+            CONF_CHARGER_ID: charger_id,
+            **data,
+        },
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
+    """The entity id registered for a unique id."""
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
+    assert found is not None, f"no {platform} entity with unique id {unique_id}"
+    return found
+
+
+def state_of(hass: HomeAssistant, platform: str, unique_id: str) -> str:
+    """The state of the entity with this unique id."""
+    state = hass.states.get(entity_id(hass, platform, unique_id))
+    assert state is not None
+    return state.state
