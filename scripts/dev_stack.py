@@ -26,6 +26,7 @@ OCPP_PORT = 9000
 OCPP_ID = "SIM-OCPP-1"
 MODBUS_PORT = 5020
 MODBUS_MODEL = "alfen"
+HUB_TITLE = "EV Sessions"  # the REST API lists entries without unique ids: match titles
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
@@ -34,7 +35,7 @@ def _spawn(*args: str) -> subprocess.Popen[bytes]:
 
 async def _ensure_hub(hass: HomeAssistantProcess) -> None:
     entries = await hass.entries(DOMAIN)
-    if any(e["unique_id"] == "ev_sessions_hub" for e in entries):
+    if any(e["title"] == HUB_TITLE for e in entries):
         return
     result = await hass.config_flow(DOMAIN, {"ocpp_port": OCPP_PORT})
     print(f"develop: hub created ({result.get('type')})")
@@ -44,7 +45,7 @@ async def _accept_discovered(hass: HomeAssistantProcess, charger_id: str, wait_s
     """Answer the discovery flow of a charger (or see that it is already added)."""
     deadline = asyncio.get_running_loop().time() + wait_s
     while asyncio.get_running_loop().time() < deadline:
-        if any(e["unique_id"] == charger_id for e in await hass.entries(DOMAIN)):
+        if any(e["title"] == charger_id for e in await hass.entries(DOMAIN)):
             return True
         for flow in await hass.flows_in_progress():
             if flow["handler"] == DOMAIN and flow["context"].get("unique_id") == charger_id:
@@ -57,7 +58,7 @@ async def _accept_discovered(hass: HomeAssistantProcess, charger_id: str, wait_s
 
 async def _ensure_modbus(hass: HomeAssistantProcess) -> None:
     entries = await hass.entries(DOMAIN)
-    if any((e["unique_id"] or "").startswith("modbus_") for e in entries):
+    if any(e["title"] not in (HUB_TITLE, OCPP_ID) for e in entries):
         return
     for _ in range(20):
         result = await hass.config_flow(
@@ -94,7 +95,7 @@ async def main(once: bool) -> int:
             )
         )
         sims.append(
-            _spawn("simulators.modbus", "--model", MODBUS_MODEL, "--port", str(MODBUS_PORT))
+            _spawn("simulators.modbus_devices", "--model", MODBUS_MODEL, "--port", str(MODBUS_PORT))
         )
         if not await _accept_discovered(hass, OCPP_ID, wait_s=60):
             print("develop: the simulated OCPP charger was not discovered")

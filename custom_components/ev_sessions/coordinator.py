@@ -65,13 +65,16 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
         self.hub = hub
         self.charger_id = charger_id
         self.data = None
-        self._known_connectors: set[int] = set()
+        #: Connectors with entities; connector 1 always, 0 (the station) never.
+        self._known_connectors: set[int] = {1}
         self.new_connector_callbacks: list[Callable[[int], None]] = []
 
     @callback
     def async_start(self) -> Callable[[], None]:
         """Subscribe to engine updates; returns the unsubscribe callable."""
-        self._known_connectors.update(self.hub.engine.connectors(self.charger_id))
+        self._known_connectors.update(
+            c for c in self.hub.engine.connectors(self.charger_id) if c > 0
+        )
         return self.hub.engine.add_charger_listener(self.charger_id, self._on_engine_update)
 
     @property
@@ -82,7 +85,7 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
     @callback
     def _on_engine_update(self) -> None:
         for connector_id in self.hub.engine.connectors(self.charger_id):
-            if connector_id not in self._known_connectors:
+            if connector_id > 0 and connector_id not in self._known_connectors:
                 self._known_connectors.add(connector_id)
                 for cb in self.new_connector_callbacks:
                     cb(connector_id)
@@ -90,7 +93,7 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
 
     def known_connectors(self) -> list[int]:
         """Connectors seen so far (at least connector 1)."""
-        return sorted(self._known_connectors | {1})
+        return sorted(self._known_connectors)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,13 @@ from .profile import WriteFunction
 _LOGGER = logging.getLogger(__name__)
 
 
+def _reraise_cancel(err: BaseException) -> None:
+    """pymodbus turns a cancellation into ModbusIOException: give it back to the task."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from err
+
+
 class ModbusTransport:
     """One TCP connection to one device (any unit id). Not safe for concurrent use: lock outside."""
 
@@ -54,6 +61,7 @@ class ModbusTransport:
             ok = await asyncio.wait_for(client.connect(), self._timeout + 1)
         except (TimeoutError, OSError, ModbusException) as err:
             self.close()
+            _reraise_cancel(err)
             raise ModbusConnectError(f"cannot connect to {self._host}:{self._port}: {err}") from err
         if not ok:
             self.close()
@@ -75,6 +83,7 @@ class ModbusTransport:
             assert asyncio.isfuture(request) or asyncio.iscoroutine(request)
             response: ModbusPDU = await request
         except (TimeoutError, OSError, ModbusException) as err:
+            _reraise_cancel(err)
             raise ModbusConnectError(f"{what}: {err}") from err
         if response.isError():
             raise ModbusDeviceError(what, int(getattr(response, "exception_code", 0)))

@@ -31,26 +31,35 @@ SchemaError = fastjsonschema.JsonSchemaValueException
 _ACTION_NAME = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
-def _schema_path(version: str, action: str, *, response: bool) -> Path:
-    if version == "1.6":
-        name = f"{action}Response" if response else action
-        return _OCPP_DIR / "v16" / "schemas" / f"{name}.json"
-    name = f"{action}Response" if response else f"{action}Request"
-    return _OCPP_DIR / "v201" / "schemas" / f"{name}.json"
-
-
 @cache
+def _table() -> dict[tuple[str, str, bool], dict[str, Any]]:
+    """Every schema of both versions by (version, action, is_response). Reads files."""
+    table: dict[tuple[str, str, bool], dict[str, Any]] = {}
+    for version, folder, request_suffix in (("1.6", "v16", ""), ("2.0.1", "v201", "Request")):
+        for path in sorted((_OCPP_DIR / folder / "schemas").glob("*.json")):
+            name = path.stem
+            if name.endswith("Response"):
+                key = (version, name.removesuffix("Response"), True)
+            elif request_suffix and name.endswith(request_suffix):
+                key = (version, name.removesuffix(request_suffix), False)
+            elif not request_suffix:
+                key = (version, name, False)
+            else:
+                continue
+            table[key] = json.loads(path.read_text(encoding="utf-8-sig"))
+    return table
+
+
+def load_schemas() -> None:
+    """Read all schema files now. Blocking: the server calls it in an executor at start."""
+    _table()
+
+
 def schema(version: str, action: str, *, response: bool = False) -> dict[str, Any] | None:
     """The raw JSON schema of a message, or ``None`` when the protocol has no such action."""
     if not _ACTION_NAME.fullmatch(action):
         return None
-    path = _schema_path(version, action, response=response)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError:
-        return None
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+    return _table().get((version, action, response))
 
 
 @cache

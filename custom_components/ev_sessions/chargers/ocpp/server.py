@@ -28,6 +28,7 @@ from custom_components.ev_sessions.chargers.events import (
 )
 
 from .connection import Hub, OcppConnection
+from .schemas import load_schemas
 from .state import ChargerState, OcppServerSettings, TransactionIdFactory
 from .timeutil import utcnow
 from .v16 import V16Connection
@@ -126,6 +127,8 @@ class OcppServer:
         """Bind and start accepting chargers."""
         if self._runner is not None:
             return
+        # The schema files are read once, off the event loop.
+        await asyncio.get_running_loop().run_in_executor(None, load_schemas)
         app = web.Application()
         app.router.add_get("/{tail:.*}", self._handle)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=5.0)
