@@ -50,7 +50,9 @@ ENABLE_REGISTER = {"keba", "charx"}
 
 
 def _ops_since(sim: ChargerSimulator, mark: int) -> list[Op]:
-    return [(w.function_code, w.address, w.values) for w in sim.writes[mark:] if w.exception is None]
+    return [
+        (w.function_code, w.address, w.values) for w in sim.writes[mark:] if w.exception is None
+    ]
 
 
 def _is_subsequence(wanted: list[Op], ops: list[Op]) -> bool:

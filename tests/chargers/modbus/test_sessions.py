@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from custom_components.ev_sessions.chargers.events import (
@@ -25,7 +27,7 @@ LIVE_SESSION = {"abb", "vestel", "charx"}
 RFID = {"vestel", "webasto_next", "keba", "charx"}
 
 
-def _sample_before(events: list[object], state: ConnectorState) -> MeterSample:
+def _sample_before(events: Sequence[object], state: ConnectorState) -> MeterSample:
     """The meter sample emitted right before the first StatusChanged to ``state``."""
     last: MeterSample | None = None
     for event in events:
