@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 import shutil
 
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_mock_service
 
 from custom_components.ev_sessions.const import EVENT_CHARGING_FINISHED
-from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
 BLUEPRINT = (
     Path(__file__).parents[2]

@@ -12,6 +12,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -35,10 +39,6 @@ from custom_components.ev_sessions.const import (
     PROTOCOL_MODBUS,
     PROTOCOL_OCPP,
 )
-from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 from simulators.modbus import start_simulator
 
 from .conftest import free_port
@@ -126,9 +126,7 @@ async def test_hub_port_in_use(hass: HomeAssistant) -> None:
     port = free_port()
     server = await asyncio.start_server(lambda _r, _w: None, "0.0.0.0", port)  # noqa: S104
     try:
-        result = await hass.config_entries.flow.async_init(
-            DOMAIN, context={"source": SOURCE_USER}
-        )
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_OCPP_PORT: port}
         )
@@ -253,9 +251,7 @@ async def test_options_ocpp_charger_password(hass: HomeAssistant) -> None:
     entry = ocpp_charger_entry(hass, "CP-9")
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "charger"
-    await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_PASSWORD: "pw1"}
-    )
+    await hass.config_entries.options.async_configure(result["flow_id"], {CONF_PASSWORD: "pw1"})
     assert entry.data[CONF_PASSWORD] == "pw1"
     result = await hass.config_entries.options.async_init(entry.entry_id)
     await hass.config_entries.options.async_configure(result["flow_id"], {})

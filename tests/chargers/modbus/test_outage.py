@@ -39,7 +39,7 @@ async def test_outage_mid_session_loses_no_energy(
         await sim.go_offline()
         await wait_until(lambda: bool(h.of(ChargerDisconnected)), what="disconnect event")
         sim.advance(1800)  # the car keeps charging while we cannot see it
-        await asyncio.sleep(0.2)  # several failed reconnects (backoff 10, 20, 40... ms)
+        await asyncio.sleep(0.12)  # several failed reconnects (backoff 10, 20, 40... ms)
         assert len(h.of(ChargerDisconnected)) == 1
         assert not r.charger.connected
 
