@@ -15,8 +15,15 @@ from .setup_hub import async_setup_hub, async_unload_hub
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-HUB_PLATFORMS = [Platform.CALENDAR, Platform.SENSOR]
-CHARGER_PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.NUMBER, Platform.SENSOR]
+HUB_PLATFORMS = [Platform.BINARY_SENSOR, Platform.CALENDAR, Platform.SENSOR]
+CHARGER_PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:

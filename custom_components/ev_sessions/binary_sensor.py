@@ -11,14 +11,18 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .chargers.events import VEHICLE_CONNECTED_STATES, ConnectorState
-from .coordinator import ChargerConfigEntry
+from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_HUB
+from .coordinator import ChargerConfigEntry, HubConfigEntry
 from .core.model import ConnectorView
 from .entity import EvSessionsEntity
+from .member_entities import MemberEntity, MemberValueDescription
+from .members import member_subentries
 
 PARALLEL_UPDATES = 0
 
@@ -53,12 +57,47 @@ CHARGER_CONNECTED = BinarySensorEntityDescription(
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class MemberBinarySensorDescription(MemberValueDescription, BinarySensorEntityDescription):
+    """A yes/no fact about a member."""
+
+
+MEMBER_CHARGING = MemberBinarySensorDescription(
+    key="charging",
+    translation_key="member_charging",
+    device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
+    value_fn=lambda t: t.charging_now,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ChargerConfigEntry,
+    entry: ConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Per connector: vehicle connected and charging; per charger: connectivity."""
+    """Hub: a "charging now" per member. Charger: vehicle connected, charging, connectivity."""
+    if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
+        hub_entry: HubConfigEntry = entry
+        members = hub_entry.runtime_data.members
+
+        @callback
+        def add_member(subentry_id: str) -> None:
+            async_add_entities(
+                [MemberChargingSensor(members, hub_entry.subentries[subentry_id], MEMBER_CHARGING)],
+                config_subentry_id=subentry_id,
+            )
+
+        for subentry in member_subentries(hub_entry):
+            add_member(subentry.subentry_id)
+        members.new_member_callbacks.append(add_member)
+        entry.async_on_unload(lambda: members.new_member_callbacks.remove(add_member))
+        return
+    await _async_setup_charger(entry, async_add_entities)
+
+
+async def _async_setup_charger(
+    entry: ChargerConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
     coordinator = entry.runtime_data.coordinator
 
     @callback
@@ -107,3 +146,14 @@ class ChargerConnectedSensor(EvSessionsEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Connected now."""
         return self.coordinator.connected
+
+
+class MemberChargingSensor(MemberEntity, BinarySensorEntity):
+    """Whether one of the member's sessions is charging now."""
+
+    entity_description: MemberBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool:
+        """Charging now."""
+        return bool(self.value())

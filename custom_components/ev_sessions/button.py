@@ -1,48 +1,84 @@
-"""Buttons: remote start and stop, unlock, reset."""
+"""Buttons: remote start and stop, unlock, learn a tag, restart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.components.button.const import ButtonDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .chargers.events import ChargerCommand, Reset, StartCharging, StopCharging, UnlockConnector
+from .chargers.events import ChargerCommand, CommandResult, Reset, StopCharging, UnlockConnector
+from .const import DOMAIN
 from .coordinator import ChargerConfigEntry
 from .entity import EvSessionsEntity
-from .helpers import execute_command, remote_id_tag
+from .helpers import run_command
+from .hub import ChargerLink, Hub
 
 PARALLEL_UPDATES = 1
+
+type PressFn = Callable[[Hub, ChargerLink, int, Context | None], Awaitable[CommandResult | None]]
+
+
+async def _start(hub: Hub, link: ChargerLink, connector: int, ctx: Context | None) -> None:
+    await run_command(
+        link.charger_id,
+        hub.async_remote_start(
+            link.charger_id,
+            connector,
+            user_id=ctx.user_id if ctx else None,
+            member_id=link.selected_member_id,
+        ),
+    )
+
+
+async def _learn(hub: Hub, link: ChargerLink, _connector: int, _ctx: Context | None) -> None:
+    if link.selected_member_id is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_member_chosen")
+    hub.start_learning(link.charger_id, link.selected_member_id)
+
+
+def _send(command_fn: Callable[[int], ChargerCommand]) -> PressFn:
+    async def press(hub: Hub, link: ChargerLink, connector: int, _ctx: Context | None) -> None:
+        command = command_fn(connector)
+        await run_command(link.charger_id, hub.async_execute(link.charger_id, command))
+
+    return press
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChargerButtonDescription(ButtonEntityDescription):
-    """A button that sends one command."""
+    """A button of a charger (per connector unless ``per_connector`` is False)."""
 
-    command_fn: Callable[[int, Context | None], ChargerCommand]
+    press_fn: PressFn
     per_connector: bool = True
 
 
 BUTTONS: tuple[ChargerButtonDescription, ...] = (
     ChargerButtonDescription(
-        key="start_charging",
-        translation_key="start_charging",
-        command_fn=lambda c, ctx: StartCharging(connector_id=c, id_tag=remote_id_tag(ctx)),
+        key="start_charging", translation_key="start_charging", press_fn=_start
     ),
     ChargerButtonDescription(
         key="stop_charging",
         translation_key="stop_charging",
-        command_fn=lambda c, _ctx: StopCharging(connector_id=c),
+        press_fn=_send(lambda c: StopCharging(connector_id=c)),
     ),
     ChargerButtonDescription(
         key="unlock",
         translation_key="unlock",
         entity_registry_enabled_default=False,
-        command_fn=lambda c, _ctx: UnlockConnector(connector_id=c),
+        press_fn=_send(lambda c: UnlockConnector(connector_id=c)),
+    ),
+    ChargerButtonDescription(
+        key="learn_tag",
+        translation_key="learn_tag",
+        entity_category=EntityCategory.CONFIG,
+        per_connector=False,
+        press_fn=_learn,
     ),
     ChargerButtonDescription(
         key="reset",
@@ -50,7 +86,7 @@ BUTTONS: tuple[ChargerButtonDescription, ...] = (
         device_class=ButtonDeviceClass.RESTART,
         entity_category=EntityCategory.CONFIG,
         per_connector=False,
-        command_fn=lambda _c, _ctx: Reset(hard=False),
+        press_fn=_send(lambda _c: Reset(hard=False)),
     ),
 )
 
@@ -60,7 +96,7 @@ async def async_setup_entry(
     entry: ChargerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Buttons per connector, plus a charger reset."""
+    """Buttons per connector, plus learn-tag and restart per charger."""
     coordinator = entry.runtime_data.coordinator
 
     @callback
@@ -84,7 +120,7 @@ async def async_setup_entry(
 
 
 class ChargerButton(EvSessionsEntity, ButtonEntity):
-    """Sends one command to the charger."""
+    """Sends one command to the charger (or starts learn mode)."""
 
     entity_description: ChargerButtonDescription
 
@@ -92,6 +128,8 @@ class ChargerButton(EvSessionsEntity, ButtonEntity):
         return True
 
     async def async_press(self) -> None:
-        """Send the command; a rejection raises a translated error."""
-        command = self.entity_description.command_fn(self.connector_id or 1, self._context)
-        await execute_command(self.coordinator.hub, self.charger_id, command)
+        """Run the button's action; a rejection raises a translated error."""
+        link = self.coordinator.config_entry.runtime_data.link
+        await self.entity_description.press_fn(
+            self.coordinator.hub, link, self.connector_id or 1, self._context
+        )

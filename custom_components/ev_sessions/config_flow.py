@@ -7,9 +7,11 @@ import errno
 from typing import Any, override
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
@@ -29,7 +31,13 @@ from homeassistant.helpers.selector import (
 import probatio as vol
 
 from .chargers.events import ChargerInfo
-from .chargers.modbus import PROFILES, ModbusChargerError, probe_modbus_charger
+from .chargers.modbus import (
+    PROFILES,
+    ModbusChargerError,
+    ModbusIdentityError,
+    custom_profile,
+    probe_modbus_charger,
+)
 from .const import (
     CONF_CHARGER_ID,
     CONF_ENTRY_TYPE,
@@ -55,6 +63,14 @@ from .const import (
     LOGGER,
     PROTOCOL_MODBUS,
     PROTOCOL_OCPP,
+)
+from .member_flow import SUBENTRY_MEMBER, MemberSubentryFlow
+from .modbus_flow import (
+    CONF_PROFILE,
+    MODEL_CUSTOM,
+    ModbusOptionsSteps,
+    ModbusProfileSteps,
+    model_options,
 )
 from .tls import TlsConfigError, build_ssl_context
 
@@ -98,12 +114,13 @@ def _hub_schema(defaults: dict[str, Any]) -> vol.Schema:
     )
 
 
-class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
+class EvSessionsConfigFlow(ModbusProfileSteps, ConfigFlow, domain=DOMAIN):
     """Set up the hub, then add chargers (discovered OCPP chargers or Modbus chargers)."""
 
     VERSION = 1
 
     _discovered: dict[str, Any]
+    _modbus_pending: dict[str, Any]
 
     @staticmethod
     @callback
@@ -111,6 +128,17 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> EvSessionsOptionsFlow:
         """Options for the hub or for a charger."""
         return EvSessionsOptionsFlow()
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """The hub holds the household members."""
+        if config_entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_HUB:
+            return {SUBENTRY_MEMBER: MemberSubentryFlow}
+        return {}
 
     def _hub_entry(self) -> ConfigEntry | None:
         return next(
@@ -264,19 +292,37 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {
+            model: str = user_input[CONF_MODEL]
+            typed_unit = user_input.get(CONF_UNIT_ID)
+            unit_id = None if typed_unit is None or typed_unit == "" else int(typed_unit)
+            data: dict[str, Any] = {
                 CONF_HOST: user_input[CONF_HOST].strip(),
                 CONF_PORT: int(user_input[CONF_PORT]),
-                CONF_MODEL: user_input[CONF_MODEL],
-                CONF_UNIT_ID: int(user_input[CONF_UNIT_ID])
-                if user_input.get(CONF_UNIT_ID) not in (None, "")
-                else PROFILES[user_input[CONF_MODEL]].unit_id,
+                CONF_MODEL: model,
+                CONF_UNIT_ID: unit_id,
             }
+            custom_saved = entry is not None and CONF_PROFILE in entry.options
+            if model == MODEL_CUSTOM and not custom_saved:
+                # Write the register map first; it is checked against the device there.
+                self._modbus_pending = data
+                self._modbus_target = (data[CONF_HOST], data[CONF_PORT], unit_id)
+                self._modbus_current = None
+                return await self.async_step_modbus_template()
             info: ChargerInfo | None = None
             try:
+                if model == MODEL_CUSTOM:
+                    assert entry is not None
+                    profile = custom_profile(entry.options[CONF_PROFILE])
+                else:
+                    profile = PROFILES[model]
+                if unit_id is None:
+                    data[CONF_UNIT_ID] = profile.unit_id
                 info = await probe_modbus_charger(
-                    data[CONF_HOST], data[CONF_PORT], data[CONF_UNIT_ID], data[CONF_MODEL]
+                    data[CONF_HOST], data[CONF_PORT], data[CONF_UNIT_ID], profile
                 )
+            except ModbusIdentityError as err:
+                LOGGER.debug("Modbus probe of %s: %s", data[CONF_HOST], err)
+                errors["base"] = "wrong_model"
             except ModbusChargerError as err:
                 LOGGER.debug("Modbus probe of %s failed: %s", data[CONF_HOST], err)
                 errors["base"] = "cannot_connect"
@@ -284,24 +330,7 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
                 LOGGER.exception("Unexpected error probing a Modbus charger")
                 errors["base"] = "unknown"
             if info is not None:
-                serial = info.serial or f"{data[CONF_HOST]}:{data[CONF_PORT]}/{data[CONF_UNIT_ID]}"
-                unique_id = f"modbus_{serial}"
-                if entry is not None:
-                    await self.async_set_unique_id(unique_id)
-                    self._abort_if_unique_id_mismatch(reason="different_device")
-                    return self.async_update_reload_and_abort(entry, data_updates=data)
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_configured()
-                title = " ".join(p for p in (info.vendor, info.model) if p) or data[CONF_HOST]
-                return self.async_create_entry(
-                    title=title,
-                    data={
-                        CONF_ENTRY_TYPE: ENTRY_TYPE_CHARGER,
-                        CONF_PROTOCOL: PROTOCOL_MODBUS,
-                        CONF_CHARGER_ID: unique_id,
-                        **data,
-                    },
-                )
+                return await self._modbus_finish(data, info, entry, None)
         defaults = user_input or (dict(entry.data) if entry else {})
         schema = vol.Schema(
             {
@@ -311,7 +340,7 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
                 ): _PORT_SELECTOR,
                 vol.Required(CONF_MODEL, default=defaults.get(CONF_MODEL, "alfen")): SelectSelector(
                     SelectSelectorConfig(
-                        options=sorted(PROFILES),
+                        options=model_options(),
                         mode=SelectSelectorMode.DROPDOWN,
                         translation_key="model",
                     )
@@ -326,8 +355,49 @@ class EvSessionsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_show_form(step_id=step_id, data_schema=schema, errors=errors)
 
+    async def _modbus_finish(
+        self,
+        data: dict[str, Any],
+        info: ChargerInfo,
+        entry: ConfigEntry | None,
+        profile: dict[str, Any] | None,
+    ) -> ConfigFlowResult:
+        """Create (or update) the entry of a probed charger; ``profile``: a custom profile."""
+        serial = info.serial or f"{data[CONF_HOST]}:{data[CONF_PORT]}/{data[CONF_UNIT_ID]}"
+        unique_id = f"modbus_{serial}"
+        await self.async_set_unique_id(unique_id)
+        if entry is not None:
+            self._abort_if_unique_id_mismatch(reason="different_device")
+            options = dict(entry.options)
+            if profile is not None:
+                options[CONF_PROFILE] = profile
+            elif data[CONF_MODEL] != MODEL_CUSTOM:
+                options.pop(CONF_PROFILE, None)  # back to a built-in model
+            return self.async_update_reload_and_abort(entry, data_updates=data, options=options)
+        self._abort_if_unique_id_configured()
+        title = " ".join(p for p in (info.vendor, info.model) if p) or data[CONF_HOST]
+        return self.async_create_entry(
+            title=title,
+            data={
+                CONF_ENTRY_TYPE: ENTRY_TYPE_CHARGER,
+                CONF_PROTOCOL: PROTOCOL_MODBUS,
+                CONF_CHARGER_ID: unique_id,
+                **data,
+            },
+            options={CONF_PROFILE: profile} if profile is not None else None,
+        )
 
-class EvSessionsOptionsFlow(OptionsFlowWithReload):
+    @override
+    async def _modbus_profile_done(
+        self, profile: dict[str, Any], info: ChargerInfo
+    ) -> ConfigFlowResult:
+        """A custom profile passed its checks: add (or reconfigure) the charger with it."""
+        data = {**self._modbus_pending, CONF_UNIT_ID: profile["unit_id"]}
+        entry = self._get_reconfigure_entry() if self.source == SOURCE_RECONFIGURE else None
+        return await self._modbus_finish(data, info, entry, profile)
+
+
+class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlowWithReload):
     """Options: hub behaviour, or a charger's password."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -337,7 +407,7 @@ class EvSessionsOptionsFlow(OptionsFlowWithReload):
             return await self.async_step_hub(user_input)
         if entry.data[CONF_PROTOCOL] == PROTOCOL_OCPP:
             return await self.async_step_charger(user_input)
-        return self.async_abort(reason="no_options")
+        return await self.async_step_modbus()
 
     async def async_step_hub(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Hub options."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -14,7 +14,8 @@ from homeassistant.util import dt as dt_util
 
 from .chargers.ocpp import OcppServer
 from .const import DOMAIN, LOGGER
-from .core.stats import OccupancyStats
+from .core.authorization import AuthorizationMode
+from .core.stats import MemberTotals, OccupancyStats, member_totals
 from .hub import ChargerLink, Hub
 
 
@@ -24,6 +25,7 @@ class HubRuntimeData:
 
     hub: Hub
     site: SiteCoordinator
+    members: MemberCoordinator
     server: OcppServer
     stop_callbacks: list[Callable[[], Any]] = field(default_factory=list)
     closed: bool = False
@@ -37,6 +39,7 @@ class ChargerRuntimeData:
     link: ChargerLink
     coordinator: ChargerCoordinator
     adapter: Any = None  # the Modbus poller for Modbus chargers
+    policy_mode: AuthorizationMode = AuthorizationMode.MEMBERS_ONLY
 
 
 #: The "month" of site utilization; the engine keeps ended sessions this long in memory.
@@ -136,3 +139,38 @@ class SiteCoordinator(DataUpdateCoordinator[SiteData]):
     def refresh_now(self) -> None:
         """A session started, finished or ended: update at once."""
         self.async_set_updated_data(self.compute())
+
+
+class MemberCoordinator(DataUpdateCoordinator[dict[str, MemberTotals]]):
+    """Per-member totals of this and last month, from the session database.
+
+    Refreshed every few minutes and (debounced) after each session event.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, hub: Hub) -> None:
+        """Query through the hub's engine."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} members",
+            update_interval=timedelta(minutes=5),
+        )
+        self.hub = hub
+        #: Called with a member subentry id when a member is added in the UI.
+        self.new_member_callbacks: list[Callable[[str], None]] = []
+
+    @staticmethod
+    def month_starts() -> tuple[datetime, datetime]:
+        """Start of this and of last month, local time, as UTC."""
+        now = dt_util.now()
+        this_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        last_month = (this_month - timedelta(days=1)).replace(day=1)
+        return dt_util.as_utc(this_month), dt_util.as_utc(last_month)
+
+    async def _async_update_data(self) -> dict[str, MemberTotals]:
+        this_month, last_month = self.month_starts()
+        sessions = await self.hub.engine.async_sessions(
+            start=last_month, end=None, charger_id=None, member_id=None, limit=None
+        )
+        return member_totals(sessions, month_start=this_month, last_month_start=last_month)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from homeassistant.core import HomeAssistant, callback
 
 from .const import EVENT_CHARGING_FINISHED, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
-from .coordinator import SiteCoordinator
+from .coordinator import MemberCoordinator, SiteCoordinator
 from .core.model import SessionEvent, SessionEventKind
 from .hub import Hub
 from .serialize import session_summary
@@ -21,7 +21,7 @@ EVENT_TYPES = {
 
 @callback
 def async_forward_session_events(
-    hass: HomeAssistant, hub: Hub, site: SiteCoordinator
+    hass: HomeAssistant, hub: Hub, site: SiteCoordinator, members: MemberCoordinator
 ) -> Callable[[], None]:
     """Fire one HA event per session milestone; refresh site-wide entities."""
 
@@ -32,6 +32,7 @@ def async_forward_session_events(
         data["charger_name"] = _charger_name(hass, link.entry_id) if link else None
         hass.bus.async_fire(EVENT_TYPES[event.kind], data)
         site.refresh_now()
+        hass.async_create_task(members.async_request_refresh(), eager_start=True)
 
     return hub.engine.add_session_listener(_on_session_event)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from homeassistant.core import Context
-from homeassistant.exceptions import HomeAssistantError
+from collections.abc import Awaitable
+
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .chargers.events import (
     ChargerCommand,
@@ -17,16 +18,16 @@ from .const import DOMAIN
 from .hub import Hub
 
 
-def remote_id_tag(context: Context | None) -> str:
-    """The id tag of a remote start from HA: the user's id, within OCPP's 20 characters."""
-    user_id = context.user_id if context else None
-    return f"HA-{user_id[:17]}" if user_id else "HA-REMOTE"
-
-
 async def execute_command(hub: Hub, charger_id: str, command: ChargerCommand) -> CommandResult:
-    """Run a command; map adapter errors to translated HA errors (the one place for actions)."""
+    """Send a command; adapter errors become translated HA errors."""
+    return await run_command(charger_id, hub.async_execute(charger_id, command))
+
+
+async def run_command(charger_id: str, pending: Awaitable[CommandResult]) -> CommandResult:
+    """Await a command; map adapter errors to translated HA errors (the one place for both
+    actions and entities)."""
     try:
-        result = await hub.async_execute(charger_id, command)
+        result = await pending
     except ChargerNotConnectedError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -44,6 +45,12 @@ async def execute_command(hub: Hub, charger_id: str, command: ChargerCommand) ->
             translation_domain=DOMAIN,
             translation_key="command_not_supported",
             translation_placeholders={"charger": charger_id},
+        ) from err
+    except ValueError as err:  # e.g. an id tag the protocol cannot carry
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_command",
+            translation_placeholders={"charger": charger_id, "error": str(err)},
         ) from err
     except ChargerError as err:
         raise HomeAssistantError(

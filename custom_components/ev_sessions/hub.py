@@ -1,14 +1,17 @@
-"""The hub: wires the protocol adapters to the session engine inside Home Assistant.
+"""The hub: wires the protocol adapters to the session engine and access control in HA.
 
 The hub is the adapters' :class:`ChargerHandler`. It forwards every normalized event to the
-session engine, decides which chargers may boot (starting HA discovery for unknown OCPP
-chargers) and routes commands from HA to the adapter that owns the charger.
+session engine, answers tags through :class:`AccessControl` (members, policy, learn mode,
+audit log), attributes sessions to members, keeps OCPP chargers' local authorization lists in
+sync, decides which chargers may boot (starting HA discovery for unknown OCPP chargers) and
+routes commands from HA to the adapter that owns the charger.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -21,11 +24,17 @@ from .chargers.events import (
     BootDecision,
     ChargerCommand,
     ChargerConnected,
+    ChargerError,
     ChargerEvent,
     ChargerInfo,
     ChargerNotConnectedError,
+    ClearAuthorizationCache,
     CommandResult,
+    GetAuthorizationListVersion,
+    StartCharging,
     StopCharging,
+    TagPresented,
+    TransactionStarted,
 )
 from .const import (
     CONF_CHARGER_ID,
@@ -36,7 +45,33 @@ from .const import (
     LOGGER,
     PROTOCOL_OCPP,
 )
-from .core.engine import SessionEngine
+from .core import (
+    AccessControl,
+    AuditLog,
+    Decision,
+    LocalListState,
+    MemberDirectory,
+    SessionEngine,
+    SessionEvent,
+    SessionEventKind,
+    SessionStore,
+    shorten_tag,
+)
+from .core.model import utcnow
+from .members import (
+    add_tag_to_member,
+    member_for_user,
+    report_learned_tag,
+    report_refused_tag,
+)
+
+LEARN_WINDOW = timedelta(minutes=1)
+OCPP16_MAX_TAG = 20
+
+
+def remote_id_tag(user_id: str | None) -> str:
+    """The tag of a remote start by an HA user with no member tag (OCPP 1.6: 20 characters)."""
+    return f"HA-{user_id[:17]}" if user_id else "HA-REMOTE"
 
 
 @dataclass(slots=True)
@@ -46,25 +81,52 @@ class ChargerLink:
     charger_id: str
     entry_id: str
     protocol: str
+    name: str = ""
     execute: Callable[[ChargerCommand], Awaitable[CommandResult]] | None = None
     info: ChargerInfo | None = None
     on_info: list[Callable[[ChargerInfo], None]] = field(default_factory=list)
+    #: Called with every authorization decision at this charger (event entity, sensors).
+    on_decision: list[Callable[[Decision], None]] = field(default_factory=list)
+    #: The member untagged sessions go to ("who is charging"), and the learn-mode target.
+    selected_member_id: str | None = None
+    last_decision: Decision | None = None
 
 
 class Hub:
-    """Owns the engine and the OCPP server; knows every configured charger."""
+    """Owns the engine, access control and the OCPP server; knows every configured charger."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, engine: SessionEngine) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        engine: SessionEngine,
+        store: SessionStore,
+        directory: MemberDirectory,
+    ) -> None:
         """Create the hub for the hub config entry."""
         self.hass = hass
         self.entry = entry
         self.engine = engine
+        self.store = store
+        self.audit = AuditLog(store)
+        self.access = AccessControl(directory, self.audit)
+        self.local_lists = LocalListState()
         self.ocpp_execute: Callable[[str, ChargerCommand], Awaitable[CommandResult]] | None = None
         self.ocpp_accept: Callable[[str], None] | None = None
         self.reject_unknown = False
         self._chargers: dict[str, ChargerLink] = {}
         self._info: dict[str, ChargerInfo] = {}
         self._discovery_started: set[str] = set()
+        engine.add_session_listener(self._on_session_event)
+
+    async def async_start(self) -> None:
+        """Load the local-list versions and start the audit log."""
+        self.local_lists = LocalListState(await self.store.async_load_local_lists())
+        await self.audit.async_start()
+
+    async def async_stop(self) -> None:
+        """Write the last audit rows (before the engine closes the shared store)."""
+        await self.audit.async_stop()
 
     # ------------------------------------------------------------------ registry
 
@@ -93,14 +155,17 @@ class Hub:
         """All configured chargers by id."""
         return self._chargers
 
-    def is_known(self, charger_id: str) -> bool:
-        """Whether a charger entry exists for this id (set up or not)."""
-        if charger_id in self._chargers:
-            return True
-        return any(
-            entry.data.get(CONF_CHARGER_ID) == charger_id
+    def _charger_entries(self) -> list[ConfigEntry]:
+        return [
+            entry
             for entry in self.hass.config_entries.async_entries(DOMAIN, include_ignore=False)
             if entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_CHARGER
+        ]
+
+    def is_known(self, charger_id: str) -> bool:
+        """Whether a charger entry exists for this id (set up or not)."""
+        return charger_id in self._chargers or any(
+            entry.data.get(CONF_CHARGER_ID) == charger_id for entry in self._charger_entries()
         )
 
     def is_ignored(self, charger_id: str) -> bool:
@@ -112,38 +177,96 @@ class Hub:
 
     def password_for(self, charger_id: str) -> str | None:
         """Security profile 1/2 password configured for a charger."""
-        for entry in self.hass.config_entries.async_entries(DOMAIN, include_ignore=False):
-            if (
-                entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_CHARGER
-                and entry.data.get(CONF_CHARGER_ID) == charger_id
-            ):
+        for entry in self._charger_entries():
+            if entry.data.get(CONF_CHARGER_ID) == charger_id:
                 password: str | None = entry.data.get("password")
                 return password
         return None
 
+    # ------------------------------------------------------------------ members
+
+    @callback
+    def set_directory(self, directory: MemberDirectory) -> None:
+        """Members changed in the UI: decide with them from now on and update the chargers."""
+        self.access.set_directory(directory)
+        for charger_id, link in self._chargers.items():
+            if link.protocol == PROTOCOL_OCPP and self.engine.is_connected(charger_id):
+                self._schedule_list_sync(charger_id)
+
+    def start_learning(self, charger_id: str, member_id: str) -> None:
+        """The next tag swiped at the charger within a minute goes to the member."""
+        self.access.learn.start(charger_id, member_id, utcnow() + LEARN_WINDOW)
+
     # ------------------------------------------------------------------ ChargerHandler
 
     def handle_event(self, event: ChargerEvent) -> None:
-        """Forward an adapter event to the engine; keep what chargers say about themselves."""
-        if isinstance(event, ChargerConnected) and (
-            event.info.vendor is not None or event.charger_id not in self._info
-        ):
-            self._info[event.charger_id] = event.info
-            if (link := self._chargers.get(event.charger_id)) is not None:
-                link.info = event.info
-                for cb in link.on_info:
-                    cb(event.info)
+        """Forward an adapter event to the engine; attribute sessions started with a tag."""
+        if isinstance(event, ChargerConnected):
+            self._on_connected(event)
         self.engine.handle_event(event)
+        if isinstance(event, (TransactionStarted, TagPresented)) and event.id_tag:
+            if isinstance(event, TagPresented) and event.status is not AuthorizationStatus.ACCEPTED:
+                return
+            self._attribute_by_tag(event.charger_id, event.connector_id, event.id_tag)
+
+    def _on_connected(self, event: ChargerConnected) -> None:
+        if event.info.vendor is not None or event.charger_id not in self._info:
+            self._info[event.charger_id] = event.info
+        link = self._chargers.get(event.charger_id)
+        if link is None:
+            return
+        link.info = self._info[event.charger_id]
+        for cb in link.on_info:
+            cb(link.info)
+        if link.protocol == PROTOCOL_OCPP:
+            self._schedule_list_sync(event.charger_id)
+
+    def _attribute_by_tag(self, charger_id: str, connector_id: int | None, id_tag: str) -> None:
+        connectors = [connector_id] if connector_id else self.engine.connectors(charger_id)
+        for number in connectors:
+            session = self.engine.connector(charger_id, number).session
+            if session is None:
+                continue
+            member_id, _guest = self.access.attribution(charger_id, id_tag)
+            if member_id is not None and session.member_id != member_id:
+                self.engine.attribute(session.id, member_id, id_tag)
+            return
+
+    @callback
+    def _on_session_event(self, event: SessionEvent) -> None:
+        """An untagged session goes to the member chosen on the charger, or the default."""
+        session = event.session
+        if event.kind is not SessionEventKind.STARTED or session.member_id is not None:
+            return
+        link = self._chargers.get(session.charger_id)
+        member_id = (link.selected_member_id if link else None) or self.access.policy(
+            session.charger_id
+        ).default_member_id
+        if member_id is not None:
+            self.engine.attribute(session.id, member_id, session.id_tag)
 
     async def authorize(self, request: AuthorizationRequest) -> AuthorizationResult:
-        """Decide whether a tag may charge.
-
-        Member-based authorization is not built yet: tags are accepted on chargers the user
-        added, and rejected on any other.
-        """
-        if request.charger_id in self._chargers:
-            return AuthorizationResult(status=AuthorizationStatus.ACCEPTED)
-        return AuthorizationResult(status=AuthorizationStatus.INVALID)
+        """Decide whether a tag may charge; report refusals and learned tags."""
+        link = self._chargers.get(request.charger_id)
+        if link is None:
+            return AuthorizationResult(status=AuthorizationStatus.INVALID)
+        outcome = self.access.authorize(request)
+        decision = outcome.decision
+        link.last_decision = decision
+        for cb in link.on_decision:
+            cb(decision)
+        name = self._charger_name(link)
+        if outcome.learned is not None:
+            member = self.access.directory.member(outcome.learned.member_id)
+            added = add_tag_to_member(
+                self.hass, self.entry, outcome.learned.member_id, outcome.learned.id_tag
+            )
+            report_learned_tag(self.hass, name, member, outcome.learned.id_tag, added)
+        elif not decision.accepted:
+            report_refused_tag(self.hass, request.charger_id, name, decision)
+        else:
+            LOGGER.debug("Tag %s accepted at %s", shorten_tag(request.id_tag), name)
+        return decision.result
 
     async def boot_decision(self, charger_id: str, info: ChargerInfo) -> BootDecision:
         """Accept added chargers; offer unknown ones to the user through discovery."""
@@ -169,7 +292,94 @@ class Hub:
             )
         return BootDecision.PENDING
 
+    def _charger_name(self, link: ChargerLink) -> str:
+        entry = self.hass.config_entries.async_get_entry(link.entry_id)
+        return entry.title if entry else link.charger_id
+
+    # ------------------------------------------------------------------ local lists
+
+    def _schedule_list_sync(self, charger_id: str) -> None:
+        self.entry.async_create_background_task(
+            self.hass, self.async_sync_local_list(charger_id), f"{DOMAIN} local list {charger_id}"
+        )
+
+    async def async_sync_local_list(self, charger_id: str) -> bool:
+        """Bring the charger's local authorization list up to date (full or differential)."""
+        link = self._chargers.get(charger_id)
+        if link is None:
+            return False
+        protocol = link.info.protocol if link.info else "ocpp1.6"
+        try:
+            version = await self.async_execute(charger_id, GetAuthorizationListVersion())
+            charger_version = version.data.get("version") if version.accepted else None
+            plan = self.local_lists.plan_update(
+                charger_id,
+                self.access.directory,
+                utcnow(),
+                charger_version=charger_version if isinstance(charger_version, int) else None,
+                max_tag_length=OCPP16_MAX_TAG if protocol == "ocpp1.6" else None,
+            )
+            if plan is None:
+                return True
+            result = await self.async_execute(charger_id, plan.command)
+            if not result.accepted:
+                LOGGER.warning(
+                    "Charger %s refused its local authorization list (%s)",
+                    self._charger_name(link),
+                    result.status,
+                )
+                self.local_lists.failed(charger_id)
+                return False
+            record = self.local_lists.confirm(plan)
+            await self.store.async_save_local_list(record)
+            if plan.clear_cache:
+                await self.async_execute(charger_id, ClearAuthorizationCache())
+        except ChargerError as err:
+            LOGGER.debug("Local list sync with %s failed: %s", charger_id, err)
+            self.local_lists.failed(charger_id)
+            return False
+        return True
+
     # ------------------------------------------------------------------ commands
+
+    async def async_remote_start(
+        self,
+        charger_id: str,
+        connector_id: int,
+        *,
+        user_id: str | None,
+        member_id: str | None = None,
+        id_tag: str | None = None,
+    ) -> CommandResult:
+        """Start charging from HA for a member (named, or the calling user's).
+
+        The charger is given ``id_tag``, else the member's first active tag that it can carry,
+        so the session is theirs; without one, an ``HA-`` tag. The hub accepts that tag at
+        this charger for a while (the vehicle may be plugged in later).
+        """
+        directory = self.access.directory
+        member = (
+            directory.member(member_id)
+            if member_id
+            else member_for_user(self.hass, directory, user_id)
+        )
+        tag = next(
+            (
+                t.id_tag
+                for t in (member.tags if member else ())
+                if t.status_at(utcnow()) is AuthorizationStatus.ACCEPTED
+                and len(t.id_tag) <= OCPP16_MAX_TAG
+            ),
+            None,
+        )
+        if id_tag:
+            tag = id_tag
+        elif tag is None:
+            tag = remote_id_tag(user_id)
+        self.access.expect_remote_start(charger_id, tag, member.id if member else None)
+        return await self.async_execute(
+            charger_id, StartCharging(connector_id=connector_id, id_tag=tag)
+        )
 
     async def async_execute(self, charger_id: str, command: ChargerCommand) -> CommandResult:
         """Send a command to the charger, whichever protocol it speaks."""
@@ -186,11 +396,6 @@ class Hub:
         if link.protocol == PROTOCOL_OCPP and self.ocpp_execute is not None:
             return await self.ocpp_execute(charger_id, command)
         raise ChargerNotConnectedError(charger_id)
-
-    def protocol_of(self, charger_id: str) -> str | None:
-        """The protocol a configured charger speaks."""
-        link = self._chargers.get(charger_id)
-        return link.protocol if link else None
 
     @staticmethod
     def protocol_from_entry(entry: ConfigEntry) -> str:

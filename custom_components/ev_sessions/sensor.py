@@ -31,9 +31,13 @@ from homeassistant.util import dt as dt_util
 from .chargers.events import ConnectorState
 from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_HUB
 from .coordinator import ChargerConfigEntry, HubConfigEntry, SiteData
+from .core import MemberTotals, shorten_tag
 from .core.engine import SessionEngine
 from .core.model import ConnectorView, SpeedClass
 from .entity import EvSessionsEntity, EvSessionsSiteEntity
+from .hub import ChargerLink, Hub
+from .member_entities import MemberEntity, MemberValueDescription, month_start
+from .members import member_subentries
 
 PARALLEL_UPDATES = 0
 
@@ -195,6 +199,14 @@ CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
     ),
 )
 
+LAST_TAG = SensorEntityDescription(
+    key="last_tag",
+    translation_key="last_tag",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    entity_registry_enabled_default=False,
+)
+LAST_MEMBER = SensorEntityDescription(key="last_member", translation_key="last_member")
+
 LIFETIME_ENERGY = SensorEntityDescription(
     key="lifetime_energy",
     translation_key="lifetime_energy",
@@ -263,16 +275,83 @@ SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class MemberSensorDescription(MemberValueDescription, SensorEntityDescription):
+    """A member's monthly figure."""
+
+    last_reset_fn: Callable[[MemberTotals], datetime | None] | None = None
+
+
+MEMBER_SENSORS: tuple[MemberSensorDescription, ...] = (
+    MemberSensorDescription(
+        key="energy_this_month",
+        translation_key="energy_this_month",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda t: round(t.energy_this_month_wh / 1000, 3),
+        last_reset_fn=month_start,
+    ),
+    MemberSensorDescription(
+        key="energy_last_month",
+        translation_key="energy_last_month",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda t: round(t.energy_last_month_wh / 1000, 3),
+    ),
+    MemberSensorDescription(
+        key="sessions_this_month",
+        translation_key="sessions_this_month",
+        value_fn=lambda t: t.sessions_this_month,
+    ),
+    MemberSensorDescription(
+        key="last_session_end",
+        translation_key="member_last_session_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda t: t.last_session_end,
+    ),
+)
+
+
+def _last_tag(link: ChargerLink) -> str | None:
+    decision = link.last_decision
+    return shorten_tag(decision.id_tag) if decision is not None else None
+
+
+def _last_member(hub: Hub, link: ChargerLink) -> str | None:
+    decision = link.last_decision
+    if decision is None or decision.member_id is None:
+        return None
+    member = hub.access.directory.member(decision.member_id)
+    return member.name if member else decision.member_id
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Site sensors for the hub; live and session sensors for a charger."""
+    """Site and member sensors for the hub; live and session sensors for a charger."""
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
         hub_entry: HubConfigEntry = entry
         site = hub_entry.runtime_data.site
+        members = hub_entry.runtime_data.members
         async_add_entities(SiteSensor(site, description) for description in SITE_SENSORS)
+
+        @callback
+        def add_member(subentry_id: str) -> None:
+            subentry = hub_entry.subentries[subentry_id]
+            async_add_entities(
+                [MemberSensor(members, subentry, d) for d in MEMBER_SENSORS],
+                config_subentry_id=subentry_id,
+            )
+
+        for subentry in member_subentries(hub_entry):
+            add_member(subentry.subentry_id)
+        members.new_member_callbacks.append(add_member)
+        entry.async_on_unload(lambda: members.new_member_callbacks.remove(add_member))
         return
 
     charger_entry: ChargerConfigEntry = entry
@@ -287,7 +366,15 @@ async def async_setup_entry(
             for description in CONNECTOR_SENSORS
         )
 
-    async_add_entities([LifetimeEnergySensor(charger_entry, LIFETIME_ENERGY, engine)])
+    hub = charger_entry.runtime_data.hub
+    link = charger_entry.runtime_data.link
+    async_add_entities(
+        [
+            LifetimeEnergySensor(charger_entry, LIFETIME_ENERGY, engine),
+            ChargerValueSensor(charger_entry, LAST_TAG, lambda: _last_tag(link)),
+            ChargerValueSensor(charger_entry, LAST_MEMBER, lambda: _last_member(hub, link)),
+        ]
+    )
     for connector_id in coordinator.known_connectors():
         add_connector(connector_id)
     coordinator.new_connector_callbacks.append(add_connector)
@@ -354,3 +441,43 @@ class SiteSensor(EvSessionsSiteEntity, SensorEntity):
     def native_value(self) -> StateType:
         """Computed from the engine's statistics."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+
+class ChargerValueSensor(EvSessionsEntity, SensorEntity):
+    """A charger-level value that is not tied to a connector (last tag, last member)."""
+
+    def __init__(
+        self,
+        entry: ChargerConfigEntry,
+        description: SensorEntityDescription,
+        value_fn: Callable[[], StateType],
+    ) -> None:
+        """Per charger."""
+        super().__init__(entry, description)
+        self._value_fn = value_fn
+
+    def _current_value(self) -> Any:
+        return self._value_fn()
+
+    @property
+    def native_value(self) -> StateType:
+        """The value now."""
+        return self._value_fn()
+
+
+class MemberSensor(MemberEntity, SensorEntity):
+    """A member's monthly figure."""
+
+    entity_description: MemberSensorDescription
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """From the member's totals."""
+        value: StateType | datetime = self.value()
+        return value
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Start of the month for this month's energy."""
+        fn = self.entity_description.last_reset_fn
+        return fn(self.totals()) if fn else None

@@ -21,13 +21,14 @@ import probatio as vol
 
 from .chargers.events import (
     SetCurrentLimit,
-    StartCharging,
     StopCharging,
     UnlockConnector,
 )
 from .const import DOMAIN
-from .helpers import execute_command, remote_id_tag
+from .core import SessionNotFoundError, async_reattribute
+from .helpers import execute_command, run_command
 from .hub import Hub
+from .members import member_by_id_or_name
 from .serialize import SESSION_CSV_FIELDS, session_summary
 from .setup_charger import loaded_hub
 
@@ -38,6 +39,8 @@ ATTR_END = "end"
 ATTR_LIMIT = "limit"
 ATTR_ID_TAG = "id_tag"
 ATTR_CURRENT = "current"
+ATTR_MEMBER = "member"
+ATTR_SESSION_ID = "session_id"
 
 MAX_ID_TAG_LENGTH = 20  # OCPP 1.6 idTag is CiString20
 
@@ -58,8 +61,16 @@ _CHARGER_SCHEMA = {
 _START_SCHEMA = vol.Schema(
     {
         **_CHARGER_SCHEMA,
+        vol.Optional(ATTR_MEMBER): cv.string,
         vol.Optional(ATTR_ID_TAG): vol.All(cv.string, vol.Length(min=1, max=MAX_ID_TAG_LENGTH)),
     }
+)
+_REATTRIBUTE_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_SESSION_ID): cv.string, vol.Required(ATTR_MEMBER): cv.string}
+)
+_AUDIT_SCHEMA = _QUERY_SCHEMA.extend({vol.Optional(ATTR_MEMBER): cv.string})
+_LEARN_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_DEVICE_ID): cv.string, vol.Required(ATTR_MEMBER): cv.string}
 )
 _STOP_SCHEMA = vol.Schema(_CHARGER_SCHEMA)
 _LIMIT_SCHEMA = vol.Schema(
@@ -128,13 +139,100 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
     return {"csv": buffer.getvalue(), "count": len(rows)}
 
 
+def _member_id(hub: Hub, value: str | None) -> str | None:
+    if not value:
+        return None
+    member = member_by_id_or_name(hub.access.directory, value)
+    if member is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_member",
+            translation_placeholders={"member": value},
+        )
+    return member.id
+
+
 async def _start_charging(call: ServiceCall) -> None:
     hub = _hub(call.hass)
     charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
-    id_tag = call.data.get(ATTR_ID_TAG) or remote_id_tag(call.context)
-    await execute_command(
-        hub, charger_id, StartCharging(connector_id=call.data[ATTR_CONNECTOR], id_tag=id_tag)
+    await run_command(
+        charger_id,
+        hub.async_remote_start(
+            charger_id,
+            call.data[ATTR_CONNECTOR],
+            user_id=call.context.user_id,
+            member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
+            id_tag=call.data.get(ATTR_ID_TAG),
+        ),
     )
+
+
+async def _reattribute(call: ServiceCall) -> ServiceResponse:
+    hub = _hub(call.hass)
+    member_id = _member_id(hub, call.data[ATTR_MEMBER])
+    assert member_id is not None
+    try:
+        entry = await async_reattribute(
+            hub.engine,
+            hub.audit,
+            call.data[ATTR_SESSION_ID],
+            member_id,
+            by_user=call.context.user_id,
+        )
+    except SessionNotFoundError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_session",
+            translation_placeholders={"session_id": call.data[ATTR_SESSION_ID]},
+        ) from err
+    await hub.audit.async_flush()
+    return {
+        "changed": entry is not None,
+        "from_member_id": entry.previous_member_id if entry else None,
+        "to_member_id": member_id,
+    }
+
+
+async def _list_authorizations(call: ServiceCall) -> ServiceResponse:
+    hub = _hub(call.hass)
+    charger_id = None
+    if device_id := call.data.get(ATTR_DEVICE_ID):
+        charger_id = charger_id_from_device(call.hass, hub, device_id)
+    await hub.audit.async_flush()
+    rows = await hub.audit.async_query(
+        start=_as_utc(call.data.get(ATTR_START)),
+        end=_as_utc(call.data.get(ATTR_END)),
+        charger_id=charger_id,
+        member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
+        limit=call.data[ATTR_LIMIT],
+    )
+    directory = hub.access.directory
+    items: Any = [
+        {
+            "at": row.at.isoformat(),
+            "charger_id": row.charger_id,
+            "connector_id": row.connector_id,
+            "id_tag": row.id_tag,
+            "member_id": row.member_id,
+            "member_name": m.name if (m := directory.member(row.member_id)) else None,
+            "status": row.status,
+            "reason": row.reason,
+            "source": row.source,
+            "session_id": row.session_id,
+            "previous_member_id": row.previous_member_id,
+            "user_id": row.user_id,
+        }
+        for row in rows
+    ]
+    return {"authorizations": items}
+
+
+async def _learn_tag(call: ServiceCall) -> None:
+    hub = _hub(call.hass)
+    charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
+    member_id = _member_id(hub, call.data[ATTR_MEMBER])
+    assert member_id is not None
+    hub.start_learning(charger_id, member_id)
 
 
 async def _stop_charging(call: ServiceCall) -> None:
@@ -171,6 +269,21 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN, "export_sessions", _export_sessions, _QUERY_SCHEMA, SupportsResponse.ONLY
     )
     hass.services.async_register(DOMAIN, "start_charging", _start_charging, _START_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        "reattribute_session",
+        _reattribute,
+        _REATTRIBUTE_SCHEMA,
+        SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "list_authorizations",
+        _list_authorizations,
+        _AUDIT_SCHEMA,
+        SupportsResponse.ONLY,
+    )
+    hass.services.async_register(DOMAIN, "learn_tag", _learn_tag, _LEARN_SCHEMA)
     hass.services.async_register(DOMAIN, "stop_charging", _stop_charging, _STOP_SCHEMA)
     hass.services.async_register(DOMAIN, "set_current_limit", _set_current_limit, _LIMIT_SCHEMA)
     hass.services.async_register(DOMAIN, "unlock_connector", _unlock, _STOP_SCHEMA)

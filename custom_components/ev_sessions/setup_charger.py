@@ -5,13 +5,13 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 
-from .chargers.modbus import ModbusCharger, profile_for
+from .chargers.modbus import ModbusCharger, ProfileError
+from .chargers.modbus.charger import CONNECTOR_ID as MODBUS_CONNECTOR_ID
 from .const import (
     CONF_CHARGER_ID,
     CONF_ENTRY_TYPE,
-    CONF_MODEL,
     CONF_PROTOCOL,
     CONF_UNIT_ID,
     DOMAIN,
@@ -20,6 +20,11 @@ from .const import (
 )
 from .coordinator import ChargerCoordinator, ChargerRuntimeData, HubRuntimeData
 from .hub import ChargerLink, Hub
+from .modbus_flow import profile_of_entry
+
+#: Multiplies every period of the Modbus pollers (poll, watchdog, backoff). Always 1 in use;
+#: tests set it lower so a 5 s poll takes milliseconds.
+MODBUS_TIME_SCALE = 1.0
 
 
 def loaded_hub(hass: HomeAssistant) -> Hub | None:
@@ -43,22 +48,39 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="hub_not_ready")
     charger_id: str = entry.data[CONF_CHARGER_ID]
     protocol: str = entry.data[CONF_PROTOCOL]
-    link = ChargerLink(charger_id=charger_id, entry_id=entry.entry_id, protocol=protocol)
+    link = ChargerLink(
+        charger_id=charger_id, entry_id=entry.entry_id, protocol=protocol, name=entry.title
+    )
     adapter: ModbusCharger | None = None
     if protocol == PROTOCOL_MODBUS:
+        try:
+            profile = profile_of_entry(entry)
+        except ProfileError as err:
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_modbus_profile",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        # Without a lifetime register (ABB) the adapter builds the counter: continue it from
+        # the last value the engine applied, so a restart is no meter reset.
+        register_wh, session_wh = hub.engine.last_registers(charger_id, MODBUS_CONNECTOR_ID)
         adapter = ModbusCharger(
             charger_id,
             entry.data[CONF_HOST],
             int(entry.data[CONF_PORT]),
-            profile_for(entry.data[CONF_MODEL]),
+            profile,
             hub,
             unit_id=int(entry.data[CONF_UNIT_ID]),
+            time_scale=MODBUS_TIME_SCALE,
+            lifetime_start_wh=float(register_wh or 0),
+            lifetime_session_wh=None if register_wh is None else session_wh,
         )
         link.execute = adapter.execute
     coordinator = ChargerCoordinator(hass, entry, hub, charger_id)
     entry.runtime_data = ChargerRuntimeData(
         hub=hub, link=link, coordinator=coordinator, adapter=adapter
     )
+    link.on_decision.append(lambda _decision: coordinator.async_update_listeners())
     entry.async_on_unload(hub.register_charger(link))
     entry.async_on_unload(coordinator.async_start())
     if adapter is not None:

@@ -32,12 +32,13 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import SITE_MONTH, HubRuntimeData, SiteCoordinator
+from .coordinator import SITE_MONTH, HubRuntimeData, MemberCoordinator, SiteCoordinator
 from .core.engine import SessionEngine
 from .core.model import EngineSettings
 from .core.storage import SessionStore, StorageError
 from .events_bridge import async_forward_session_events
 from .hub import Hub
+from .members import build_directory, member_subentries
 from .tls import TlsConfigError, build_ssl_context
 
 
@@ -69,8 +70,9 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
             translation_placeholders={"error": str(err)},
         ) from err
 
-    hub = Hub(hass, entry, engine)
+    hub = Hub(hass, entry, engine, store, build_directory(entry))
     hub.reject_unknown = bool(options.get(CONF_REJECT_UNKNOWN, False))
+    await hub.async_start()
     try:
         ssl_context = await hass.async_add_executor_job(
             build_ssl_context,
@@ -78,6 +80,7 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
             entry.data.get(CONF_SSL_KEYFILE) or "",
         )
     except TlsConfigError as err:
+        await hub.async_stop()
         await engine.async_stop()
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
@@ -100,6 +103,7 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
     try:
         await server.start()
     except OSError as err:
+        await hub.async_stop()
         await engine.async_stop()
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
@@ -115,9 +119,25 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
     site = SiteCoordinator(hass, entry, hub)
     await site.async_config_entry_first_refresh()
-    runtime = HubRuntimeData(hub=hub, site=site, server=server)
-    runtime.stop_callbacks.append(async_forward_session_events(hass, hub, site))
+    members = MemberCoordinator(hass, entry, hub)
+    await members.async_config_entry_first_refresh()
+    runtime = HubRuntimeData(hub=hub, site=site, members=members, server=server)
+    runtime.stop_callbacks.append(async_forward_session_events(hass, hub, site, members))
     entry.runtime_data = runtime
+
+    known_members = {s.subentry_id for s in member_subentries(entry)}
+
+    async def _on_update(hass: HomeAssistant, entry: ConfigEntry) -> None:
+        # Members are subentries: adding, editing or removing one updates the hub entry.
+        hub.set_directory(build_directory(entry))
+        for subentry in member_subentries(entry):
+            if subentry.subentry_id not in known_members:
+                known_members.add(subentry.subentry_id)
+                for cb in members.new_member_callbacks:
+                    cb(subentry.subentry_id)
+        members.async_update_listeners()
+
+    entry.async_on_unload(entry.add_update_listener(_on_update))
 
     async def _on_stop(_event: Event) -> None:
         await _async_shutdown(runtime)
@@ -131,6 +151,7 @@ async def _async_shutdown(runtime: HubRuntimeData) -> None:
         return
     runtime.closed = True
     await runtime.server.stop()
+    await runtime.hub.async_stop()
     await runtime.hub.engine.async_stop()
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 import socket
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -22,6 +22,30 @@ from custom_components.ev_sessions.const import (
     HUB_UNIQUE_ID,
 )
 from simulators.ocpp_cp import SimConfig, SimulatedChargePoint
+
+
+#: The household of the tests: Anna (two tags, one blocked, one expired) and Bo.
+MEMBERS: list[dict[str, Any]] = [
+    {
+        "id": "anna",
+        "name": "Anna",
+        "person_entity_id": "person.anna",
+        "tags": [
+            {"id_tag": "TAG-ANNA", "status": "active", "label": "Keyring"},
+            {"id_tag": "TAG-ANNA-OLD", "status": "blocked"},
+            {"id_tag": "TAG-ANNA-2020", "status": "active", "expires_at": "2020-01-01"},
+        ],
+        "group_id_tag": "FAMILY",
+    },
+    {"id": "bo", "name": "Bo", "tags": [{"id_tag": "TAG-BO", "status": "active"}]},
+]
+
+
+def member_subentry(member: dict[str, Any]) -> ConfigSubentryData:
+    """A member as the subentry flow stores it."""
+    return ConfigSubentryData(
+        data=member, subentry_type="member", title=member["name"], unique_id=member["id"]
+    )
 
 
 def free_port() -> int:
@@ -50,6 +74,7 @@ def hub_entry(hass: HomeAssistant, hub_port: int, tmp_path: Any) -> MockConfigEn
             CONF_OCPP_HOST: "127.0.0.1",
         },
         options={CONF_DB_URL: f"sqlite:///{tmp_path / 'ev_sessions.db'}", CONF_METER_INTERVAL: 10},
+        subentries_data=[member_subentry(m) for m in MEMBERS],
     )
     entry.add_to_hass(hass)
     return entry

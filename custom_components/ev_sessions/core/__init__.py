@@ -12,6 +12,7 @@
 * :mod:`.audit` - the audit log of decisions and re-attributions.
 """
 
+from .access import REMOTE_START_WINDOW, AccessControl, Outcome
 from .audit import AuditEntry, AuditLog, AuditSource, SessionNotFoundError, async_reattribute
 from .authorization import (
     GUEST_MEMBER_ID,
@@ -55,13 +56,15 @@ from .model import (
     SpeedClass,
     Target,
 )
-from .stats import OccupancyStats
+from .stats import MemberTotals, OccupancyStats, member_totals
 from .storage import SessionStore, StorageError
 
 __all__ = [
     "GUEST_MEMBER_ID",
     "MAX_ID_TAG_LENGTH",
     "MAX_ID_TOKEN_LENGTH",
+    "REMOTE_START_WINDOW",
+    "AccessControl",
     "Anomaly",
     "AnomalyKind",
     "AuditEntry",
@@ -85,7 +88,9 @@ __all__ = [
     "Member",
     "MemberConfigError",
     "MemberDirectory",
+    "MemberTotals",
     "OccupancyStats",
+    "Outcome",
     "ProfilePoint",
     "Session",
     "SessionEngine",
@@ -100,6 +105,7 @@ __all__ = [
     "Target",
     "async_reattribute",
     "diff_entries",
+    "member_totals",
     "normalize_tag",
     "policy_change_needs_cache_clear",
     "shorten_tag",

@@ -69,6 +69,7 @@ class DecisionReason(StrEnum):
     GUEST = "guest"  # unknown tag accepted as a guest
     FREE_CHARGING = "free_charging"  # unknown or expired tag accepted under the free policy
     LEARNED = "learned"  # captured by learn mode for a member
+    REMOTE_START = "remote_start"  # the tag of a remote start from Home Assistant
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

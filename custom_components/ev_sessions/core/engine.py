@@ -292,6 +292,18 @@ class SessionEngine:
         charger = self._chargers.get(charger_id)
         return charger.lifetime.total_wh if charger else 0
 
+    def last_registers(self, charger_id: str, connector_id: int) -> tuple[int | None, int | None]:
+        """The last energy register and session register applied for a connector.
+
+        Restored from the store after a restart: an adapter that builds the register itself
+        (ABB: only a session register) continues from it instead of restarting at 0.
+        """
+        charger = self._chargers.get(charger_id)
+        meter = charger.lifetime.meters.get(connector_id) if charger else None
+        if meter is None:
+            return None, None
+        return meter.register_wh, meter.session_register_wh
+
     def session(self, session_id: str) -> Session | None:
         """An open or recently ended session held in memory."""
         return self._known.get(session_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .model import Session
 
@@ -76,3 +77,52 @@ def compute_stats(
         charging_share=min(charging / capacity, 1.0) if capacity > 0 else 0.0,
         avg_idle_s=sum(idle) / len(idle) if idle else None,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberTotals:
+    """One member's charging this month and last month (months in the caller's time zone)."""
+
+    member_id: str
+    energy_this_month_wh: int = 0
+    energy_last_month_wh: int = 0
+    sessions_this_month: int = 0
+    last_session_end: datetime | None = None
+    charging_now: bool = False
+
+
+def member_totals(
+    sessions: Iterable[Session], *, month_start: datetime, last_month_start: datetime
+) -> dict[str, MemberTotals]:
+    """Totals per member. A session counts in the month it was plugged in (one rule, so a
+    session is never counted twice or in no month at all)."""
+    acc: dict[str, dict[str, Any]] = {}
+    for session in sessions:
+        if session.member_id is None:
+            continue
+        item = acc.setdefault(
+            session.member_id,
+            {"this": 0, "last": 0, "count": 0, "end": None, "charging": False},
+        )
+        if session.plugged_in_at >= month_start:
+            item["this"] += session.energy_wh
+            item["count"] += 1
+        elif session.plugged_in_at >= last_month_start:
+            item["last"] += session.energy_wh
+        if session.unplugged_at is not None and (
+            item["end"] is None or session.unplugged_at > item["end"]
+        ):
+            item["end"] = session.unplugged_at
+        if session.is_open and session.tracking.charging:
+            item["charging"] = True
+    return {
+        member_id: MemberTotals(
+            member_id=member_id,
+            energy_this_month_wh=item["this"],
+            energy_last_month_wh=item["last"],
+            sessions_this_month=item["count"],
+            last_session_end=item["end"],
+            charging_now=item["charging"],
+        )
+        for member_id, item in acc.items()
+    }

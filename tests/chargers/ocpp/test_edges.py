@@ -15,6 +15,7 @@ from custom_components.ev_sessions.chargers.events import (
     BootDecision,
     ChangeConfiguration,
     ChargerConnected,
+    ChargerDisconnected,
     ChargerEvent,
     ChargerInfo,
     ChargerNotConnectedError,
@@ -276,3 +277,16 @@ async def test_binary_frame_tolerated_and_invalid_request_refused_before_sending
             await server.execute("CP1", ChangeConfiguration(key="K" * 51, value="1"))
         assert cp.requests_for("ChangeConfiguration") == []
         assert cp.connected
+
+
+async def test_silent_charger_is_disconnected(socket_enabled: None) -> None:
+    """No frame for two heartbeat intervals (plus grace): the hub closes the dead link."""
+    async with running_server(heartbeat_interval=1, liveness_grace=0.2) as (server, handler):
+        cp = await charge_point(server, "SILENT").__aenter__()
+        try:
+            assert cp.connected
+            disconnected = await handler.wait_for(ChargerDisconnected, wait=5.0)
+            assert disconnected.charger_id == "SILENT"
+            assert not server.is_connected("SILENT")
+        finally:
+            await cp.close()

@@ -3,7 +3,8 @@
 Public API for the HA glue and the config flow:
 
 - :data:`PROFILES` / :func:`profile_for` — built-in profiles by name;
-  :func:`custom_profile` validates a user profile dict (raises :class:`ProfileError`).
+  :func:`custom_profile` validates a user profile dict (raises :class:`ProfileError`);
+  :func:`builtin_profile_data` gives a built-in profile's JSON as a template.
 - :class:`ModbusCharger` — ``start()``, ``stop()``, ``execute(command)``, ``read_identity()``.
 - :func:`probe_modbus_charger` — connection test before creating an entry.
 """
@@ -14,7 +15,7 @@ from dataclasses import replace
 
 from custom_components.ev_sessions.chargers.events import ChargerInfo
 
-from .builtin import BUILTIN_PROFILES, custom_profile, get_profile
+from .builtin import BUILTIN_PROFILES, builtin_profile_data, custom_profile, get_profile
 from .charger import ModbusCharger, probe_profile
 from .errors import (
     ModbusChargerError,
@@ -57,6 +58,7 @@ __all__ = [
     "ModbusIdentityError",
     "Profile",
     "ProfileError",
+    "builtin_profile_data",
     "custom_profile",
     "parse_profile",
     "probe_modbus_charger",

@@ -6,6 +6,7 @@ Adding a charger model = adding one JSON file there.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from .profile import Profile
 _PROFILE_DIR = Path(__file__).with_name("profiles")
 
 
-def _load_all() -> dict[str, Profile]:
+def _load_all() -> tuple[dict[str, Profile], dict[str, dict[str, Any]]]:
     profiles: dict[str, Profile] = {}
+    raw: dict[str, dict[str, Any]] = {}
     for path in sorted(_PROFILE_DIR.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         try:
@@ -26,12 +28,21 @@ def _load_all() -> dict[str, Profile]:
         except ProfileError as err:
             raise ProfileError([f"{path.name}: {e}" for e in err.errors]) from None
         profiles[profile.name] = profile
-    return profiles
+        raw[profile.name] = data
+    return profiles, raw
 
+
+_PROFILES, _RAW = _load_all()
 
 #: Every built-in profile by name (``alfen``, ``abb``, ``vestel``, ``webasto_next``, ``keba``,
 #: ``charx``).
-BUILTIN_PROFILES: Mapping[str, Profile] = _load_all()
+BUILTIN_PROFILES: Mapping[str, Profile] = _PROFILES
+
+
+def builtin_profile_data(name: str) -> dict[str, Any]:
+    """A copy of a built-in profile's JSON (a starting point for a custom profile)."""
+    get_profile(name)  # unknown names raise ProfileError
+    return copy.deepcopy(_RAW[name])
 
 
 def get_profile(name: str) -> Profile:

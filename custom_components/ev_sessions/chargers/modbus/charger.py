@@ -16,6 +16,7 @@ import logging
 import time
 
 from custom_components.ev_sessions.chargers.events import (
+    VEHICLE_CONNECTED_STATES,
     AuthorizationRequest,
     ChargerCommand,
     ChargerConnected,
@@ -158,8 +159,14 @@ class ModbusCharger:
         backoff_max_s: float = _BACKOFF_MAX_S,
         now: Callable[[], datetime] = _utcnow,
         lifetime_start_wh: float = 0.0,
+        lifetime_session_wh: float | None = None,
     ) -> None:
-        """Set up; nothing touches the network until :meth:`start` or :meth:`read_identity`."""
+        """Set up; nothing touches the network until :meth:`start` or :meth:`read_identity`.
+
+        ``lifetime_start_wh`` / ``lifetime_session_wh``: for profiles without a lifetime
+        register, the last counter value reported and the session register it included (see
+        :class:`LifetimeFromSession`), so the counter continues across restarts.
+        """
         self.charger_id = charger_id
         self.profile = profile if unit_id is None else replace(profile, unit_id=unit_id)
         self._handler = handler
@@ -182,7 +189,7 @@ class ModbusCharger:
         self._info: ChargerInfo | None = None
         self._control = ControlState()
         self._lifetime = (
-            LifetimeFromSession(lifetime_start_wh)
+            LifetimeFromSession(lifetime_start_wh, lifetime_session_wh)
             if self.profile.lifetime is LifetimeSource.FROM_SESSION
             else None
         )
@@ -581,6 +588,16 @@ class ModbusCharger:
         )
         now = time.monotonic()
         periodic = now - self._last_sample_at >= self._scaled(p.sample_interval_s)
+        # A vehicle arriving: the status goes first, so the session exists when this sample
+        # (its first reading, the baseline) arrives. Otherwise the sample goes first, so the
+        # energy up to a stop or an unplug still belongs to the session.
+        arriving = (
+            state_changed
+            and state in VEHICLE_CONNECTED_STATES
+            and self._state not in VEHICLE_CONNECTED_STATES
+        )
+        if arriving:
+            self._report_state(state, reading, at)
         if key != self._last_key or state_changed or periodic:
             self._last_key = key
             self._last_sample_at = now
@@ -596,19 +613,22 @@ class ModbusCharger:
                     voltage_v=voltages,
                 )
             )
-        if state_changed:
-            self._state = state
-            error = None if reading.iec not in ("E", "F") else f"IEC {reading.iec}"
-            self._emit(
-                StatusChanged(
-                    charger_id=self.charger_id,
-                    at=at,
-                    connector_id=CONNECTOR_ID,
-                    state=state,
-                    error_code=error,
-                    info=f"IEC {reading.iec or '?'} ({reading.raw})",
-                )
+        if state_changed and not arriving:
+            self._report_state(state, reading, at)
+
+    def _report_state(self, state: ConnectorState, reading: StateReading, at: datetime) -> None:
+        self._state = state
+        error = None if reading.iec not in ("E", "F") else f"IEC {reading.iec}"
+        self._emit(
+            StatusChanged(
+                charger_id=self.charger_id,
+                at=at,
+                connector_id=CONNECTOR_ID,
+                state=state,
+                error_code=error,
+                info=f"IEC {reading.iec or '?'} ({reading.raw})",
             )
+        )
 
     async def _handle_tag(self, tag: str | None) -> None:
         if tag is None or tag == self._tag:

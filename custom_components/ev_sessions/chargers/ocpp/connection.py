@@ -174,6 +174,7 @@ class OcppConnection:
                 ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=self.state.info)
             )
         self.spawn(self._ask_for_boot_later())
+        self.spawn(self._watch_liveness())
         try:
             async for msg in self.ws:
                 if msg.type is WSMsgType.TEXT:
@@ -542,6 +543,23 @@ class OcppConnection:
     async def trigger_boot(self) -> None:
         """Ask the charger to send a BootNotification now."""
         await self.call("TriggerMessage", {"requestedMessage": "BootNotification"})
+
+    async def _watch_liveness(self) -> None:
+        """Close a connection the charger stopped using (its heartbeats went missing).
+
+        Chargers send a Heartbeat at least every ``heartbeat_interval``; nothing for two
+        intervals plus ``liveness_grace`` means the link is dead (e.g. a NAT dropped it silently).
+        """
+        limit = 2 * self.settings.heartbeat_interval + self.settings.liveness_grace
+        while not self._closed:
+            await asyncio.sleep(limit / 4)
+            seen = self.state.last_seen or self.state.connected_since
+            if seen is not None and (utcnow() - seen).total_seconds() > limit:
+                _LOGGER.warning(
+                    "%s: no message for %s s, closing the connection", self.charger_id, limit
+                )
+                await self.close("no traffic")
+                return
 
     async def _ask_for_boot_later(self) -> None:
         await asyncio.sleep(self.settings.boot_grace)

@@ -52,8 +52,11 @@ class OcppServerSettings:
     offline_after: float = 120.0
     #: idToken type used for 2.0.1 remote starts and local lists.
     id_token_type: str = "ISO14443"  # noqa: S105  (not a secret)
-    #: Websocket ping interval (None: off; OCPP heartbeats still apply).
-    ws_ping_interval: float | None = 60.0
+    #: Websocket ping interval (None: off). Off by default: dead links are found by the
+    #: missing OCPP heartbeats instead (see ``OcppConnection._watch_liveness``).
+    ws_ping_interval: float | None = None
+    #: Silence tolerated beyond two heartbeat intervals before a connection counts as dead.
+    liveness_grace: float = 60.0
 
     @property
     def offline_delta(self) -> timedelta:

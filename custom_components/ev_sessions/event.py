@@ -1,0 +1,67 @@
+"""Event entity: every authorization decision at a charger (accepted, rejected, learned)."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import ChargerConfigEntry
+from .core import Decision, DecisionReason, shorten_tag
+from .entity import EvSessionsEntity
+
+PARALLEL_UPDATES = 0
+
+AUTHORIZATION_EVENT = EventEntityDescription(
+    key="authorization",
+    translation_key="authorization",
+    event_types=["accepted", "rejected", "learned"],
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ChargerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One authorization event entity per charger."""
+    async_add_entities([AuthorizationEvent(entry, AUTHORIZATION_EVENT)])
+
+
+class AuthorizationEvent(EvSessionsEntity, EventEntity):
+    """Fires for each tag decision at the charger; tags are shown shortened."""
+
+    @property
+    def available(self) -> bool:
+        """The history of decisions stays visible while the charger is away."""
+        return True
+
+    def _current_value(self) -> None:
+        return None
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the hub's decisions at this charger."""
+        await super().async_added_to_hass()
+        link = self.coordinator.config_entry.runtime_data.link
+        link.on_decision.append(self._on_decision)
+        self.async_on_remove(lambda: link.on_decision.remove(self._on_decision))
+
+    @callback
+    def _on_decision(self, decision: Decision) -> None:
+        if decision.reason is DecisionReason.LEARNED:
+            kind = "learned"
+        else:
+            kind = "accepted" if decision.accepted else "rejected"
+        directory = self.coordinator.hub.access.directory
+        member = directory.member(decision.member_id)
+        self._trigger_event(
+            kind,
+            {
+                "tag": shorten_tag(decision.id_tag),
+                "member": member.name if member else None,
+                "status": decision.status.value,
+                "reason": decision.reason.value,
+                "guest": decision.guest,
+            },
+        )
+        self.async_write_ha_state()

@@ -1,0 +1,357 @@
+"""Custom Modbus profiles in the config and options flows.
+
+A user whose charger is not in the list writes its register map as JSON (or YAML) in a text
+field, starting from a template (a built-in profile, the charger's current profile or a
+minimal skeleton). The text is parsed, validated by the adapter's own profile parser and then
+checked against the live device: the identity/state registers (the connection test) and one
+read of every mapped value register. Only a profile that passes all three is saved: in the
+entry's options under ``profile``, where it overrides the entry's model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.selector import (
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.util.yaml import parse_yaml
+import probatio as vol
+
+from .chargers.events import ChargerInfo
+from .chargers.modbus import (
+    PROFILES,
+    ModbusChargerError,
+    ModbusConnectError,
+    ModbusDeviceError,
+    ModbusIdentityError,
+    Profile,
+    ProfileError,
+    builtin_profile_data,
+    custom_profile,
+    probe_modbus_charger,
+    profile_for,
+)
+from .chargers.modbus.codec import decode
+from .chargers.modbus.transport import ModbusTransport
+from .const import CONF_MODEL, CONF_UNIT_ID
+
+if TYPE_CHECKING:
+    from homeassistant.data_entry_flow import FlowHandler
+
+    _Base = FlowHandler[Any, ConfigFlowResult, Any]
+else:
+    _Base = object
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Entry option holding a custom profile dict; it overrides the entry's model.
+CONF_PROFILE = "profile"
+#: Form field choosing what the profile text starts from.
+CONF_TEMPLATE = "template"
+#: The model value of entries added with a custom profile.
+MODEL_CUSTOM = "custom"
+#: Template choices besides the built-in models.
+TEMPLATE_CURRENT = "current"
+TEMPLATE_BLANK = "blank"
+#: Problems shown on the form (the rest are in the log).
+_MAX_PROBLEMS = 8
+_PROBE_TIMEOUT_S = 5.0
+_YAML_MARK = re.compile(r"line (\d+), column (\d+)")
+
+#: A small, valid skeleton: the commonest keys with placeholder addresses.
+BLANK_TEMPLATE: dict[str, Any] = {
+    "title": "My charger",
+    "vendor": "",
+    "model": "",
+    "unit_id": 1,
+    "identity": {"serial": {"address": 100, "type": "string", "length": 10}},
+    "values": {
+        "energy_total_wh": {"address": 200, "type": "u32", "scale": 1},
+        "power_w": {"address": 202, "type": "u32", "scale": 1},
+        "current_l1_a": {"address": 204, "type": "u16", "scale": 0.1},
+    },
+    "state": {
+        "status": {"address": 210, "type": "u16"},
+        "iec": {"0": "A", "1": "B", "2": "C", "3": "F"},
+    },
+    "limit": {"register": {"address": 300, "type": "u16"}, "write": "fc6", "unit": "A"},
+    "min_current_a": 6,
+    "max_current_a": 16,
+    "poll_interval_s": 5,
+}
+
+#: Keys of a built-in profile file that mean nothing in a custom profile.
+_TEMPLATE_DROP = ("name", "sources")
+
+
+def model_options() -> list[str]:
+    """Model choices of the add-charger form: the built-in models, then ``custom``."""
+    return [*sorted(PROFILES), MODEL_CUSTOM]
+
+
+def profile_of_entry(entry: ConfigEntry) -> Profile:
+    """The profile a Modbus charger entry runs with: its model's, or the custom one.
+
+    Raises :class:`ProfileError` when the entry's profile is invalid or missing.
+    """
+    model = entry.data[CONF_MODEL]
+    if model != MODEL_CUSTOM:
+        return profile_for(model)
+    data = entry.options.get(CONF_PROFILE)
+    if data is None:
+        raise ProfileError(["the custom profile is missing; set it in the charger's options"])
+    return custom_profile(data)
+
+
+def template_text(template: str, current: dict[str, Any] | None) -> str:
+    """The profile text a template starts from (JSON, indented)."""
+    if template == TEMPLATE_CURRENT and current is not None:
+        data = current
+    elif template in PROFILES:
+        data = builtin_profile_data(template)
+        for key in _TEMPLATE_DROP:
+            data.pop(key, None)
+    else:
+        data = BLANK_TEMPLATE
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def template_schema(default: str, *, with_current: bool) -> vol.Schema:
+    """Form: what the profile text starts from."""
+    options = [TEMPLATE_CURRENT] if with_current else []
+    options += [*sorted(PROFILES), TEMPLATE_BLANK]
+    return vol.Schema(
+        {
+            vol.Required(CONF_TEMPLATE, default=default): SelectSelector(
+                SelectSelectorConfig(
+                    options=options,
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key="profile_template",
+                )
+            )
+        }
+    )
+
+
+def profile_schema(text: str) -> vol.Schema:
+    """Form: the profile text (JSON or YAML)."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_PROFILE, default=text): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.TEXT, multiline=True)
+            )
+        }
+    )
+
+
+def parse_profile_text(text: str) -> dict[str, Any]:
+    """Parse the form's text (JSON is YAML too). Raises :class:`ProfileError` on bad syntax."""
+    try:
+        data = parse_yaml(text)
+    except HomeAssistantError as err:
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        where = _YAML_MARK.search(str(err))
+        problem = next((line for line in lines[1:] if not line.startswith("in ")), lines[0])
+        prefix = f"line {where[1]}, column {where[2]}: " if where else ""
+        raise ProfileError([f"{prefix}{problem}"]) from None
+    if not isinstance(data, dict):
+        raise ProfileError([f"expected an object, got {type(data).__name__}"])
+    plain: dict[str, Any] = json.loads(json.dumps(data))  # plain types for the entry
+    return plain
+
+
+async def read_value_registers(
+    host: str, port: int, profile: Profile, *, timeout_s: float = _PROBE_TIMEOUT_S
+) -> tuple[dict[str, Any], list[str]]:
+    """Read every mapped value register once: (decoded values, problems).
+
+    Raises :class:`ModbusConnectError` when the device cannot be reached.
+    """
+    transport = ModbusTransport(host, port, timeout_s=timeout_s, name="ev_sessions profile check")
+    await transport.connect()
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    try:
+        for quantity, spec in profile.values.items():
+            unit = profile.unit_for(spec)
+            try:
+                words = await transport.read(unit, spec.function, spec.address, spec.count)
+            except ModbusDeviceError as err:
+                problems.append(
+                    f"values.{quantity}: {spec.function} register {spec.address} "
+                    f"(unit {unit}) is not readable ({err})"
+                )
+                continue
+            values[str(quantity)] = decode(spec, words)
+    finally:
+        transport.close()
+    return values, problems
+
+
+async def validate_profile_text(
+    host: str, port: int, unit_id: int | None, text: str
+) -> tuple[dict[str, Any] | None, ChargerInfo | None, str | None, list[str]]:
+    """Parse, validate and check a profile against the device.
+
+    ``unit_id`` (the add form's, if given) replaces the profile's ``unit_id``. Returns
+    ``(profile dict, charger info, error key, problems)``; the error key is one of
+    ``invalid_syntax``, ``invalid_profile``, ``profile_mismatch``, ``register_unreadable``
+    (all tied to the profile field), ``cannot_connect`` or ``unknown``; ``None`` when valid.
+    """
+    try:
+        data = parse_profile_text(text)
+    except ProfileError as err:
+        return None, None, "invalid_syntax", err.errors
+    if unit_id is not None:
+        data["unit_id"] = unit_id
+    try:
+        profile = custom_profile(data)
+    except ProfileError as err:
+        return None, None, "invalid_profile", err.errors
+    data.setdefault("unit_id", profile.unit_id)
+    try:
+        info = await probe_modbus_charger(
+            host, port, profile.unit_id, profile, timeout_s=_PROBE_TIMEOUT_S
+        )
+        values, problems = await read_value_registers(host, port, profile)
+    except ModbusIdentityError as err:
+        return None, None, "profile_mismatch", [str(err)]
+    except ModbusConnectError as err:
+        _LOGGER.debug("Modbus profile check of %s failed: %s", host, err)
+        return None, None, "cannot_connect", []
+    except ModbusChargerError as err:
+        return None, None, "profile_mismatch", [str(err)]
+    except Exception:
+        _LOGGER.exception("Unexpected error checking a Modbus profile")
+        return None, None, "unknown", []
+    if problems:
+        return None, None, "register_unreadable", problems
+    _LOGGER.debug("Custom profile for %s:%s reads %s", host, port, values)
+    return data, info, None, []
+
+
+def problems_text(problems: list[str]) -> str:
+    """The problems as a Markdown list for the form's description ("" when none)."""
+    if not problems:
+        return ""
+    shown = [f"- `{p}`" for p in problems[:_MAX_PROBLEMS]]
+    if len(problems) > _MAX_PROBLEMS:
+        shown.append(f"- … (+{len(problems) - _MAX_PROBLEMS})")
+    return "\n\n" + "\n".join(shown)
+
+
+class ModbusProfileSteps(_Base):
+    """The two profile steps (template, then the text), shared by both flows.
+
+    The flow sets :attr:`_modbus_target` (host, port, unit id or None) and
+    :attr:`_modbus_current` (the profile in effect, or None) before calling
+    :meth:`async_step_modbus_template`, and implements :meth:`_modbus_profile_done`.
+    """
+
+    _modbus_target: tuple[str, int, int | None]
+    _modbus_current: dict[str, Any] | None = None
+    _modbus_text: str = ""
+
+    async def async_step_modbus_template(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose what the profile starts from."""
+        if user_input is not None:
+            self._modbus_text = template_text(user_input[CONF_TEMPLATE], self._modbus_current)
+            return await self.async_step_modbus_profile()
+        with_current = self._modbus_current is not None
+        return self.async_show_form(
+            step_id="modbus_template",
+            data_schema=template_schema(
+                TEMPLATE_CURRENT if with_current else TEMPLATE_BLANK, with_current=with_current
+            ),
+        )
+
+    async def async_step_modbus_profile(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Edit the register map; saved only once the device answers like it."""
+        errors: dict[str, str] = {}
+        problems: list[str] = []
+        if user_input is not None:
+            self._modbus_text = user_input[CONF_PROFILE]
+            host, port, unit_id = self._modbus_target
+            data, info, error, problems = await validate_profile_text(
+                host, port, unit_id, self._modbus_text
+            )
+            if error is None and data is not None and info is not None:
+                return await self._modbus_profile_done(data, info)
+            if error is not None:
+                errors["base" if error in ("cannot_connect", "unknown") else CONF_PROFILE] = error
+        host, port, _ = self._modbus_target
+        return self.async_show_form(
+            step_id="modbus_profile",
+            data_schema=profile_schema(self._modbus_text),
+            errors=errors,
+            description_placeholders={
+                "host": f"{host}:{port}",
+                "problems": problems_text(problems),
+            },
+        )
+
+    async def _modbus_profile_done(
+        self, profile: dict[str, Any], info: ChargerInfo
+    ) -> ConfigFlowResult:
+        """Save a checked profile (the flow decides where)."""
+        raise NotImplementedError
+
+
+class ModbusOptionsSteps(ModbusProfileSteps):
+    """Options of a Modbus charger: its (custom) profile."""
+
+    config_entry: ConfigEntry
+
+    async def async_step_modbus(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Start from the profile in effect (its unit id is the charger's)."""
+        entry = self.config_entry
+        model = entry.data[CONF_MODEL]
+        self._modbus_target = (entry.data[CONF_HOST], int(entry.data[CONF_PORT]), None)
+        current = entry.options.get(CONF_PROFILE) if model == MODEL_CUSTOM else None
+        if current is None and model in PROFILES:
+            current = json.loads(template_text(model, None))
+        if current is not None and entry.data.get(CONF_UNIT_ID) is not None:
+            current = {**current, "unit_id": int(entry.data[CONF_UNIT_ID])}
+        self._modbus_current = current
+        return await self.async_step_modbus_template()
+
+    async def _modbus_profile_done(
+        self, profile: dict[str, Any], info: ChargerInfo
+    ) -> ConfigFlowResult:
+        """The entry becomes a custom-profile entry; the options change reloads it."""
+        entry = self.config_entry
+        self.hass.config_entries.async_update_entry(
+            entry,
+            data={**entry.data, CONF_MODEL: MODEL_CUSTOM, CONF_UNIT_ID: profile["unit_id"]},
+        )
+        return self.async_create_entry(data={**entry.options, CONF_PROFILE: profile})
+
+
+__all__ = [
+    "CONF_PROFILE",
+    "MODEL_CUSTOM",
+    "ModbusOptionsSteps",
+    "ModbusProfileSteps",
+    "model_options",
+    "parse_profile_text",
+    "profile_of_entry",
+    "read_value_registers",
+    "template_text",
+    "validate_profile_text",
+]

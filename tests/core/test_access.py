@@ -1,0 +1,144 @@
+"""Access control: policy, remote starts, learn mode and the audit trail in one answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from custom_components.ev_sessions.chargers.events import (
+    AuthorizationRequest,
+    AuthorizationStatus,
+)
+from custom_components.ev_sessions.core import (
+    GUEST_MEMBER_ID,
+    REMOTE_START_WINDOW,
+    AccessControl,
+    AuditLog,
+    AuditSource,
+    AuthorizationMode,
+    AuthorizationPolicy,
+    DecisionReason,
+    MemberDirectory,
+    SessionStore,
+)
+
+NOW = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
+MEMBERS = MemberDirectory.from_dicts(
+    [
+        {"id": "anna", "name": "Anna", "tags": ["04A1B2C3"], "group_id_tag": "FAMILY"},
+        {"id": "bo", "name": "Bo", "tags": [{"id_tag": "BLOCKED1", "status": "blocked"}]},
+    ]
+)
+
+
+class Clock:
+    """A settable clock."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def request(tag: str, charger: str = "cp-1") -> AuthorizationRequest:
+    """An authorization request at NOW."""
+    return AuthorizationRequest(charger_id=charger, id_tag=tag, connector_id=1, at=NOW)
+
+
+@pytest.fixture
+async def audit(tmp_path: Path) -> AsyncIterator[AuditLog]:
+    """An audit log over a real SQLite store."""
+    store = SessionStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    await store.async_open()
+    try:
+        yield AuditLog(store)
+    finally:
+        await store.async_close()
+
+
+async def test_members_only_accepts_members_rejects_others_and_records_all(
+    audit: AuditLog,
+) -> None:
+    """Every answer is written to the audit log with member and reason."""
+    access = AccessControl(MEMBERS, audit, clock=Clock())
+    ok = access.authorize(request("04a1b2c3"))
+    assert ok.decision.status is AuthorizationStatus.ACCEPTED
+    assert ok.decision.member_id == "anna"
+    assert ok.decision.result.parent_id_tag == "FAMILY"
+    assert access.authorize(request("UNKNOWN9")).decision.status is AuthorizationStatus.INVALID
+    assert access.authorize(request("BLOCKED1")).decision.status is AuthorizationStatus.BLOCKED
+    await audit.async_flush()
+    rows = await audit.async_query(limit=10)
+    assert [(r.id_tag, r.member_id, r.status, r.reason) for r in reversed(rows)] == [
+        ("04a1b2c3", "anna", "accepted", "accepted"),
+        ("UNKNOWN9", None, "invalid", "unknown_tag"),
+        ("BLOCKED1", "bo", "blocked", "blocked"),
+    ]
+
+
+def test_guest_and_free_policies_attribute_sessions() -> None:
+    """Unknown tags go to the guest member or the default member, per charger."""
+    access = AccessControl(MEMBERS, None, clock=Clock())
+    access.set_policy("guests", AuthorizationPolicy(mode=AuthorizationMode.MEMBERS_AND_GUESTS))
+    access.set_policy(
+        "free", AuthorizationPolicy(mode=AuthorizationMode.FREE, default_member_id="anna")
+    )
+    guest = access.authorize(request("VISITOR", "guests")).decision
+    assert (guest.status, guest.guest, guest.member_id) == (
+        AuthorizationStatus.ACCEPTED,
+        True,
+        GUEST_MEMBER_ID,
+    )
+    assert access.attribution("guests", "VISITOR") == (GUEST_MEMBER_ID, True)
+    assert access.attribution("free", "VISITOR") == ("anna", False)
+    assert access.attribution("cp-1", "VISITOR") == (None, False)
+    assert access.attribution("free", "04A1B2C3") == ("anna", False)
+    # blocked stays blocked under the guest policy
+    blocked = access.authorize(request("BLOCKED1", "guests")).decision
+    assert blocked.status is AuthorizationStatus.BLOCKED
+
+
+def test_remote_start_tag_is_accepted_only_there_and_only_for_a_while() -> None:
+    """HA's remote-start tag is honoured at that charger within the window."""
+    clock = Clock()
+    access = AccessControl(MEMBERS, None, clock=clock)
+    access.expect_remote_start("cp-1", "HA-abc", "anna")
+    decision = access.authorize(request("HA-abc")).decision
+    assert decision.status is AuthorizationStatus.ACCEPTED
+    assert decision.reason is DecisionReason.REMOTE_START
+    assert access.attribution("cp-1", "HA-abc") == ("anna", False)
+    assert access.authorize(request("HA-abc", "cp-2")).decision.status is (
+        AuthorizationStatus.INVALID
+    )
+    clock.now = NOW + REMOTE_START_WINDOW + timedelta(seconds=1)
+    assert access.authorize(request("HA-abc")).decision.status is AuthorizationStatus.INVALID
+
+
+async def test_learn_mode_captures_the_next_tag_for_the_member(audit: AuditLog) -> None:
+    """The next unknown tag at the charger is accepted and reported as learned."""
+    clock = Clock()
+    access = AccessControl(MEMBERS, audit, clock=clock)
+    access.learn.start("cp-1", "bo", NOW + timedelta(minutes=1))
+    other = access.authorize(request("NEWTAG1", "cp-2"))
+    assert other.learned is None
+    outcome = access.authorize(request("NEWTAG1"))
+    assert outcome.learned is not None
+    assert (outcome.learned.member_id, outcome.learned.id_tag) == ("bo", "NEWTAG1")
+    assert outcome.decision.status is AuthorizationStatus.ACCEPTED
+    # learn mode ended: the same tag is unknown again until the member is saved
+    assert access.authorize(request("NEWTAG1")).learned is None
+    await audit.async_flush()
+    rows = await audit.async_query(source=AuditSource.LEARN)
+    assert [(r.id_tag, r.member_id) for r in rows] == [("NEWTAG1", "bo")]
+
+
+def test_directory_swap_takes_effect() -> None:
+    """A member added in the UI can charge at once."""
+    access = AccessControl(MemberDirectory(), None, clock=Clock())
+    assert access.authorize(request("04A1B2C3")).decision.status is AuthorizationStatus.INVALID
+    access.set_directory(MEMBERS)
+    assert access.authorize(request("04A1B2C3")).decision.member_id == "anna"

@@ -1,0 +1,436 @@
+"""Modbus TCP chargers inside Home Assistant, against the pymodbus simulators on 127.0.0.1.
+
+Device time only moves when a test calls ``sim.advance``; the engine checks register jumps
+against real time (400 kW plausible), so energy is delivered in steps of 100 Wh, each one
+seen by a poll before the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+import json
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.ev_sessions import setup_charger
+from custom_components.ev_sessions.chargers.modbus import (
+    PROFILES,
+    ModbusCharger,
+    Profile,
+    custom_profile,
+)
+from custom_components.ev_sessions.chargers.modbus.codec import decode
+from custom_components.ev_sessions.const import (
+    CONF_CHARGER_ID,
+    CONF_ENTRY_TYPE,
+    CONF_MODEL,
+    CONF_PROTOCOL,
+    CONF_UNIT_ID,
+    DOMAIN,
+    ENTRY_TYPE_CHARGER,
+    ENTRY_TYPE_HUB,
+    EVENT_SESSION_ENDED,
+    HUB_UNIQUE_ID,
+    PROTOCOL_MODBUS,
+)
+from custom_components.ev_sessions.core.engine import SessionEngine
+from custom_components.ev_sessions.hub import Hub
+from custom_components.ev_sessions.modbus_flow import CONF_PROFILE, MODEL_CUSTOM
+from simulators.modbus import ChargerSimulator, start_simulator
+
+from .conftest import free_port
+from .helpers import entity_id, state_of, wait_state, wait_until
+
+HOST = "127.0.0.1"
+CID = "modbus_SIM1"
+#: Watt for 100 Wh per 50 s of device time.
+POWER_W = 7200.0
+STEP_S = 50.0
+STEP_WH = 100
+
+#: A charger that is not in the list (the same map as tests/chargers/modbus/test_custom.py).
+ACME: dict[str, Any] = {
+    "title": "ACME Wallbox",
+    "vendor": "ACME",
+    "model": "W1",
+    "unit_id": 3,
+    "identity": {"serial": {"address": 10, "type": "string", "length": 4}},
+    "values": {
+        "energy_total_wh": {"address": 100, "type": "u32", "scale": 10},
+        "power_w": {"address": 102, "type": "f32", "word_order": "little"},
+        "session_energy_wh": {"address": 106, "type": "u32"},
+        "current_l1_a": {"address": 110, "type": "u16", "scale": 0.01},
+    },
+    "state": {"status": {"address": 120}, "iec": {"0": "A", "1": "B", "2": "C", "9": "F"}},
+    "limit": {"register": {"address": 200}, "write": "fc6", "unit": "A"},
+    "merge_gap": 4,
+    "poll_interval_s": 2,
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_pollers() -> Iterator[None]:
+    """Poll periods x0.01: a 5 s poll takes 50 ms."""
+    with patch.object(setup_charger, "MODBUS_TIME_SCALE", 0.01):
+        yield
+
+
+def _profile(model: str) -> Profile:
+    return custom_profile(ACME) if model == MODEL_CUSTOM else PROFILES[model]
+
+
+@pytest.fixture
+async def sims() -> AsyncIterator[list[ChargerSimulator]]:
+    """Simulators started by a test; stopped at its end."""
+    started: list[ChargerSimulator] = []
+    yield started
+    for sim in started:
+        await sim.stop()
+
+
+async def _simulator(sims: list[ChargerSimulator], model: str, port: int = 0) -> ChargerSimulator:
+    sim = await start_simulator(
+        _profile(model), port, host=HOST, watchdog=False, lifetime_wh=1_000_000.0
+    )
+    sims.append(sim)
+    return sim
+
+
+def _modbus_entry(hass: HomeAssistant, model: str, port: int) -> MockConfigEntry:
+    """A charger entry as the config flow creates it (a custom one keeps its profile)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=CID,
+        title=f"Charger {model}",
+        data={
+            CONF_ENTRY_TYPE: ENTRY_TYPE_CHARGER,
+            CONF_PROTOCOL: PROTOCOL_MODBUS,
+            CONF_CHARGER_ID: CID,
+            CONF_HOST: HOST,
+            CONF_PORT: port,
+            CONF_MODEL: model,
+            CONF_UNIT_ID: _profile(model).unit_id,
+        },
+        options={CONF_PROFILE: ACME} if model == MODEL_CUSTOM else {},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+def _engine(hub: MockConfigEntry) -> SessionEngine:
+    runtime_hub: Hub = hub.runtime_data.hub
+    return runtime_hub.engine
+
+
+async def _deliver(
+    hass: HomeAssistant, hub: MockConfigEntry, sim: ChargerSimulator, steps: int
+) -> None:
+    """Deliver ``steps`` x 100 Wh, each step seen by the engine before the next."""
+    engine = _engine(hub)
+    for _ in range(steps):
+        target = engine.lifetime_energy_wh(CID) + STEP_WH
+        sim.advance(STEP_S)
+        await wait_until(
+            hass,
+            lambda t=target: engine.lifetime_energy_wh(CID) == t,
+            what=f"lifetime {target} Wh (at {engine.lifetime_energy_wh(CID)})",
+        )
+
+
+async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    await wait_state(hass, "sensor", f"{CID}_status", "available")
+    assert state_of(hass, "binary_sensor", f"{CID}_charger_connected") == "on"
+
+
+def _modbus_tasks() -> list[asyncio.Task[Any]]:
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith("ev_sessions modbus") and not t.done()
+    ]
+
+
+@pytest.mark.parametrize("model", [*sorted(PROFILES), MODEL_CUSTOM])
+async def test_session_limit_outage_and_unload(
+    hass: HomeAssistant, hub: MockConfigEntry, sims: list[ChargerSimulator], model: str
+) -> None:
+    """A full session in HA, the limit number writes the register, an outage is survived."""
+    sim = await _simulator(sims, model)
+    entry = _modbus_entry(hass, model, sim.port)
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await _set_up(hass, entry)
+    adapter: ModbusCharger = entry.runtime_data.adapter
+    assert adapter.profile.name == ("custom" if model == MODEL_CUSTOM else model)
+
+    sim.plug_in()
+    await wait_state(hass, "sensor", f"{CID}_status", "preparing")
+    assert state_of(hass, "binary_sensor", f"{CID}_vehicle_connected") == "on"
+    sim.start_charging(POWER_W)
+    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    assert state_of(hass, "binary_sensor", f"{CID}_charging") == "on"
+    await _deliver(hass, hub, sim, 3)
+    await wait_state(hass, "sensor", f"{CID}_session_energy", "0.3")
+    assert float(state_of(hass, "sensor", f"{CID}_power")) == pytest.approx(7.2)
+
+    # The current limit: written to the profile's limit register, in its unit.
+    limit = adapter.profile.limit
+    assert limit is not None
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": entity_id(hass, "number", f"{CID}_current_limit"), "value": 16},
+        blocking=True,
+    )
+    assert sim.current_limit == 16
+    writes = sim.writes_to(limit.register.address)
+    assert writes, "no write to the limit register"
+    written = decode(limit.register, list(writes[-1].values))
+    assert written == (16_000 if limit.milliamps else 16)
+    assert state_of(hass, "number", f"{CID}_current_limit") == "16.0"
+
+    # An outage mid-session: unavailable, energy delivered meanwhile counted on return.
+    await sim.go_offline()
+    await wait_state(hass, "binary_sensor", f"{CID}_charger_connected", "off")
+    await wait_state(hass, "sensor", f"{CID}_status", "unavailable")
+    assert state_of(hass, "sensor", f"{CID}_session_energy") == "unavailable"
+    sim.advance(STEP_S)  # 100 Wh while nobody is looking
+    await sim.back_online()
+    await wait_state(hass, "binary_sensor", f"{CID}_charger_connected", "on")
+    await wait_state(hass, "sensor", f"{CID}_session_energy", "0.4")
+    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await _deliver(hass, hub, sim, 1)
+
+    sim.stop_charging()
+    sim.unplug()
+    await wait_until(hass, lambda: len(ended) == 1, what="session ended event")
+    assert ended[0].data["energy_wh"] == 500
+    assert ended[0].data["charger_id"] == CID
+    assert ended[0].data["anomalies"] == ""
+    await wait_state(hass, "sensor", f"{CID}_status", "available")
+    assert state_of(hass, "sensor", f"{CID}_session_energy") == "0.5"
+    assert state_of(hass, "sensor", f"{CID}_lifetime_energy") == "0.5"
+
+    # Unload: the poller stops and nothing reads the device any more.
+    assert _modbus_tasks()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert adapter._task is None
+    assert _modbus_tasks() == []
+    reads = sim.reads
+    await asyncio.sleep(0.3)
+    assert sim.reads == reads
+
+
+async def test_abb_counter_continues_across_a_restart(
+    hass: HomeAssistant, hub: MockConfigEntry, sims: list[ChargerSimulator]
+) -> None:
+    """ABB has only a session register: after a restart mid-session the built lifetime
+    counter continues from the stored value: no meter reset, nothing lost or doubled."""
+    sim = await _simulator(sims, "abb")
+    entry = _modbus_entry(hass, "abb", sim.port)
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await _set_up(hass, entry)
+    sim.plug_in()
+    sim.start_charging(POWER_W)
+    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await _deliver(hass, hub, sim, 3)
+    assert _engine(hub).last_registers(CID, 1) == (300, 300)
+
+    # "Restart": the hub (and with it the charger) is unloaded and set up again from the
+    # database; the car charges on meanwhile.
+    assert await hass.config_entries.async_unload(hub.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    sim.advance(STEP_S)
+    assert await hass.config_entries.async_setup(hub.entry_id)
+    await hass.async_block_till_done()
+    await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED, what="charger back")
+    engine = _engine(hub)
+    await wait_until(hass, lambda: engine.lifetime_energy_wh(CID) == 400, what="400 Wh")
+    assert engine.last_registers(CID, 1) == (400, 400)
+    await _deliver(hass, hub, sim, 1)
+
+    # A new session starts from a session register back at 0: the counter goes on.
+    sim.stop_charging()
+    sim.unplug()
+    await wait_until(hass, lambda: len(ended) == 1, what="first session ended")
+    assert ended[0].data["energy_wh"] == 500
+    assert "meter_reset" not in ended[0].data["anomalies"]
+    sim.plug_in()
+    sim.start_charging(POWER_W)
+    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await _deliver(hass, hub, sim, 1)
+    assert engine.last_registers(CID, 1) == (600, 100)
+    await wait_state(hass, "sensor", f"{CID}_lifetime_energy", "0.6")
+
+
+# ---------------------------------------------------------------------- config flows
+
+
+@pytest.fixture
+def no_setup() -> Iterator[None]:
+    """Created entries are not set up: the flow is what is tested."""
+    with (
+        patch("custom_components.ev_sessions.async_setup_entry", return_value=True),
+        patch("custom_components.ev_sessions.async_unload_entry", return_value=True),
+    ):
+        yield
+
+
+def _hub_only(hass: HomeAssistant) -> None:
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=HUB_UNIQUE_ID,
+        data={CONF_ENTRY_TYPE: ENTRY_TYPE_HUB, "ocpp_port": free_port()},
+    ).add_to_hass(hass)
+
+
+async def _add_modbus(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "modbus"}
+    )
+    return dict(await hass.config_entries.flow.async_configure(result["flow_id"], user_input))
+
+
+@pytest.mark.usefixtures("no_setup", "socket_enabled")
+async def test_wrong_model_is_its_own_error(
+    hass: HomeAssistant, sims: list[ChargerSimulator]
+) -> None:
+    """A device that answers, but not like the chosen model: wrong_model, not cannot_connect."""
+    _hub_only(hass)
+    sim = await _simulator(sims, "abb")
+    result = await _add_modbus(hass, {CONF_HOST: HOST, CONF_PORT: sim.port, CONF_MODEL: "vestel"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "wrong_model"}
+    result = dict(
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: HOST, CONF_PORT: sim.port, CONF_MODEL: "abb"}
+        )
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_MODEL] == "abb"
+
+
+@pytest.mark.usefixtures("no_setup", "socket_enabled")
+async def test_add_charger_with_a_custom_profile(
+    hass: HomeAssistant, sims: list[ChargerSimulator]
+) -> None:
+    """Model "custom": template, then the register map, checked against the live device."""
+    _hub_only(hass)
+    sim = await _simulator(sims, MODEL_CUSTOM)
+    result = await _add_modbus(
+        hass, {CONF_HOST: HOST, CONF_PORT: sim.port, CONF_MODEL: MODEL_CUSTOM}
+    )
+    assert result["step_id"] == "modbus_template"
+    flow_id = result["flow_id"]
+    result = dict(await hass.config_entries.flow.async_configure(flow_id, {"template": "abb"}))
+    assert result["step_id"] == "modbus_profile"
+    prefilled = json.loads(_default(result, CONF_PROFILE))
+    assert prefilled["values"]["session_energy_wh"]["address"] == 16414
+    assert "name" not in prefilled
+
+    async def submit(text: str) -> dict[str, Any]:
+        return dict(await hass.config_entries.flow.async_configure(flow_id, {CONF_PROFILE: text}))
+
+    result = await submit('{"values": {')
+    assert result["errors"] == {CONF_PROFILE: "invalid_syntax"}
+    assert "line 1" in result["description_placeholders"]["problems"]
+
+    broken = {**ACME, "state": {"iec": {"0": "Z"}}, "limit": {"write": "fc7"}}
+    result = await submit(json.dumps(broken))
+    assert result["errors"] == {CONF_PROFILE: "invalid_profile"}
+    problems = result["description_placeholders"]["problems"]
+    assert "state.iec.0" in problems
+    assert "limit.register: required" in problems
+    assert _default(result, CONF_PROFILE) == json.dumps(broken)  # the text is kept
+
+    # The ABB template itself: the device answers, but not like it.
+    result = await submit(json.dumps(prefilled))
+    assert result["errors"] == {CONF_PROFILE: "profile_mismatch"}
+
+    # Valid, but one value register the device does not have.
+    extra = {**ACME, "values": {**ACME["values"], "voltage_l1_v": {"address": 4000}}}
+    result = await submit(json.dumps(extra))
+    assert result["errors"] == {CONF_PROFILE: "register_unreadable"}
+    assert "values.voltage_l1_v" in result["description_placeholders"]["problems"]
+
+    # YAML works too (JSON is YAML).
+    result = await submit(json.dumps(ACME, indent=2))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "ACME W1"
+    assert result["data"][CONF_MODEL] == MODEL_CUSTOM
+    assert result["data"][CONF_UNIT_ID] == 3
+    assert result["options"][CONF_PROFILE] == ACME
+    assert result["result"].unique_id == result["data"][CONF_CHARGER_ID]
+
+
+@pytest.mark.usefixtures("no_setup", "socket_enabled")
+async def test_custom_profile_unreachable_device(hass: HomeAssistant) -> None:
+    """Nothing listens: the profile step says so (base error) and keeps the text."""
+    _hub_only(hass)
+    port = free_port()
+    result = await _add_modbus(
+        hass, {CONF_HOST: HOST, CONF_PORT: port, CONF_MODEL: MODEL_CUSTOM, CONF_UNIT_ID: 7}
+    )
+    result = dict(
+        await hass.config_entries.flow.async_configure(result["flow_id"], {"template": "blank"})
+    )
+    text = _default(result, CONF_PROFILE)
+    result = dict(
+        await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PROFILE: text})
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+@pytest.mark.usefixtures("no_setup", "socket_enabled")
+async def test_options_turn_a_builtin_charger_into_a_custom_one(
+    hass: HomeAssistant, sims: list[ChargerSimulator]
+) -> None:
+    """Options of a Modbus charger: the profile in use is the template; saved once checked."""
+    _hub_only(hass)
+    sim = await _simulator(sims, "vestel")
+    entry = _modbus_entry(hass, "vestel", sim.port)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "modbus_template"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"template": "current"}
+    )
+    assert result["step_id"] == "modbus_profile"
+    current = json.loads(_default(dict(result), CONF_PROFILE))
+    assert current["unit_id"] == 255
+    current["title"] = "Vestel (tweaked)"
+    current["poll_interval_s"] = 3
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PROFILE: json.dumps(current)}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.data[CONF_MODEL] == MODEL_CUSTOM
+    assert entry.options[CONF_PROFILE] == current
+    assert custom_profile(entry.options[CONF_PROFILE]).poll_interval_s == 3
+
+    # The next time, "current" is the custom profile.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"template": "current"}
+    )
+    assert json.loads(_default(dict(result), CONF_PROFILE))["title"] == "Vestel (tweaked)"
+
+
+def _default(result: dict[str, Any], key: str) -> Any:
+    """The default of a form field."""
+    for field in result["data_schema"].schema:
+        if str(field) == key:
+            return field.default()
+    raise AssertionError(f"no field {key}")
