@@ -9,6 +9,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -155,6 +156,8 @@ class MemberCoordinator(DataUpdateCoordinator[dict[str, MemberTotals]]):
             config_entry=entry,
             name=f"{DOMAIN} members",
             update_interval=timedelta(minutes=5),
+            # session events come in bursts (finished, ended): one query per second at most
+            request_refresh_debouncer=Debouncer(hass, LOGGER, cooldown=1.0, immediate=True),
         )
         self.hub = hub
         #: Called with a member subentry id when a member is added in the UI.

@@ -28,6 +28,17 @@ async def async_get_config_entry_diagnostics(
         hub_runtime: HubRuntimeData = entry.runtime_data
         data["ocpp_server"] = hub_runtime.server.diagnostics()
         data["chargers"] = sorted(hub_runtime.hub.chargers)
+        directory = hub_runtime.hub.access.directory
+        data["members"] = [
+            {
+                "id": member.id,
+                "tags": len(member.tags),
+                "has_person": member.person_entity_id is not None,
+                "tariff_group": member.tariff_group,
+            }
+            for member in directory
+        ]
+        data["member_problems"] = list(directory.problems)
         return async_redact_data(data, TO_REDACT)
 
     runtime: ChargerRuntimeData = entry.runtime_data

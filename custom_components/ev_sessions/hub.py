@@ -90,6 +90,8 @@ class ChargerLink:
     #: The member untagged sessions go to ("who is charging"), and the learn-mode target.
     selected_member_id: str | None = None
     last_decision: Decision | None = None
+    #: The member of the last accepted tag here.
+    last_member_id: str | None = None
 
 
 class Hub:
@@ -117,6 +119,8 @@ class Hub:
         self._chargers: dict[str, ChargerLink] = {}
         self._info: dict[str, ChargerInfo] = {}
         self._discovery_started: set[str] = set()
+        self._list_sync_running: set[str] = set()
+        self._list_sync_again: set[str] = set()
         engine.add_session_listener(self._on_session_event)
 
     async def async_start(self) -> None:
@@ -191,7 +195,7 @@ class Hub:
         self.access.set_directory(directory)
         for charger_id, link in self._chargers.items():
             if link.protocol == PROTOCOL_OCPP and self.engine.is_connected(charger_id):
-                self._schedule_list_sync(charger_id)
+                self.schedule_list_sync(charger_id)
 
     def start_learning(self, charger_id: str, member_id: str) -> None:
         """The next tag swiped at the charger within a minute goes to the member."""
@@ -219,7 +223,7 @@ class Hub:
         for cb in link.on_info:
             cb(link.info)
         if link.protocol == PROTOCOL_OCPP:
-            self._schedule_list_sync(event.charger_id)
+            self.schedule_list_sync(event.charger_id)
 
     def _attribute_by_tag(self, charger_id: str, connector_id: int | None, id_tag: str) -> None:
         connectors = [connector_id] if connector_id else self.engine.connectors(charger_id)
@@ -253,6 +257,8 @@ class Hub:
         outcome = self.access.authorize(request)
         decision = outcome.decision
         link.last_decision = decision
+        if decision.accepted and decision.member_id is not None:
+            link.last_member_id = decision.member_id
         for cb in link.on_decision:
             cb(decision)
         name = self._charger_name(link)
@@ -298,10 +304,26 @@ class Hub:
 
     # ------------------------------------------------------------------ local lists
 
-    def _schedule_list_sync(self, charger_id: str) -> None:
+    @callback
+    def schedule_list_sync(self, charger_id: str) -> None:
+        """Sync the charger's list soon; one sync at a time per charger, repeats coalesced."""
+        if charger_id in self._list_sync_running:
+            self._list_sync_again.add(charger_id)
+            return
+        self._list_sync_running.add(charger_id)
         self.entry.async_create_background_task(
-            self.hass, self.async_sync_local_list(charger_id), f"{DOMAIN} local list {charger_id}"
+            self.hass, self._list_sync_loop(charger_id), f"{DOMAIN} local list {charger_id}"
         )
+
+    async def _list_sync_loop(self, charger_id: str) -> None:
+        try:
+            while True:
+                self._list_sync_again.discard(charger_id)
+                await self.async_sync_local_list(charger_id)
+                if charger_id not in self._list_sync_again:
+                    return
+        finally:
+            self._list_sync_running.discard(charger_id)
 
     async def async_sync_local_list(self, charger_id: str) -> bool:
         """Bring the charger's local authorization list up to date (full or differential)."""

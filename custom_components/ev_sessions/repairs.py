@@ -41,7 +41,7 @@ class UnknownTagRepairFlow(RepairsFlow):
         directory = build_directory(hub_entry)
         if not len(directory):
             return self.async_abort(reason="no_members")
-        if user_input is not None:
+        if user_input is not None and CONF_MEMBER in user_input:  # (init gets the issue data)
             add_tag_to_member(self.hass, hub_entry, user_input[CONF_MEMBER], self.id_tag)
             return self.async_create_entry(data={})
         return self.async_show_form(

@@ -115,4 +115,4 @@ class PolicySelect(_ChargerSelect):
         self._apply()
         self.async_write_ha_state()
         if runtime.link.protocol == "ocpp":
-            await runtime.hub.async_sync_local_list(runtime.link.charger_id)
+            runtime.hub.schedule_list_sync(runtime.link.charger_id)

@@ -321,11 +321,10 @@ def _last_tag(link: ChargerLink) -> str | None:
 
 
 def _last_member(hub: Hub, link: ChargerLink) -> str | None:
-    decision = link.last_decision
-    if decision is None or decision.member_id is None:
+    if link.last_member_id is None:
         return None
-    member = hub.access.directory.member(decision.member_id)
-    return member.name if member else decision.member_id
+    member = hub.access.directory.member(link.last_member_id)
+    return member.name if member else link.last_member_id
 
 
 async def async_setup_entry(

@@ -27,7 +27,7 @@ async def test_charger_and_hub_diagnostics(
     cp = make_cp("CP-D", password="hunter2", power_w=0.0)
     await cp.connect()
     await cp.plug_in(1)
-    await cp.start(1, "SECRET-TAG-1")
+    await cp.start(1, "TAG-BO")
     await cp.send_meter_values(1, sampled_values=energy(0))
     cp.time_offset = timedelta(minutes=10)
     await cp.send_meter_values(1, sampled_values=energy(1_000))
@@ -40,9 +40,11 @@ async def test_charger_and_hub_diagnostics(
     connector = data["connectors"][0]
     assert connector["status"] == "charging"
     assert connector["session"]["energy_wh"] == 1_000
-    assert "SECRET-TAG-1" not in str(data)
+    assert "TAG-BO" not in str(data)
     assert data["adapter"]["accepted"] is True
 
     hub_data = await get_diagnostics_for_config_entry(hass, hass_client, hub)
     assert hub_data["chargers"] == ["CP-D"]
+    assert [(m["id"], m["tags"]) for m in hub_data["members"]] == [("anna", 3), ("bo", 1)]
     assert "hunter2" not in str(hub_data)
+    assert "TAG-ANNA" not in str(hub_data)  # member tags are personal data

@@ -26,6 +26,7 @@ from custom_components.ev_sessions.chargers.modbus import (
     ModbusCharger,
     Profile,
     custom_profile,
+    probe_modbus_charger,
 )
 from custom_components.ev_sessions.chargers.modbus.codec import decode
 from custom_components.ev_sessions.const import (
@@ -273,19 +274,23 @@ async def test_abb_counter_continues_across_a_restart(
     await _deliver(hass, hub, sim, 1)
     assert engine.last_registers(CID, 1) == (600, 100)
     await wait_state(hass, "sensor", f"{CID}_lifetime_energy", "0.6")
+    assert await hass.config_entries.async_unload(hub.entry_id)
+    await hass.async_block_till_done()
 
 
 # ---------------------------------------------------------------------- config flows
 
 
 @pytest.fixture
-def no_setup() -> Iterator[None]:
+async def no_setup(hass: HomeAssistant) -> AsyncIterator[None]:
     """Created entries are not set up: the flow is what is tested."""
     with (
         patch("custom_components.ev_sessions.async_setup_entry", return_value=True),
         patch("custom_components.ev_sessions.async_unload_entry", return_value=True),
     ):
         yield
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
 
 
 def _hub_only(hass: HomeAssistant) -> None:
@@ -434,3 +439,28 @@ def _default(result: dict[str, Any], key: str) -> Any:
         if str(field) == key:
             return field.default()
     raise AssertionError(f"no field {key}")
+
+
+@pytest.mark.usefixtures("no_setup", "socket_enabled")
+async def test_reconfigure_a_custom_charger(
+    hass: HomeAssistant, sims: list[ChargerSimulator]
+) -> None:
+    """Reconfigure a custom charger: probed with its saved profile, which it keeps."""
+    _hub_only(hass)
+    sim = await _simulator(sims, MODEL_CUSTOM)
+    entry = _modbus_entry(hass, MODEL_CUSTOM, sim.port)
+    info = await probe_modbus_charger(HOST, sim.port, None, custom_profile(ACME))
+    hass.config_entries.async_update_entry(entry, unique_id=f"modbus_{info.serial}")
+    result = await entry.start_reconfigure_flow(hass)
+    user_input = {CONF_HOST: HOST, CONF_PORT: sim.port, CONF_MODEL: MODEL_CUSTOM}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.options[CONF_PROFILE] == ACME
+    assert entry.data[CONF_UNIT_ID] == 3
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**user_input, CONF_MODEL: "vestel"}
+    )
+    assert result["errors"] == {"base": "wrong_model"}

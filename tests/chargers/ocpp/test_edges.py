@@ -281,12 +281,13 @@ async def test_binary_frame_tolerated_and_invalid_request_refused_before_sending
 
 async def test_silent_charger_is_disconnected(socket_enabled: None) -> None:
     """No frame for two heartbeat intervals (plus grace): the hub closes the dead link."""
-    async with running_server(heartbeat_interval=1, liveness_grace=0.2) as (server, handler):
-        cp = await charge_point(server, "SILENT").__aenter__()
-        try:
-            assert cp.connected
-            disconnected = await handler.wait_for(ChargerDisconnected, wait=5.0)
-            assert disconnected.charger_id == "SILENT"
-            assert not server.is_connected("SILENT")
-        finally:
-            await cp.close()
+    async with (
+        running_server(heartbeat_interval=1, liveness_grace=0.2) as (server, handler),
+        charge_point(server, "SILENT") as cp,
+    ):
+        assert cp.connected
+        started = asyncio.get_running_loop().time()
+        disconnected = await handler.wait_for(ChargerDisconnected, wait=5.0)
+        assert disconnected.charger_id == "SILENT"
+        assert asyncio.get_running_loop().time() - started >= 1.5  # not before ~2.2 s of silence
+        assert not server.is_connected("SILENT")

@@ -1,0 +1,268 @@
+"""Members and RFID inside Home Assistant, driven by a real OCPP charge point."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN, repairs_flow_manager
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
+from custom_components.ev_sessions.members import EVENT_TAG_REJECTED, member_subentries
+
+from .helpers import entity_id, ocpp_charger_entry, state_of, wait_state, wait_until
+from .test_ocpp_hub import Make, energy
+
+
+async def _charger(hass: HomeAssistant, make_cp: Make, charger_id: str = "CP-M", **cfg: Any):  # type: ignore[no-untyped-def]
+    entry = ocpp_charger_entry(hass, charger_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    cp = make_cp(charger_id, power_w=0.0, **cfg)
+    await cp.connect()
+    await wait_until(hass, lambda: bool(cp.requests_for("SendLocalList")), what="local list")
+    return entry, cp
+
+
+async def _select(hass: HomeAssistant, unique_id: str, option: str) -> None:
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": entity_id(hass, "select", unique_id), "option": option},
+        blocking=True,
+    )
+
+
+async def test_tags_are_decided_by_member_status(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """Active accepted with the family parent tag; blocked, expired and unknown refused."""
+    _entry, cp = await _charger(hass, make_cp)
+    rejected = async_capture_events(hass, EVENT_TAG_REJECTED)
+    assert await cp.swipe("TAG-ANNA") == "Accepted"
+    assert await cp.swipe("tag-anna") == "Accepted"  # RFID UIDs compare without case
+    assert await cp.swipe("TAG-ANNA-OLD") == "Blocked"
+    assert await cp.swipe("TAG-ANNA-2020") == "Expired"
+    assert await cp.swipe("STRANGER") == "Invalid"
+    await hass.async_block_till_done()
+    assert [(e.data["id_tag"], e.data["reason"]) for e in rejected] == [
+        ("TAG-ANNA-OLD", "blocked"),
+        ("TAG-ANNA-2020", "expired"),
+        ("STRANGER", "unknown_tag"),
+    ]
+    # The unknown tag (only) can be added to a member from Settings -> Repairs.
+    issues = ir.async_get(hass).issues
+    assert (DOMAIN, "unknown_tag_stranger") in issues
+    assert (DOMAIN, "unknown_tag_tag-anna-old") not in issues
+    event_state = hass.states.get(entity_id(hass, "event", "CP-M_authorization"))
+    assert event_state is not None
+    assert event_state.attributes["event_type"] == "rejected"
+    assert event_state.attributes["tag"] == "STRA…(8)"
+    assert state_of(hass, "sensor", "CP-M_last_member") == "Anna"  # the last accepted one
+
+    response = await hass.services.async_call(
+        DOMAIN, "list_authorizations", {"limit": 10}, blocking=True, return_response=True
+    )
+    assert response is not None
+    rows = response["authorizations"]
+    assert [(r["id_tag"], r["status"], r["member_name"]) for r in reversed(rows)] == [
+        ("TAG-ANNA", "accepted", "Anna"),
+        ("tag-anna", "accepted", "Anna"),
+        ("TAG-ANNA-OLD", "blocked", "Anna"),
+        ("TAG-ANNA-2020", "expired", "Anna"),
+        ("STRANGER", "invalid", None),
+    ]
+
+
+async def test_repair_adds_the_unknown_tag_to_a_member(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """Two clicks: open the repair, pick the member; the tag charges from then on."""
+    assert await async_setup_component(hass, REPAIRS_DOMAIN, {})
+    _entry, cp = await _charger(hass, make_cp)
+    assert await cp.swipe("NEWCARD1") == "Invalid"
+    await hass.async_block_till_done()
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    flow = await manager.async_init(DOMAIN, data={"issue_id": "unknown_tag_newcard1"})
+    assert flow["step_id"] == "init"
+    assert flow["description_placeholders"] == {"tag": "NEWCARD1"}
+    result = await manager.async_configure(flow["flow_id"], {"member": "bo"})
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    bo = next(s for s in member_subentries(hub) if s.data["id"] == "bo")
+    assert [t["id_tag"] for t in bo.data["tags"]] == ["TAG-BO", "NEWCARD1"]
+    assert await cp.swipe("NEWCARD1") == "Accepted"
+
+
+async def test_local_list_full_then_differential_with_cache_clear_on_block(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """The charger gets the members' tags; a change is sent as a differential update."""
+    _entry, cp = await _charger(hass, make_cp)
+    first = cp.requests_for("SendLocalList")[0]
+    assert first["updateType"] == "Full"
+    entries = {e["idTag"]: e["idTagInfo"] for e in first["localAuthorizationList"]}
+    assert entries["TAG-ANNA"]["status"] == "Accepted"
+    assert entries["TAG-ANNA"]["parentIdTag"] == "FAMILY"
+    assert entries["TAG-ANNA-OLD"]["status"] == "Blocked"
+    assert entries["TAG-ANNA-2020"]["status"] == "Expired"
+    assert entries["TAG-BO"]["status"] == "Accepted"
+    version = first["listVersion"]
+    assert cp.local_list_version == version
+
+    bo = next(s for s in member_subentries(hub) if s.data["id"] == "bo")
+    hass.config_entries.async_update_subentry(
+        hub, bo, data={**bo.data, "tags": [{"id_tag": "TAG-BO", "status": "blocked"}]}
+    )
+    await wait_until(hass, lambda: len(cp.requests_for("SendLocalList")) == 2, what="update")
+    update = cp.requests_for("SendLocalList")[1]
+    assert update["updateType"] == "Differential"
+    assert update["listVersion"] == version + 1
+    assert [(e["idTag"], e["idTagInfo"]["status"]) for e in update["localAuthorizationList"]] == [
+        ("TAG-BO", "Blocked")
+    ]
+    await wait_until(hass, lambda: bool(cp.requests_for("ClearCache")), what="cache cleared")
+    assert await cp.swipe("TAG-BO") == "Blocked"
+
+
+async def test_session_is_attributed_and_counted_for_the_member(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """Anna's tag starts the session: it is hers, and her device shows it."""
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    _entry, cp = await _charger(hass, make_cp, meter_start_wh=5_000)
+    await cp.plug_in(1)
+    await cp.start(1, "TAG-ANNA")
+    await cp.send_meter_values(1, sampled_values=energy(5_000))
+    cp.time_offset = timedelta(minutes=30)
+    cp.connector(1).energy_wh = 8_500
+    await cp.stop(1, "Local")
+    await cp.unplug(1)
+    await wait_until(hass, lambda: len(ended) == 1)
+    assert ended[0].data["member_id"] == "anna"
+    assert ended[0].data["energy_wh"] == 3_500
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "member_anna"), hub.entry_id
+    )
+    assert device is not None
+    assert device.name == "Anna"
+    await wait_state(hass, "sensor", "member_anna_energy_this_month", "3.5")
+    assert state_of(hass, "sensor", "member_anna_sessions_this_month") == "1"
+    assert state_of(hass, "sensor", "member_bo_sessions_this_month") == "0"
+    assert state_of(hass, "binary_sensor", "member_anna_charging") == "off"
+
+    # Moved to Bo afterwards: recorded who did it, from whom, to whom.
+    session_id = ended[0].data["id"]
+    admin = await hass.auth.async_create_user("Admin")
+    context = Context(user_id=admin.id)
+    moved = await hass.services.async_call(
+        DOMAIN,
+        "reattribute_session",
+        {"session_id": session_id, "member": "Bo"},
+        blocking=True,
+        return_response=True,
+        context=context,
+    )
+    assert moved == {"changed": True, "from_member_id": "anna", "to_member_id": "bo"}
+    audit = await hass.services.async_call(
+        DOMAIN,
+        "list_authorizations",
+        {"member": "bo", "limit": 5},
+        blocking=True,
+        return_response=True,
+    )
+    assert audit is not None
+    row = audit["authorizations"][0]
+    assert (row["source"], row["previous_member_id"], row["member_id"], row["user_id"]) == (
+        "reattribution",
+        "anna",
+        "bo",
+        admin.id,
+    )
+    sessions = await hass.services.async_call(
+        DOMAIN, "list_sessions", {}, blocking=True, return_response=True
+    )
+    assert sessions is not None
+    assert sessions["sessions"][0]["member_id"] == "bo"
+
+
+async def test_guest_and_free_policies(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """Guests are accepted as guests; free charging goes to the chosen member."""
+    _entry, cp = await _charger(hass, make_cp)
+    assert await cp.swipe("VISITOR") == "Invalid"
+    await _select(hass, "CP-M_authorization", "members_and_guests")
+    assert await cp.swipe("VISITOR") == "Accepted"
+    assert await cp.swipe("TAG-ANNA-OLD") == "Blocked"  # blocked stays blocked
+    await _select(hass, "CP-M_member", "Bo")
+    await _select(hass, "CP-M_authorization", "free")
+    assert await cp.swipe("ANYTHING") == "Accepted"
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await cp.plug_in(1)
+    await cp.start(1, "ANYTHING")
+    cp.time_offset = timedelta(minutes=5)
+    await cp.stop(1, "Local")
+    await cp.unplug(1)
+    await wait_until(hass, lambda: len(ended) == 1)
+    assert ended[0].data["member_id"] == "bo"
+
+
+async def test_learn_mode_adds_the_next_tag_to_the_member(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """Choose the member, press Learn tag, swipe: the tag is theirs."""
+    _entry, cp = await _charger(hass, make_cp)
+    await _select(hass, "CP-M_member", "Bo")
+    await hass.services.async_call(
+        "button", "press", {"entity_id": entity_id(hass, "button", "CP-M_learn_tag")}, blocking=True
+    )
+    assert await cp.swipe("FOB-42") == "Accepted"
+    await hass.async_block_till_done()
+    bo = next(s for s in member_subentries(hub) if s.data["id"] == "bo")
+    assert [t["id_tag"] for t in bo.data["tags"]] == ["TAG-BO", "FOB-42"]
+    assert await cp.swipe("FOB-43") == "Invalid"  # learn mode ended with the first tag
+
+
+async def test_remote_start_uses_the_callers_member_tag(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """A remote start by Anna's HA user sends Anna's tag, so the session is hers."""
+    anna = await hass.auth.async_create_user("Anna")
+    stranger = await hass.auth.async_create_user("Guest user")
+    hass.states.async_set("person.anna", "home", {"user_id": anna.id})
+    _entry, cp = await _charger(hass, make_cp)
+    await cp.plug_in(1)
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": entity_id(hass, "button", "CP-M_start_charging")},
+        blocking=True,
+        context=Context(user_id=anna.id),
+    )
+    assert cp.requests_for("RemoteStartTransaction")[0]["idTag"] == "TAG-ANNA"
+    await wait_state(hass, "sensor", "CP-M_last_member", "Anna")
+    await cp.stop(1, "Local")
+    # A user without a member gets an HA tag the charger is allowed to start with.
+    await hass.services.async_call(
+        DOMAIN,
+        "start_charging",
+        {"device_id": _device_id(hass, "CP-M"), "connector": 1},
+        blocking=True,
+        context=Context(user_id=stranger.id),
+    )
+    tag = cp.requests_for("RemoteStartTransaction")[1]["idTag"]
+    assert tag == f"HA-{stranger.id[:17]}"
+    assert len(tag) == 20
+    assert await cp.swipe(tag) == "Accepted"
+
+
+def _device_id(hass: HomeAssistant, charger_id: str) -> str:
+    entry = next(e for e in hass.config_entries.async_entries(DOMAIN) if e.unique_id == charger_id)
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, charger_id), entry.entry_id)
+    assert device is not None
+    return device.id
