@@ -84,3 +84,19 @@ def test_translations_have_the_same_keys() -> None:
     en = json.loads((PACKAGE / "translations" / "en.json").read_text())
     sv = json.loads((PACKAGE / "translations" / "sv.json").read_text())
     assert keys(en) == keys(sv)
+
+
+def test_exception_translations_have_messages() -> None:
+    """HA reads exceptions.<key>.message; every key raised in the code has one."""
+    import re
+
+    en = json.loads((PACKAGE / "translations" / "en.json").read_text())
+    exceptions = en["exceptions"]
+    assert all(isinstance(v, dict) and v.get("message") for v in exceptions.values())
+    raised = set()
+    for path in PACKAGE.glob("*.py"):
+        raised |= set(re.findall(r'translation_key="(\w+)"', path.read_text()))
+    entity_keys = {k for platform in en["entity"].values() for k in platform}
+    selector_keys = set(en.get("selector", {}))
+    missing = raised - set(exceptions) - entity_keys - set(en.get("issues", {})) - selector_keys
+    assert missing == set()

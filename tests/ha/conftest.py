@@ -23,7 +23,6 @@ from custom_components.ev_sessions.const import (
 )
 from simulators.ocpp_cp import SimConfig, SimulatedChargePoint
 
-
 #: The household of the tests: Anna (two tags, one blocked, one expired) and Bo.
 MEMBERS: list[dict[str, Any]] = [
     {

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
-
-from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
 from .helpers import ocpp_charger_entry, wait_state
 from .test_ocpp_hub import Make, energy

@@ -450,7 +450,8 @@ async def test_reconfigure_a_custom_charger(
     sim = await _simulator(sims, MODEL_CUSTOM)
     entry = _modbus_entry(hass, MODEL_CUSTOM, sim.port)
     info = await probe_modbus_charger(HOST, sim.port, None, custom_profile(ACME))
-    hass.config_entries.async_update_entry(entry, unique_id=f"modbus_{info.serial}")
+    serial = info.serial or f"{HOST}:{sim.port}/3"  # the simulator has no serial
+    hass.config_entries.async_update_entry(entry, unique_id=f"modbus_{serial}")
     result = await entry.start_reconfigure_flow(hass)
     user_input = {CONF_HOST: HOST, CONF_PORT: sim.port, CONF_MODEL: MODEL_CUSTOM}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
