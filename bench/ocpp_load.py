@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+import gc
 import itertools
 import json
 import os
@@ -86,6 +87,10 @@ class Stats:
     answered: int = 0
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
+    #: Time from sending a frame to the charger receiving the hub's answer.
+    round_trips: list[float] = field(default_factory=list)
+    #: (receive time, latency) of samples over 100 ms: shows whether slow ones cluster.
+    slow: list[tuple[float, float]] = field(default_factory=list)
 
 
 class StateWatcher:
@@ -136,6 +141,8 @@ class StateWatcher:
                 sent = self.pending.get(entity_id, {}).pop(power_w, None)
                 if sent is not None and self.stats is not None:
                     self.stats.latencies.append(now - sent)
+                    if now - sent > 0.1:
+                        self.stats.slow.append((now, now - sent))
 
     async def close(self) -> None:
         if self._task is not None:
@@ -168,12 +175,15 @@ async def _charger_loop(
         try:
             await cp.send_meter_values(1, sampled_values=_values(energy, power, seq))
             stats.answered += 1
+            stats.round_trips.append(time.perf_counter() - started)
         except Exception:  # counted; the run goes on
             stats.errors += 1
         await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - started)))
 
 
-async def run(counts: list[int], duration: float, warmup: float) -> list[dict[str, Any]]:
+async def run(
+    counts: list[int], duration: float, warmup: float, *, freeze_client_gc: bool = True
+) -> list[dict[str, Any]]:
     """Run the benchmark for each charger count; returns one result row per count."""
     results = []
     for n in counts:
@@ -225,6 +235,10 @@ async def run(counts: list[int], duration: float, warmup: float) -> list[dict[st
                     for i, cp in enumerate(chargers)
                 ]
                 await asyncio.sleep(warmup)
+                if freeze_client_gc:
+                    # The client's own collections must not be measured as hub latency.
+                    gc.freeze()
+                    gc.disable()
                 stats_ref[0] = Stats()
                 watcher.stats = stats_ref[0]
                 cpu0, t_start = _cpu_seconds(hass.pid), time.perf_counter()
@@ -232,8 +246,10 @@ async def run(counts: list[int], duration: float, warmup: float) -> list[dict[st
                 cpu1, elapsed = _cpu_seconds(hass.pid), time.perf_counter() - t_start
                 window = stats_ref[0]
                 stop.set()
+                gc.enable()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 lat = sorted(window.latencies)
+                rtt = sorted(window.round_trips)
                 row = {
                     "chargers": n,
                     "add_chargers_s": round(add_s, 2),
@@ -247,6 +263,12 @@ async def run(counts: list[int], duration: float, warmup: float) -> list[dict[st
                     if lat
                     else None,
                     "latency_samples": len(lat),
+                    "answer_p99_ms": round(1000 * rtt[int(len(rtt) * 0.99) - 1], 1)
+                    if rtt
+                    else None,
+                    "latency_max_ms": round(1000 * lat[-1], 1) if lat else None,
+                    "over_100ms": len(window.slow),
+                    "slow_bursts_s": sorted({round(at - t_start) for at, _ in window.slow}),
                 }
                 print(json.dumps(row), flush=True)
                 results.append(row)
@@ -264,8 +286,11 @@ def main() -> None:
     parser.add_argument("--chargers", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument(
+        "--client-gc", action="store_true", help="leave the load client's garbage collector on"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.chargers, args.duration, args.warmup))
+    asyncio.run(run(args.chargers, args.duration, args.warmup, freeze_client_gc=not args.client_gc))
 
 
 if __name__ == "__main__":

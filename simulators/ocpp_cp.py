@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import re
+import ssl
 import time
 from typing import Any, Self, TypeVar, cast
 import uuid
@@ -130,6 +131,8 @@ class SimConfig:
     #: Validate our requests and the central system's answers with the ``ocpp`` schemas.
     strict: bool = True
     response_timeout: float = 10.0
+    #: TLS for wss:// URLs (security profile 2); None uses the system's default trust.
+    ssl_context: ssl.SSLContext | None = None
 
 
 @dataclass(slots=True)
@@ -514,7 +517,11 @@ class SimulatedChargePoint:
         )
         protocols = (self.protocol,) if cfg.offer_protocol else ()
         self._ws = await self._session.ws_connect(
-            self.url, protocols=protocols, headers=headers, autoping=True
+            self.url,
+            protocols=protocols,
+            headers=headers,
+            autoping=True,
+            ssl=cfg.ssl_context if cfg.ssl_context is not None else True,
         )
         routes = _Routes16 if cfg.version == "1.6" else _Routes201
         cp = routes(cfg.charger_id, WsConnection(self._ws), response_timeout=cfg.response_timeout)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -71,6 +71,8 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
         self.data = None
         #: Connectors with entities; connector 1 always, 0 (the station) never.
         self._known_connectors: set[int] = {1}
+        #: The context of the latest engine update (shared by the states it writes).
+        self.update_context: Context | None = None
         self.new_connector_callbacks: list[Callable[[int], None]] = []
 
     @callback
@@ -88,6 +90,11 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
 
     @callback
     def _on_engine_update(self) -> None:
+        # One cause, one context: every state this update writes shares it. HA links a
+        # context to its first event only, so this also avoids a Context/Event reference
+        # cycle per state write (at 200 chargers those cycles cost a 0.6 s collection every
+        # ~20 s with a dashboard open).
+        self.update_context = Context()
         for connector_id in self.hub.engine.connectors(self.charger_id):
             if connector_id > 0 and connector_id not in self._known_connectors:
                 self._known_connectors.add(connector_id)

@@ -74,6 +74,8 @@ class EvSessionsEntity(CoordinatorEntity[ChargerCoordinator]):
         value = (self.available, self._current_value())
         if value != self._last_written:
             self._last_written = value
+            if (context := self.coordinator.update_context) is not None:
+                self.async_set_context(context)
             self.async_write_ha_state()
 
 

@@ -43,6 +43,7 @@ from custom_components.ev_sessions.const import (
     PROTOCOL_MODBUS,
 )
 from custom_components.ev_sessions.core.engine import SessionEngine
+from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_sessions.hub import Hub
 from custom_components.ev_sessions.modbus_flow import CONF_PROFILE, MODEL_CUSTOM
 from simulators.modbus import ChargerSimulator, start_simulator
@@ -221,6 +222,12 @@ async def test_session_limit_outage_and_unload(
     await wait_state(hass, "sensor", f"{CID}_status", "available")
     assert state_of(hass, "sensor", f"{CID}_session_energy") == "0.5"
     assert state_of(hass, "sensor", f"{CID}_lifetime_energy") == "0.5"
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["adapter"]["profile"] == adapter.profile.name
+    assert diagnostics["adapter"]["connected"] is True
+    assert diagnostics["adapter"]["limit_a"] == 16
+    assert diagnostics["connectors"][0]["last_session"]["energy_wh"] == 500
 
     # Unload: the poller stops and nothing reads the device any more.
     assert _modbus_tasks()
@@ -465,3 +472,45 @@ async def test_reconfigure_a_custom_charger(
         result["flow_id"], {**user_input, CONF_MODEL: "vestel"}
     )
     assert result["errors"] == {"base": "wrong_model"}
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_modbus_sessions_are_attributed_by_rfid_or_the_member_select(
+    hass: HomeAssistant, hub: MockConfigEntry, sims: list[ChargerSimulator]
+) -> None:
+    """Vestel reports the RFID tag: the session is the tag's member's; without a tag the
+    member chosen on the charger gets it."""
+    sim = await _simulator(sims, "vestel")
+    entry = _modbus_entry(hass, "vestel", sim.port)
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await _set_up(hass, entry)
+
+    sim.set_rfid("TAG-BO")
+    sim.plug_in()
+    sim.start_charging(POWER_W)
+    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await _deliver(hass, hub, sim, 1)
+    sim.stop_charging()
+    sim.unplug()
+    await wait_until(hass, lambda: len(ended) == 1, what="first session ended")
+    assert ended[0].data["member_id"] == "bo"
+    await wait_state(hass, "sensor", f"{CID}_last_member", "Bo")
+
+    sim.set_rfid("")
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": entity_id(hass, "select", f"{CID}_member"), "option": "Anna"},
+        blocking=True,
+    )
+    sim.plug_in()
+    sim.start_charging(POWER_W)
+    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await _deliver(hass, hub, sim, 1)
+    sim.stop_charging()
+    sim.unplug()
+    await wait_until(hass, lambda: len(ended) == 2, what="second session ended")
+    assert ended[1].data["member_id"] == "anna"
+    assert ended[1].data["energy_wh"] == STEP_WH
+    # (Unloading here keeps HA's teardown from flagging the unload it runs itself.)
+    assert await hass.config_entries.async_unload(hub.entry_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+import ssl
 from typing import Any
 
+import aiohttp
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -283,3 +285,106 @@ async def test_unload_and_reload_leave_nothing_behind(
     writer.close()
     await writer.wait_closed()
     del reader
+
+
+async def test_security_profile_2_tls_and_password(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, certificate: tuple[str, str], make_cp: Make
+) -> None:
+    """wss:// with the hub's certificate and the charger's password: in; wrong password: 401."""
+    cert, key = certificate
+    hass.config_entries.async_update_entry(
+        hub_entry, data={**hub_entry.data, "ssl_certfile": cert, "ssl_keyfile": key}
+    )
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    entry = ocpp_charger_entry(hass, "SECURE-1", password="correct horse")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    trust = ssl.create_default_context(cafile=cert)
+
+    def secure(password: str) -> SimulatedChargePoint:
+        cp = make_cp("SECURE-1", password=password, ssl_context=trust)
+        cp.url = cp.url.replace("ws://", "wss://")
+        return cp
+
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await secure("wrong").connect()
+    assert err.value.status == 401
+    cp = secure("correct horse")
+    await cp.connect()
+    assert cp.boot_status == "Accepted"
+    await wait_state(hass, "binary_sensor", "SECURE-1_charger_connected", "on")
+
+
+def energy_201(wh: int, power_w: float = 7400.0) -> list[dict[str, Any]]:
+    """OCPP 2.0.1 sampled values: numbers, units in unitOfMeasure."""
+    return [
+        {
+            "value": wh,
+            "measurand": "Energy.Active.Import.Register",
+            "unitOfMeasure": {"unit": "Wh"},
+        },
+        {"value": power_w, "measurand": "Power.Active.Import", "unitOfMeasure": {"unit": "W"}},
+    ]
+
+
+async def test_ocpp_201_session_in_home_assistant(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """An OCPP 2.0.1 station: TransactionEvents become a session with exact energy."""
+    entry = ocpp_charger_entry(hass, "CP201")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    cp = make_cp("CP201", version="2.0.1", power_w=0.0, meter_start_wh=2_000)
+    await cp.connect()
+    assert cp.protocol == "ocpp2.0.1"
+    assert await cp.swipe("TAG-BO") == "Accepted"
+    await cp.plug_in(1)
+    await cp.start(1, "TAG-BO")
+    await cp.send_meter_values(1, sampled_values=energy_201(2_000))
+    cp.time_offset = timedelta(minutes=15)
+    await cp.send_meter_values(1, sampled_values=energy_201(3_500))
+    await wait_state(hass, "sensor", "CP201_session_energy", "1.5")
+    assert state_of(hass, "sensor", "CP201_status") == "charging"
+    cp.connector(1).energy_wh = 4_000
+    cp.time_offset = timedelta(minutes=20)
+    await cp.stop(1, "EVDisconnected")
+    await cp.unplug(1)
+    await wait_until(hass, lambda: len(ended) == 1, what="2.0.1 session ended")
+    assert ended[0].data["energy_wh"] == 2_000
+    assert ended[0].data["member_id"] == "bo"
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": entity_id(hass, "number", "CP201_current_limit"), "value": 10},
+        blocking=True,
+    )
+    profile = cp.requests_for("SetChargingProfile")[-1]["chargingProfile"]
+    assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
+    assert profile["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"] == 10
+
+
+async def test_states_written_for_one_frame_share_one_context(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """One meter frame is one cause: its state changes share a context (and HA links the
+    context to one event only, which keeps a reference cycle per state write away)."""
+    entry = ocpp_charger_entry(hass, "CP-CTX")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    cp = make_cp("CP-CTX", power_w=0.0)
+    await cp.connect()
+    await cp.plug_in(1)
+    await cp.start(1, "TAG-ANNA")
+    await cp.send_meter_values(1, sampled_values=energy(1_000, 7_000))
+    await hass.async_block_till_done()
+    changes = async_capture_events(hass, "state_changed")
+    cp.time_offset = timedelta(minutes=5)
+    await cp.send_meter_values(1, sampled_values=[*energy(1_500, 6_000)[:2]])
+    await wait_until(hass, lambda: len({e.data["entity_id"] for e in changes}) >= 3)
+    await hass.async_block_till_done()
+    ours = [e for e in changes if e.data["entity_id"].startswith(("sensor.cp_ctx", "binary"))]
+    changed = {e.data["entity_id"] for e in ours}
+    assert {
+        entity_id(hass, "sensor", "CP-CTX_power"),
+        entity_id(hass, "sensor", "CP-CTX_session_energy"),
+        entity_id(hass, "sensor", "CP-CTX_lifetime_energy"),
+    } <= changed
+    assert len({e.context.id for e in ours}) == 1

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 import logging
 import time
+from typing import Any
 
 from custom_components.ev_sessions.chargers.events import (
     VEHICLE_CONNECTED_STATES,
@@ -222,6 +223,25 @@ class ModbusCharger:
     def state(self) -> ConnectorState | None:
         """Last reported connector state."""
         return self._state
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What a maintainer needs to see (the RFID tag is left out: personal data)."""
+        return {
+            "profile": self.profile.name,
+            "unit_id": self.profile.unit_id,
+            "host": self._host,
+            "port": self._port,
+            "connected": self._online,
+            "lost_reason": self._lost_reason,
+            "fail_streak": self._fail_streak,
+            "state": self._state.value if self._state is not None else None,
+            "limit_a": self._control.limit_a,
+            "enabled": self._control.enabled,
+            "max_current_a": self.max_current_a,
+            "unsupported_registers": sorted(self._unsupported),
+            "read_blocks": len(self._blocks),
+            "info": asdict(self._info) if self._info is not None else None,
+        }
 
     async def start(self) -> None:
         """Start the background loop (returns at once; the loop connects and retries itself)."""
