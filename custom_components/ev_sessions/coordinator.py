@@ -73,6 +73,7 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
         self._known_connectors: set[int] = {1}
         #: The context of the latest engine update (shared by the states it writes).
         self.update_context: Context | None = None
+        self._statuses: tuple[object, ...] = ()
         self.new_connector_callbacks: list[Callable[[int], None]] = []
 
     @callback
@@ -95,6 +96,14 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
         # cycle per state write (at 200 chargers those cycles cost a 0.6 s collection every
         # ~20 s with a dashboard open).
         self.update_context = Context()
+        engine = self.hub.engine
+        statuses = tuple(
+            engine.connector(self.charger_id, c).status for c in engine.connectors(self.charger_id)
+        )
+        if statuses != self._statuses:
+            self._statuses = statuses
+            if self.hub.on_status_change is not None:
+                self.hub.on_status_change()  # site figures (occupied, charging, waiting)
         for connector_id in self.hub.engine.connectors(self.charger_id):
             if connector_id > 0 and connector_id not in self._known_connectors:
                 self._known_connectors.add(connector_id)

@@ -39,7 +39,6 @@ from .chargers.events import (
 from .const import (
     CONF_CHARGER_ID,
     CONF_ENTRY_TYPE,
-    CONF_PROTOCOL,
     DOMAIN,
     ENTRY_TYPE_CHARGER,
     LOGGER,
@@ -81,7 +80,6 @@ class ChargerLink:
     charger_id: str
     entry_id: str
     protocol: str
-    name: str = ""
     execute: Callable[[ChargerCommand], Awaitable[CommandResult]] | None = None
     info: ChargerInfo | None = None
     on_info: list[Callable[[ChargerInfo], None]] = field(default_factory=list)
@@ -116,6 +114,8 @@ class Hub:
         self.ocpp_execute: Callable[[str, ChargerCommand], Awaitable[CommandResult]] | None = None
         self.ocpp_accept: Callable[[str], None] | None = None
         self.reject_unknown = False
+        #: Called when any connector changes state (the site figures are recomputed).
+        self.on_status_change: Callable[[], None] | None = None
         self._chargers: dict[str, ChargerLink] = {}
         self._info: dict[str, ChargerInfo] = {}
         self._discovery_started: set[str] = set()
@@ -418,9 +418,3 @@ class Hub:
         if link.protocol == PROTOCOL_OCPP and self.ocpp_execute is not None:
             return await self.ocpp_execute(charger_id, command)
         raise ChargerNotConnectedError(charger_id)
-
-    @staticmethod
-    def protocol_from_entry(entry: ConfigEntry) -> str:
-        """The protocol of a charger entry."""
-        protocol: str = entry.data[CONF_PROTOCOL]
-        return protocol

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -54,6 +55,11 @@ def _session_energy(view: ConnectorView) -> float | None:
     return round(session.energy_wh / 1000, 3) if session is not None else None
 
 
+def _session_cost(view: ConnectorView) -> Decimal | None:
+    session = view.session or view.last_session
+    return session.cost if session is not None else None
+
+
 def _session_duration(view: ConnectorView) -> float | None:
     if view.session is None:
         return None
@@ -86,7 +92,7 @@ def _speed_class(view: ConnectorView) -> str | None:
 class ConnectorSensorDescription(SensorEntityDescription):
     """A sensor computed from one connector's live view."""
 
-    value_fn: Callable[[ConnectorView], StateType | datetime]
+    value_fn: Callable[[ConnectorView], StateType | Decimal | datetime]
     last_reset_fn: Callable[[ConnectorView], datetime | None] | None = None
 
 
@@ -156,6 +162,15 @@ CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
         suggested_display_precision=2,
         value_fn=_session_energy,
         last_reset_fn=_session_reset,
+    ),
+    ConnectorSensorDescription(
+        # The price of the running (or last) session, once it has been priced; the unit is
+        # Home Assistant's currency (set in async_setup_entry).
+        key="session_cost",
+        translation_key="session_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=_session_cost,
     ),
     ConnectorSensorDescription(
         key="session_duration",
@@ -263,6 +278,12 @@ SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
     ),
     *(_utilization(w) for w in ("day", "week", "month")),
     SiteSensorDescription(
+        key="vehicles_waiting",
+        translation_key="vehicles_waiting",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda d: d.day.waiting_now,
+    ),
+    SiteSensorDescription(
         key="average_idle_time",
         translation_key="average_idle_time",
         device_class=SensorDeviceClass.DURATION,
@@ -357,12 +378,19 @@ async def async_setup_entry(
     coordinator = charger_entry.runtime_data.coordinator
     engine = charger_entry.runtime_data.hub.engine
 
+    descriptions = [
+        replace(d, native_unit_of_measurement=hass.config.currency)
+        if d.device_class is SensorDeviceClass.MONETARY
+        else d
+        for d in CONNECTOR_SENSORS
+    ]
+
     @callback
     def add_connector(connector_id: int) -> None:
         multi = len(coordinator.known_connectors()) > 1
         async_add_entities(
             ConnectorSensor(charger_entry, description, connector_id, multi_connector=multi)
-            for description in CONNECTOR_SENSORS
+            for description in descriptions
         )
 
     hub = charger_entry.runtime_data.hub
@@ -395,7 +423,7 @@ class ConnectorSensor(EvSessionsEntity, SensorEntity):
         return (self.entity_description.value_fn(view), reset(view) if reset else None)
 
     @property
-    def native_value(self) -> StateType | datetime:
+    def native_value(self) -> StateType | Decimal | datetime:
         """The value from the live view."""
         return self.entity_description.value_fn(self._view())
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 
+from .chargers.events import ChargerInfo
 from .chargers.modbus import ModbusCharger, ProfileError
 from .chargers.modbus.charger import CONNECTOR_ID as MODBUS_CONNECTOR_ID
 from .const import (
@@ -48,9 +50,7 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="hub_not_ready")
     charger_id: str = entry.data[CONF_CHARGER_ID]
     protocol: str = entry.data[CONF_PROTOCOL]
-    link = ChargerLink(
-        charger_id=charger_id, entry_id=entry.entry_id, protocol=protocol, name=entry.title
-    )
+    link = ChargerLink(charger_id=charger_id, entry_id=entry.entry_id, protocol=protocol)
     adapter: ModbusCharger | None = None
     if protocol == PROTOCOL_MODBUS:
         try:
@@ -81,6 +81,22 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
         hub=hub, link=link, coordinator=coordinator, adapter=adapter
     )
     link.on_decision.append(lambda _decision: coordinator.async_update_listeners())
+
+    @callback
+    def update_device(info: ChargerInfo) -> None:
+        """The charger (re)booted: keep its device's identity and firmware current."""
+        registry = dr.async_get(hass)
+        device = registry.async_get_device_by_identifier((DOMAIN, charger_id), entry.entry_id)
+        if device is not None and info.vendor is not None:
+            registry.async_update_device(
+                device.id,
+                manufacturer=info.vendor,
+                model=info.model,
+                serial_number=info.serial,
+                sw_version=info.firmware,
+            )
+
+    link.on_info.append(update_device)
     entry.async_on_unload(hub.register_charger(link))
     entry.async_on_unload(coordinator.async_start())
     if adapter is not None:

@@ -119,6 +119,7 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
     site = SiteCoordinator(hass, entry, hub)
     await site.async_config_entry_first_refresh()
+    hub.on_status_change = site.refresh_now
     members = MemberCoordinator(hass, entry, hub)
     await members.async_config_entry_first_refresh()
     runtime = HubRuntimeData(hub=hub, site=site, members=members, server=server)

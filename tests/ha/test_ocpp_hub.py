@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 import ssl
 from typing import Any
 
@@ -112,6 +113,7 @@ async def test_full_session_shows_in_home_assistant(
     await cp.plug_in(1)
     await wait_state(hass, "sensor", "CP1_status", "preparing")
     assert state_of(hass, "binary_sensor", "CP1_vehicle_connected") == "on"
+    await wait_state(hass, "sensor", "site_vehicles_waiting", "1")  # plugged in, no energy yet
     assert await cp.swipe("TAG-ANNA") == "Accepted"
     await cp.start(1, "TAG-ANNA")
     await cp.send_meter_values(1, sampled_values=energy(10_000))
@@ -120,6 +122,8 @@ async def test_full_session_shows_in_home_assistant(
     await wait_state(hass, "sensor", "CP1_session_energy", "2.345")
     assert state_of(hass, "sensor", "CP1_status") == "charging"
     assert state_of(hass, "binary_sensor", "CP1_charging") == "on"
+    await wait_state(hass, "sensor", "site_vehicles_waiting", "0")
+    assert state_of(hass, "sensor", "site_occupied_connectors") == "1"
     assert float(state_of(hass, "sensor", "CP1_power")) == 7.4  # shown in kW
     assert float(state_of(hass, "sensor", "CP1_current_l1")) == 10.5
     assert len(started) == 1
@@ -140,6 +144,14 @@ async def test_full_session_shows_in_home_assistant(
     assert state_of(hass, "sensor", "CP1_status") == "available"
     assert state_of(hass, "sensor", "CP1_session_energy") == "4.0"
     assert state_of(hass, "sensor", "CP1_lifetime_energy") == "4.0"
+    assert state_of(hass, "sensor", "CP1_session_cost") == "unknown"  # not priced yet
+
+    # Once priced (the tariff engine's job), the last session's cost shows in HA's currency.
+    hub.runtime_data.hub.engine.set_cost(summary["id"], Decimal("12.34"), "test tariff")
+    await wait_state(hass, "sensor", "CP1_session_cost", "12.34")
+    cost_state = hass.states.get(entity_id(hass, "sensor", "CP1_session_cost"))
+    assert cost_state is not None
+    assert cost_state.attributes["unit_of_measurement"] == hass.config.currency
 
     response = await hass.services.async_call(
         DOMAIN, "list_sessions", {}, blocking=True, return_response=True
@@ -167,10 +179,14 @@ async def test_control_from_home_assistant(
     """Buttons and the limit reach the charger with spec-conform payloads."""
     entry = ocpp_charger_entry(hass, "CP2")
     assert await hass.config_entries.async_setup(entry.entry_id)
-    cp = make_cp("CP2")
+    cp = make_cp("CP2", vendor="Zap", model="Z1", firmware="4.2")
     await cp.connect()
     await cp.plug_in(1)
     await wait_state(hass, "sensor", "CP2_status", "preparing")
+    # Added by id before it ever connected: the device learns its identity at boot.
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "CP2"), entry.entry_id)
+    assert device is not None
+    assert (device.manufacturer, device.model, device.sw_version) == ("Zap", "Z1", "4.2")
 
     await hass.services.async_call(
         "button",

@@ -403,6 +403,7 @@ class SessionEngine:
             if session.cost is None or overwrite:
                 session.cost, session.tariff = cost, tariff
                 self._mark(session)
+                self._notify(session.charger_id)
             return
         self._patches.append(
             SessionPatch(

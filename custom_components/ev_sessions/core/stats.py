@@ -28,6 +28,10 @@ class OccupancyStats:
     occupied_share: float  # 0..1 of connector time over the window
     charging_share: float
     avg_idle_s: float | None  # sessions that ended in the window, idle after charging
+    #: Vehicles plugged in that have not received any energy yet (waiting for their turn:
+    #: a schedule, load balancing, or an occupied shared supply). A car waiting in the car
+    #: park without a free connector cannot be seen by any charger.
+    waiting_now: int = 0
 
 
 def _overlap(start: datetime, end: datetime, w_start: datetime, w_end: datetime) -> float:
@@ -46,7 +50,7 @@ def compute_stats(
     """Figures over ``sessions`` (open and recently ended ones of the charger or site)."""
     w_start = now - window
     occupied = charging = 0.0
-    occupied_now = charging_now = sessions_today = energy_today = 0
+    occupied_now = charging_now = sessions_today = energy_today = waiting_now = 0
     idle: list[float] = []
     for session in sessions:
         end = session.unplugged_at or now
@@ -57,6 +61,7 @@ def compute_stats(
         if session.is_open:
             occupied_now += 1
             charging_now += session.tracking.charging
+            waiting_now += session.charging_started_at is None
         if session.plugged_in_at >= day_start:
             sessions_today += 1
             energy_today += session.energy_wh
@@ -76,6 +81,7 @@ def compute_stats(
         occupied_share=min(occupied / capacity, 1.0) if capacity > 0 else 0.0,
         charging_share=min(charging / capacity, 1.0) if capacity > 0 else 0.0,
         avg_idle_s=sum(idle) / len(idle) if idle else None,
+        waiting_now=waiting_now,
     )
 
 

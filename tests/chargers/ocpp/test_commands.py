@@ -425,3 +425,8 @@ async def test_configuration_after_boot_201() -> None:
         }
         assert configured["SampledDataCtrlr.TxUpdatedMeasurands"]["status"] == "Accepted"
         assert cp.configuration["SampledDataCtrlr.TxUpdatedInterval"] == "7"
+        # The configuration was read first (GetBaseReport answered by NotifyReport).
+        assert configured["GetBaseReport"] == "Accepted"
+        assert [a for a, _ in cp.requests][:1] == ["GetBaseReport"]
+        diagnostics = server.charger_diagnostics("CS1")
+        assert diagnostics["configuration"]["EVSE.Count"] == "1"

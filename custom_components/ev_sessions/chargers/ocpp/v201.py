@@ -387,8 +387,14 @@ class V201Connection(OcppConnection):
     # ------------------------------------------------------------------ after boot
 
     async def configure(self) -> None:
-        """Set the transaction sample interval and measurands."""
+        """Read the configuration (GetBaseReport), then set the sample interval and measurands."""
         configured = self.state.configured
+        report = await self._base_report()
+        configured["GetBaseReport"] = report.status
+        if report.accepted:
+            values = report.data.get("configuration")
+            if isinstance(values, dict):
+                self.state.configuration.update(values)
         interval = self.settings.meter_interval
         if interval is not None:
             status = await self._set_variable(
