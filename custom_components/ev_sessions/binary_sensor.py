@@ -13,16 +13,15 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .chargers.events import VEHICLE_CONNECTED_STATES, ConnectorState
 from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_HUB
 from .coordinator import ChargerConfigEntry, HubConfigEntry
 from .core.model import ConnectorView
-from .entity import EvSessionsEntity
+from .entity import EvSessionsEntity, async_add_connector_entities, async_add_member_entities
 from .member_entities import MemberEntity, MemberValueDescription
-from .members import member_subentries
 
 PARALLEL_UPDATES = 0
 
@@ -79,40 +78,22 @@ async def async_setup_entry(
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
         hub_entry: HubConfigEntry = entry
         members = hub_entry.runtime_data.members
-
-        @callback
-        def add_member(subentry_id: str) -> None:
-            async_add_entities(
-                [MemberChargingSensor(members, hub_entry.subentries[subentry_id], MEMBER_CHARGING)],
-                config_subentry_id=subentry_id,
-            )
-
-        for subentry in member_subentries(hub_entry):
-            add_member(subentry.subentry_id)
-        members.new_member_callbacks.append(add_member)
-        entry.async_on_unload(lambda: members.new_member_callbacks.remove(add_member))
-        return
-    await _async_setup_charger(entry, async_add_entities)
-
-
-async def _async_setup_charger(
-    entry: ChargerConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
-) -> None:
-    coordinator = entry.runtime_data.coordinator
-
-    @callback
-    def add_connector(connector_id: int) -> None:
-        multi = len(coordinator.known_connectors()) > 1
-        async_add_entities(
-            ConnectorBinarySensor(entry, description, connector_id, multi_connector=multi)
-            for description in CONNECTOR_BINARY_SENSORS
+        async_add_member_entities(
+            hub_entry,
+            async_add_entities,
+            lambda subentry: [MemberChargingSensor(members, subentry, MEMBER_CHARGING)],
         )
-
-    async_add_entities([ChargerConnectedSensor(entry, CHARGER_CONNECTED)])
-    for connector_id in coordinator.known_connectors():
-        add_connector(connector_id)
-    coordinator.new_connector_callbacks.append(add_connector)
-    entry.async_on_unload(lambda: coordinator.new_connector_callbacks.remove(add_connector))
+        return
+    charger_entry: ChargerConfigEntry = entry
+    async_add_entities([ChargerConnectedSensor(charger_entry, CHARGER_CONNECTED)])
+    async_add_connector_entities(
+        charger_entry,
+        async_add_entities,
+        lambda connector_id, multi: [
+            ConnectorBinarySensor(charger_entry, d, connector_id, multi_connector=multi)
+            for d in CONNECTOR_BINARY_SENSORS
+        ],
+    )
 
 
 class ConnectorBinarySensor(EvSessionsEntity, BinarySensorEntity):

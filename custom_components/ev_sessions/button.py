@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.components.button.const import ButtonDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .chargers.events import ChargerCommand, CommandResult, Reset, StopCharging, UnlockConnector
 from .const import DOMAIN
 from .coordinator import ChargerConfigEntry
-from .entity import EvSessionsEntity
+from .entity import EvSessionsEntity, async_add_connector_entities
 from .helpers import run_command
 from .hub import ChargerLink, Hub
 
@@ -97,26 +97,16 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Buttons per connector, plus learn-tag and restart per charger."""
-    coordinator = entry.runtime_data.coordinator
-
-    @callback
-    def add_connector(connector_id: int) -> None:
-        multi = len(coordinator.known_connectors()) > 1
-        async_add_entities(
-            ChargerButton(entry, description, connector_id, multi_connector=multi)
-            for description in BUTTONS
-            if description.per_connector
-        )
-
-    async_add_entities(
-        ChargerButton(entry, description)
-        for description in BUTTONS
-        if not description.per_connector
+    async_add_entities(ChargerButton(entry, d) for d in BUTTONS if not d.per_connector)
+    async_add_connector_entities(
+        entry,
+        async_add_entities,
+        lambda connector_id, multi: [
+            ChargerButton(entry, d, connector_id, multi_connector=multi)
+            for d in BUTTONS
+            if d.per_connector
+        ],
     )
-    for connector_id in coordinator.known_connectors():
-        add_connector(connector_id)
-    coordinator.new_connector_callbacks.append(add_connector)
-    entry.async_on_unload(lambda: coordinator.new_connector_callbacks.remove(add_connector))
 
 
 class ChargerButton(EvSessionsEntity, ButtonEntity):

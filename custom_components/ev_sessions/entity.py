@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import ChargerConfigEntry, ChargerCoordinator, SiteCoordinator
+from .coordinator import ChargerConfigEntry, ChargerCoordinator, HubConfigEntry, SiteCoordinator
+from .members import member_subentries
 
 _UNSET: Any = object()
 
@@ -92,3 +96,44 @@ class EvSessionsSiteEntity(CoordinatorEntity[SiteCoordinator]):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, "hub")}, name="EV Sessions", manufacturer="EV Sessions"
         )
+
+
+@callback
+def async_add_connector_entities(
+    entry: ChargerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: Callable[[int, bool], Iterable[Entity]],
+) -> None:
+    """Add a platform's per-connector entities now and for connectors that appear later.
+
+    ``factory(connector_id, multi_connector)`` builds one connector's entities.
+    """
+    coordinator = entry.runtime_data.coordinator
+
+    @callback
+    def add(connector_id: int) -> None:
+        async_add_entities(factory(connector_id, len(coordinator.known_connectors()) > 1))
+
+    for connector_id in coordinator.known_connectors():
+        add(connector_id)
+    coordinator.new_connector_callbacks.append(add)
+    entry.async_on_unload(lambda: coordinator.new_connector_callbacks.remove(add))
+
+
+@callback
+def async_add_member_entities(
+    entry: HubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: Callable[[ConfigSubentry], Iterable[Entity]],
+) -> None:
+    """Add a platform's entities for each member (its subentry), also for members added later."""
+    members = entry.runtime_data.members
+
+    @callback
+    def add(subentry_id: str) -> None:
+        async_add_entities(factory(entry.subentries[subentry_id]), config_subentry_id=subentry_id)
+
+    for subentry in member_subentries(entry):
+        add(subentry.subentry_id)
+    members.new_member_callbacks.append(add)
+    entry.async_on_unload(lambda: members.new_member_callbacks.remove(add))

@@ -24,7 +24,7 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -35,10 +35,14 @@ from .coordinator import ChargerConfigEntry, HubConfigEntry, SiteData
 from .core import MemberTotals, shorten_tag
 from .core.engine import SessionEngine
 from .core.model import ConnectorView, SpeedClass
-from .entity import EvSessionsEntity, EvSessionsSiteEntity
+from .entity import (
+    EvSessionsEntity,
+    EvSessionsSiteEntity,
+    async_add_connector_entities,
+    async_add_member_entities,
+)
 from .hub import ChargerLink, Hub
 from .member_entities import MemberEntity, MemberValueDescription, month_start
-from .members import member_subentries
 
 PARALLEL_UPDATES = 0
 
@@ -359,23 +363,14 @@ async def async_setup_entry(
         site = hub_entry.runtime_data.site
         members = hub_entry.runtime_data.members
         async_add_entities(SiteSensor(site, description) for description in SITE_SENSORS)
-
-        @callback
-        def add_member(subentry_id: str) -> None:
-            subentry = hub_entry.subentries[subentry_id]
-            async_add_entities(
-                [MemberSensor(members, subentry, d) for d in MEMBER_SENSORS],
-                config_subentry_id=subentry_id,
-            )
-
-        for subentry in member_subentries(hub_entry):
-            add_member(subentry.subentry_id)
-        members.new_member_callbacks.append(add_member)
-        entry.async_on_unload(lambda: members.new_member_callbacks.remove(add_member))
+        async_add_member_entities(
+            hub_entry,
+            async_add_entities,
+            lambda subentry: [MemberSensor(members, subentry, d) for d in MEMBER_SENSORS],
+        )
         return
 
     charger_entry: ChargerConfigEntry = entry
-    coordinator = charger_entry.runtime_data.coordinator
     engine = charger_entry.runtime_data.hub.engine
 
     descriptions = [
@@ -384,14 +379,6 @@ async def async_setup_entry(
         else d
         for d in CONNECTOR_SENSORS
     ]
-
-    @callback
-    def add_connector(connector_id: int) -> None:
-        multi = len(coordinator.known_connectors()) > 1
-        async_add_entities(
-            ConnectorSensor(charger_entry, description, connector_id, multi_connector=multi)
-            for description in descriptions
-        )
 
     hub = charger_entry.runtime_data.hub
     link = charger_entry.runtime_data.link
@@ -402,10 +389,14 @@ async def async_setup_entry(
             ChargerValueSensor(charger_entry, LAST_MEMBER, lambda: _last_member(hub, link)),
         ]
     )
-    for connector_id in coordinator.known_connectors():
-        add_connector(connector_id)
-    coordinator.new_connector_callbacks.append(add_connector)
-    entry.async_on_unload(lambda: coordinator.new_connector_callbacks.remove(add_connector))
+    async_add_connector_entities(
+        charger_entry,
+        async_add_entities,
+        lambda connector_id, multi: [
+            ConnectorSensor(charger_entry, d, connector_id, multi_connector=multi)
+            for d in descriptions
+        ],
+    )
 
 
 class ConnectorSensor(EvSessionsEntity, SensorEntity):
