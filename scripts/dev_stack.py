@@ -3,7 +3,8 @@
 1. starts ``hass -c config`` (HTTP on 127.0.0.1:8123),
 2. onboards it on first run (owner user dev / dev) or logs in,
 3. creates the EV Sessions hub (OCPP on port 9000) if missing,
-4. starts a simulated OCPP 1.6J charge point and accepts it through HA discovery,
+4. adds a demo member owning the simulator's RFID tag, starts a simulated OCPP 1.6J charge
+   point and accepts it through HA discovery,
 5. starts a simulated Modbus charger (Alfen profile) and adds it through the config flow,
 6. runs until Ctrl-C (or ``--once``: stops after everything is set up and a session ran).
 """
@@ -26,6 +27,7 @@ OCPP_PORT = 9000
 OCPP_ID = "SIM-OCPP-1"
 MODBUS_PORT = 5020
 MODBUS_MODEL = "alfen"
+DEMO_TAG = "DEMO0001"
 HUB_TITLE = "EV Sessions"  # the REST API lists entries without unique ids: match titles
 
 
@@ -39,6 +41,19 @@ async def _ensure_hub(hass: HomeAssistantProcess) -> None:
         return
     result = await hass.config_flow(DOMAIN, {"ocpp_port": OCPP_PORT})
     print(f"develop: hub created ({result.get('type')})")
+
+
+async def _ensure_member(hass: HomeAssistantProcess) -> None:
+    """A demo member owning the simulated charge point's tag (members only is the default)."""
+    hub = next(e for e in await hass.entries(DOMAIN) if e["title"] == HUB_TITLE)
+    if hub.get("num_subentries"):
+        return
+    await hass.subentry_flow(
+        hub["entry_id"],
+        "member",
+        {"name": "Demo driver", "tags": [{"id_tag": DEMO_TAG, "label": "Simulator card"}]},
+    )
+    print(f"develop: member 'Demo driver' with tag {DEMO_TAG} added")
 
 
 async def _accept_discovered(hass: HomeAssistantProcess, charger_id: str, wait_s: float) -> bool:
@@ -85,6 +100,7 @@ async def main(once: bool) -> int:
         await hass.start()
         await hass.login()
         await _ensure_hub(hass)
+        await _ensure_member(hass)
         sims.append(
             _spawn(
                 "simulators.ocpp_cp",
@@ -92,6 +108,8 @@ async def main(once: bool) -> int:
                 f"ws://127.0.0.1:{OCPP_PORT}/{OCPP_ID}",
                 "--version",
                 "1.6",
+                "--tag",
+                DEMO_TAG,
             )
         )
         sims.append(

@@ -206,6 +206,18 @@ class HomeAssistantProcess:
                         raise HomeAssistantError(str(message.get("error")))
                     return message["result"]
 
+    async def subentry_flow(
+        self, entry_id: str, subentry_type: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Add a subentry (e.g. a member of the hub) through its flow's first form."""
+        result: dict[str, Any] = await self._post_json(
+            "/api/config/config_entries/subentries/flow", {"handler": [entry_id, subentry_type]}
+        )
+        answer: dict[str, Any] = await self._post_json(
+            f"/api/config/config_entries/subentries/flow/{result['flow_id']}", data
+        )
+        return answer
+
     async def flows_in_progress(self) -> list[dict[str, Any]]:
         """Flows waiting for the user (e.g. discovered chargers)."""
         flows: list[dict[str, Any]] = await self.ws_request(

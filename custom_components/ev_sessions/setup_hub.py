@@ -139,6 +139,8 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
         members.async_update_listeners()
 
     entry.async_on_unload(entry.add_update_listener(_on_update))
+    # Members added while the hub was starting reached no listener: take them in now.
+    hub.set_directory(build_directory(entry))
 
     async def _on_stop(_event: Event) -> None:
         await _async_shutdown(runtime)

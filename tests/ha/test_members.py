@@ -266,3 +266,35 @@ def _device_id(hass: HomeAssistant, charger_id: str) -> str:
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, charger_id), entry.entry_id)
     assert device is not None
     return device.id
+
+
+async def test_member_added_in_the_ui_can_charge_at_once(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """The member flow (a subentry of the hub) takes effect without a reload."""
+    _entry, cp = await _charger(hass, make_cp)
+    assert await cp.swipe("NEW-CARD") == "Invalid"
+    result = await hass.config_entries.subentries.async_init(
+        (hub.entry_id, "member"), context={"source": "user"}
+    )
+    assert result["type"] == "form"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"name": "Cleo", "tags": [{"id_tag": "NEW-CARD", "label": "Blue fob"}]},
+    )
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    assert await cp.swipe("NEW-CARD") == "Accepted"
+    await wait_until(hass, lambda: len(cp.requests_for("SendLocalList")) == 2, what="list update")
+    assert cp.requests_for("SendLocalList")[1]["updateType"] == "Differential"
+    cleo = next(s for s in member_subentries(hub) if s.title == "Cleo")
+    await wait_state(hass, "sensor", f"member_{cleo.data['id']}_sessions_this_month", "0")
+
+    # A tag another member holds is refused by the form.
+    result = await hass.config_entries.subentries.async_init(
+        (hub.entry_id, "member"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": "Dup", "tags": [{"id_tag": "tag-bo"}]}
+    )
+    assert result["errors"] == {"tags": "tag_in_use"}
