@@ -134,6 +134,7 @@ class HomeAssistantProcess:
             )
             await self._token(code["auth_code"])
             assert self.token is not None
+            await self.promote_http_config()
             return self.token
         flow = await self._post_json(
             "/auth/login_flow",
@@ -145,7 +146,17 @@ class HomeAssistantProcess:
         )
         await self._token(result["result"])
         assert self.token is not None
+        await self.promote_http_config()
         return self.token
+
+    async def promote_http_config(self) -> bool:
+        """Confirm a pending HTTP config (HA 2026.10+ reverts and restarts after 5 minutes
+        otherwise; a config written in YAML, like the benchmark's port, starts as pending)."""
+        try:
+            await self.ws_request({"type": "http/config/promote"})
+        except HomeAssistantError:
+            return False  # nothing pending
+        return True
 
     async def _token(self, code: str) -> None:
         async with self.session.post(
