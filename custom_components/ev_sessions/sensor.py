@@ -327,6 +327,20 @@ MEMBER_SENSORS: tuple[MemberSensorDescription, ...] = (
         value_fn=lambda t: round(t.energy_last_month_wh / 1000, 3),
     ),
     MemberSensorDescription(
+        key="cost_this_month",
+        translation_key="cost_this_month",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=lambda t: t.cost_this_month,
+    ),
+    MemberSensorDescription(
+        key="cost_last_month",
+        translation_key="cost_last_month",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=lambda t: t.cost_last_month,
+    ),
+    MemberSensorDescription(
         key="sessions_this_month",
         translation_key="sessions_this_month",
         value_fn=lambda t: t.sessions_this_month,
@@ -352,6 +366,13 @@ def _last_member(hub: Hub, link: ChargerLink) -> str | None:
     return member.name if member else link.last_member_id
 
 
+def _in_currency[D: SensorEntityDescription](hass: HomeAssistant, description: D) -> D:
+    """Money is shown in Home Assistant's currency."""
+    if description.device_class is SensorDeviceClass.MONETARY:
+        return replace(description, native_unit_of_measurement=hass.config.currency)
+    return description
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ConfigEntry,
@@ -363,22 +384,18 @@ async def async_setup_entry(
         site = hub_entry.runtime_data.site
         members = hub_entry.runtime_data.members
         async_add_entities(SiteSensor(site, description) for description in SITE_SENSORS)
+        member_descriptions = [_in_currency(hass, d) for d in MEMBER_SENSORS]
         async_add_member_entities(
             hub_entry,
             async_add_entities,
-            lambda subentry: [MemberSensor(members, subentry, d) for d in MEMBER_SENSORS],
+            lambda subentry: [MemberSensor(members, subentry, d) for d in member_descriptions],
         )
         return
 
     charger_entry: ChargerConfigEntry = entry
     engine = charger_entry.runtime_data.hub.engine
 
-    descriptions = [
-        replace(d, native_unit_of_measurement=hass.config.currency)
-        if d.device_class is SensorDeviceClass.MONETARY
-        else d
-        for d in CONNECTOR_SENSORS
-    ]
+    descriptions = [_in_currency(hass, d) for d in CONNECTOR_SENSORS]
 
     hub = charger_entry.runtime_data.hub
     link = charger_entry.runtime_data.link

@@ -142,3 +142,43 @@ def test_directory_swap_takes_effect() -> None:
     assert access.authorize(request("04A1B2C3")).decision.status is AuthorizationStatus.INVALID
     access.set_directory(MEMBERS)
     assert access.authorize(request("04A1B2C3")).decision.member_id == "anna"
+
+
+def test_member_totals_count_energy_and_priced_cost_by_plug_in_month() -> None:
+    """A session belongs to the month it was plugged in; cost sums only priced sessions."""
+    from decimal import Decimal
+
+    from custom_components.ev_sessions.core import Session, member_totals
+
+    month = datetime(2026, 3, 1, tzinfo=UTC)
+    last = datetime(2026, 2, 1, tzinfo=UTC)
+
+    def session(sid: str, at: datetime, wh: int, cost: str | None, member: str = "anna") -> Session:
+        return Session(
+            id=sid,
+            charger_id="cp",
+            connector_id=1,
+            plugged_in_at=at,
+            unplugged_at=at + timedelta(hours=2),
+            member_id=member,
+            energy_wh=wh,
+            cost=Decimal(cost) if cost is not None else None,
+        )
+
+    totals = member_totals(
+        [
+            session("a", month + timedelta(days=2), 5_000, "10.50"),
+            session("b", month - timedelta(hours=1), 3_000, None),  # plugged in last month
+            session("c", month + timedelta(days=3), 2_000, None),
+            session("d", last - timedelta(days=1), 9_000, "99"),  # before last month: ignored
+            session("e", month + timedelta(days=1), 1_000, "1", member="bo"),
+        ],
+        month_start=month,
+        last_month_start=last,
+    )
+    anna = totals["anna"]
+    assert (anna.energy_this_month_wh, anna.energy_last_month_wh) == (7_000, 3_000)
+    assert anna.sessions_this_month == 2
+    assert anna.cost_this_month == Decimal("10.50")
+    assert anna.cost_last_month is None
+    assert totals["bo"].cost_this_month == Decimal(1)

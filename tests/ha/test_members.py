@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN, repairs_flow_manager
@@ -154,6 +155,10 @@ async def test_session_is_attributed_and_counted_for_the_member(
     assert state_of(hass, "sensor", "member_anna_sessions_this_month") == "1"
     assert state_of(hass, "sensor", "member_bo_sessions_this_month") == "0"
     assert state_of(hass, "binary_sensor", "member_anna_charging") == "off"
+    assert state_of(hass, "sensor", "member_anna_cost_this_month") == "unknown"  # not priced
+    hub.runtime_data.hub.engine.set_cost(ended[0].data["id"], Decimal("7.25"), "test")
+    await hub.runtime_data.members.async_refresh()
+    await wait_state(hass, "sensor", "member_anna_cost_this_month", "7.25")
 
     # Moved to Bo afterwards: recorded who did it, from whom, to whom.
     session_id = ended[0].data["id"]

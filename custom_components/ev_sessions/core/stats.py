@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from .model import Session
@@ -95,6 +96,9 @@ class MemberTotals:
     sessions_this_month: int = 0
     last_session_end: datetime | None = None
     charging_now: bool = False
+    #: Sum of the priced sessions' costs (None while none of the month's sessions is priced).
+    cost_this_month: Decimal | None = None
+    cost_last_month: Decimal | None = None
 
 
 def member_totals(
@@ -108,13 +112,25 @@ def member_totals(
             continue
         item = acc.setdefault(
             session.member_id,
-            {"this": 0, "last": 0, "count": 0, "end": None, "charging": False},
+            {
+                "this": 0,
+                "last": 0,
+                "count": 0,
+                "end": None,
+                "charging": False,
+                "cost_this": None,
+                "cost_last": None,
+            },
         )
         if session.plugged_in_at >= month_start:
             item["this"] += session.energy_wh
             item["count"] += 1
+            if session.cost is not None:
+                item["cost_this"] = (item["cost_this"] or Decimal(0)) + session.cost
         elif session.plugged_in_at >= last_month_start:
             item["last"] += session.energy_wh
+            if session.cost is not None:
+                item["cost_last"] = (item["cost_last"] or Decimal(0)) + session.cost
         if session.unplugged_at is not None and (
             item["end"] is None or session.unplugged_at > item["end"]
         ):
@@ -129,6 +145,8 @@ def member_totals(
             sessions_this_month=item["count"],
             last_session_end=item["end"],
             charging_now=item["charging"],
+            cost_this_month=item["cost_this"],
+            cost_last_month=item["cost_last"],
         )
         for member_id, item in acc.items()
     }
