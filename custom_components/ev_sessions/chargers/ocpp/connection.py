@@ -158,6 +158,35 @@ class OcppConnection:
         #: Set by the server when a newer connection of the same charger took over.
         self.replaced = False
 
+    # ------------------------------------------------------------------ shared handlers
+
+    @on("DataTransfer")
+    def on_data_transfer(self, payload: Payload, received: datetime) -> Payload:
+        """DataTransfer: we know no vendor extensions."""
+        self.state.notifications["DataTransfer"] = {
+            "vendorId": payload.get("vendorId"),
+            "messageId": payload.get("messageId"),
+        }
+        return {"status": "UnknownVendorId"}
+
+    @on("FirmwareStatusNotification")
+    def on_firmware_status_notification(self, payload: Payload, received: datetime) -> Payload:
+        """FirmwareStatusNotification: kept for diagnostics."""
+        self.state.notifications["FirmwareStatusNotification"] = payload.get("status")
+        return {}
+
+    @on("LogStatusNotification")
+    def on_log_status_notification(self, payload: Payload, received: datetime) -> Payload:
+        """LogStatusNotification: kept for diagnostics."""
+        self.state.notifications["LogStatusNotification"] = payload.get("status")
+        return {}
+
+    @on("SecurityEventNotification")
+    def on_security_event_notification(self, payload: Payload, received: datetime) -> Payload:
+        """SecurityEventNotification: kept for diagnostics."""
+        self.state.notifications["SecurityEventNotification"] = payload.get("type")
+        return {}
+
     # ------------------------------------------------------------------ lifecycle
 
     @property

@@ -257,37 +257,10 @@ class V16Connection(OcppConnection):
             self.emit(sample)
         return {}
 
-    @on(Action.data_transfer)
-    def on_data_transfer(self, payload: Payload, received: datetime) -> Payload:
-        """DataTransfer: we know no vendor extensions."""
-        self.state.notifications["DataTransfer"] = {
-            "vendorId": payload.get("vendorId"),
-            "messageId": payload.get("messageId"),
-        }
-        return {"status": "UnknownVendorId"}
-
-    @on(Action.firmware_status_notification)
-    def on_firmware_status_notification(self, payload: Payload, received: datetime) -> Payload:
-        """FirmwareStatusNotification: kept for diagnostics."""
-        self.state.notifications["FirmwareStatusNotification"] = payload.get("status")
-        return {}
-
     @on(Action.diagnostics_status_notification)
     def on_diagnostics_status_notification(self, payload: Payload, received: datetime) -> Payload:
         """DiagnosticsStatusNotification: kept for diagnostics."""
         self.state.notifications["DiagnosticsStatusNotification"] = payload.get("status")
-        return {}
-
-    @on(Action.security_event_notification)
-    def on_security_event_notification(self, payload: Payload, received: datetime) -> Payload:
-        """SecurityEventNotification (security whitepaper): kept for diagnostics."""
-        self.state.notifications["SecurityEventNotification"] = payload.get("type")
-        return {}
-
-    @on(Action.log_status_notification)
-    def on_log_status_notification(self, payload: Payload, received: datetime) -> Payload:
-        """LogStatusNotification (security whitepaper): kept for diagnostics."""
-        self.state.notifications["LogStatusNotification"] = payload.get("status")
         return {}
 
     # ------------------------------------------------------------------ after boot

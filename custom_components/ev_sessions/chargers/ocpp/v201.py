@@ -357,33 +357,6 @@ class V201Connection(OcppConnection):
         self.state.notifications["NotifyEvent"] = events[-20:]
         return {}
 
-    @on(Action.data_transfer)
-    def on_data_transfer(self, payload: Payload, received: datetime) -> Payload:
-        """DataTransfer: we know no vendor extensions."""
-        self.state.notifications["DataTransfer"] = {
-            "vendorId": payload.get("vendorId"),
-            "messageId": payload.get("messageId"),
-        }
-        return {"status": "UnknownVendorId"}
-
-    @on(Action.firmware_status_notification)
-    def on_firmware_status_notification(self, payload: Payload, received: datetime) -> Payload:
-        """FirmwareStatusNotification: kept for diagnostics."""
-        self.state.notifications["FirmwareStatusNotification"] = payload.get("status")
-        return {}
-
-    @on(Action.log_status_notification)
-    def on_log_status_notification(self, payload: Payload, received: datetime) -> Payload:
-        """LogStatusNotification: kept for diagnostics."""
-        self.state.notifications["LogStatusNotification"] = payload.get("status")
-        return {}
-
-    @on(Action.security_event_notification)
-    def on_security_event_notification(self, payload: Payload, received: datetime) -> Payload:
-        """SecurityEventNotification: kept for diagnostics."""
-        self.state.notifications["SecurityEventNotification"] = payload.get("type")
-        return {}
-
     # ------------------------------------------------------------------ after boot
 
     async def configure(self) -> None:
