@@ -142,6 +142,8 @@ class Hub:
             link.info = info
         if link.protocol == PROTOCOL_OCPP and self.ocpp_accept is not None:
             self.ocpp_accept(link.charger_id)
+            if self.engine.is_connected(link.charger_id):  # it was quicker than its entry
+                self.schedule_list_sync(link.charger_id)
 
         @callback
         def unregister() -> None:
@@ -252,16 +254,18 @@ class Hub:
     async def authorize(self, request: AuthorizationRequest) -> AuthorizationResult:
         """Decide whether a tag may charge; report refusals and learned tags."""
         link = self._chargers.get(request.charger_id)
-        if link is None:
+        if link is None and not self.is_known(request.charger_id):
             return AuthorizationResult(status=AuthorizationStatus.INVALID)
+        # A configured charger whose entry is still starting (HA just started) is decided too.
         outcome = self.access.authorize(request)
         decision = outcome.decision
-        link.last_decision = decision
-        if decision.accepted and decision.member_id is not None:
-            link.last_member_id = decision.member_id
-        for cb in link.on_decision:
-            cb(decision)
-        name = self._charger_name(link)
+        if link is not None:
+            link.last_decision = decision
+            if decision.accepted and decision.member_id is not None:
+                link.last_member_id = decision.member_id
+            for cb in link.on_decision:
+                cb(decision)
+        name = self._charger_name(link) if link is not None else request.charger_id
         if outcome.learned is not None:
             member = self.access.directory.member(outcome.learned.member_id)
             added = add_tag_to_member(

@@ -10,8 +10,13 @@ from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN, repairs_f
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from custom_components.ev_sessions.chargers.events import (
+    AuthorizationRequest,
+    AuthorizationStatus,
+)
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.members import EVENT_TAG_REJECTED, member_subentries
 
@@ -303,3 +308,20 @@ async def test_member_added_in_the_ui_can_charge_at_once(
         result["flow_id"], {"name": "Dup", "tags": [{"id_tag": "tag-bo"}]}
     )
     assert result["errors"] == {"tags": "tag_in_use"}
+
+
+async def test_configured_charger_is_decided_before_its_entry_is_set_up(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    """Right after HA starts, a charger may swipe before its own entry is loaded."""
+    ocpp_charger_entry(hass, "LATE-1")  # added, not set up yet
+    runtime_hub = hub.runtime_data.hub
+    now = dt_util.utcnow()
+    member = await runtime_hub.authorize(
+        AuthorizationRequest(charger_id="LATE-1", id_tag="TAG-ANNA", connector_id=1, at=now)
+    )
+    assert member.status is AuthorizationStatus.ACCEPTED
+    stranger = await runtime_hub.authorize(
+        AuthorizationRequest(charger_id="NOT-ADDED", id_tag="TAG-ANNA", connector_id=1, at=now)
+    )
+    assert stranger.status is AuthorizationStatus.INVALID
