@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+import contextlib
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, OperationNotAllowed
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
@@ -62,9 +64,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     """Unload the hub or a charger, leaving no task, socket or timer behind."""
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
         # Chargers hang on the hub: unload them first; the next hub setup brings them back.
+        # (One already being unloaded, e.g. when all entries are unloaded at once, is left
+        # to finish on its own.)
         for other in _charger_entries(hass):
             if other.state is ConfigEntryState.LOADED:
-                await hass.config_entries.async_unload(other.entry_id)
+                with contextlib.suppress(OperationNotAllowed):
+                    await hass.config_entries.async_unload(other.entry_id)
         if not await hass.config_entries.async_unload_platforms(entry, HUB_PLATFORMS):
             return False
         await async_unload_hub(hass, entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,8 @@ class HubRuntimeData:
     server: OcppServer
     stop_callbacks: list[Callable[[], Any]] = field(default_factory=list)
     closed: bool = False
+    #: The running (or finished) shutdown, shared by whoever asks for it.
+    shutdown: asyncio.Future[None] | None = None
 
 
 @dataclass(slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import contextlib
 from datetime import timedelta
@@ -149,10 +150,17 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
 
 async def _async_shutdown(runtime: HubRuntimeData) -> None:
-    """Close sockets first (no more events), then flush and close the database."""
-    if runtime.closed:
-        return
-    runtime.closed = True
+    """Close sockets first (no more events), then flush and close the database.
+
+    HA's stop event and an unload may both ask: they share one shutdown and both wait for it.
+    """
+    if runtime.shutdown is None:
+        runtime.closed = True
+        runtime.shutdown = asyncio.ensure_future(_shutdown_steps(runtime))
+    await asyncio.shield(runtime.shutdown)
+
+
+async def _shutdown_steps(runtime: HubRuntimeData) -> None:
     await runtime.server.stop()
     await runtime.hub.async_stop()
     await runtime.hub.engine.async_stop()

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
@@ -404,3 +405,16 @@ async def test_states_written_for_one_frame_share_one_context(
         entity_id(hass, "sensor", "CP-CTX_lifetime_energy"),
     } <= changed
     assert len({e.context.id for e in ours}) == 1
+
+
+async def test_stop_event_and_unload_share_one_shutdown(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    """HA stopping while the hub unloads: the unload returns only when all is closed."""
+    runtime = hub.runtime_data
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await asyncio.sleep(0)  # the stop listener starts the shutdown
+    assert runtime.shutdown is not None
+    assert await hass.config_entries.async_unload(hub.entry_id)
+    assert runtime.shutdown.done()
+    assert not runtime.server.running
