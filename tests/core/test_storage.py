@@ -261,13 +261,19 @@ async def _three_sessions(harness: Harness) -> list[str]:
 
 
 async def test_query_filters(harness: Harness) -> None:
-    """Filters by time (plug-in in [start, end)), charger, member; newest first; limit."""
+    """Filters by time (sessions overlapping [start, end)), charger, member; newest first."""
     ids = await _three_sessions(harness)
     engine = await harness.engine()
     assert [s.id for s in await engine.async_sessions()] == ids[::-1]
     assert [s.id for s in await engine.async_sessions(charger_id="cp-1")] == [ids[2], ids[0]]
     assert [s.id for s in await engine.async_sessions(member_id="alice")] == [ids[1]]
-    assert [s.id for s in await engine.async_sessions(start=at(60), end=at(24 * 60))] == [ids[1]]
+    # 0-70 min overlaps a window from 60 min; the session plugged in at 24 h does not start
+    # before its end.
+    assert [s.id for s in await engine.async_sessions(start=at(60), end=at(24 * 60))] == [
+        ids[1],
+        ids[0],
+    ]
+    assert [s.id for s in await engine.async_sessions(start=at(70), end=at(24 * 60))] == [ids[1]]
     assert [s.id for s in await engine.async_sessions(start=at(120))] == [ids[2], ids[1]]
     assert [s.id for s in await engine.async_sessions(limit=1)] == [ids[2]]
     alice = (await engine.async_sessions(member_id="alice"))[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 import ssl
 from typing import Any
@@ -154,6 +154,26 @@ async def test_full_session_shows_in_home_assistant(
     assert cost_state is not None
     assert cost_state.attributes["unit_of_measurement"] == hass.config.currency
 
+    # The calendar shows the session in any window it overlaps (here: one that starts after
+    # the vehicle was plugged in and before it left).
+    plugged_in = datetime.fromisoformat(summary["plugged_in_at"])
+    events = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            "entity_id": entity_id(hass, "calendar", "site_sessions"),
+            "start_date_time": plugged_in + timedelta(minutes=30),
+            "end_date_time": plugged_in + timedelta(hours=3),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert events is not None
+    [event] = events[entity_id(hass, "calendar", "site_sessions")]["events"]
+    assert event["summary"] == "CP1: 4.00 kWh"
+    assert datetime.fromisoformat(event["start"]) == plugged_in
+    assert datetime.fromisoformat(event["end"]) == datetime.fromisoformat(summary["unplugged_at"])
+
     response = await hass.services.async_call(
         DOMAIN, "list_sessions", {}, blocking=True, return_response=True
     )
@@ -213,6 +233,8 @@ async def test_control_from_home_assistant(
     assert profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 0
     assert state_of(hass, "number", "CP2_current_limit") == "0.0"
 
+    started = cp.connector(1).transaction_id
+    assert started is not None
     await hass.services.async_call(
         "button",
         "press",
@@ -221,9 +243,7 @@ async def test_control_from_home_assistant(
     )
     stop = cp.requests_for("RemoteStopTransaction")
     assert len(stop) == 1
-    assert str(stop[0]["transactionId"]) == str(
-        (remote and cp.connector(1).transaction_id) or stop[0]["transactionId"]
-    )
+    assert str(stop[0]["transactionId"]) == str(started)
 
 
 async def test_action_on_disconnected_charger_raises_translated_error(

@@ -317,7 +317,7 @@ class SessionEngine:
         member_id: str | None = None,
         limit: int | None = None,
     ) -> list[Session]:
-        """Stored sessions plugged in within ``[start, end)``, newest first (flushes first)."""
+        """Stored sessions that overlap ``[start, end)``, newest first (flushes first)."""
         await self.async_flush()
         return await self._store.async_sessions(
             start=start, end=end, charger_id=charger_id, member_id=member_id, limit=limit

@@ -52,6 +52,7 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -375,10 +376,11 @@ class SessionStore:
         member_id: str | None = None,
         limit: int | None = None,
     ) -> list[Session]:
-        """Sessions plugged in within ``[start, end)``, newest first."""
+        """Sessions that overlap ``[start, end)`` (open ones reach to now), newest first."""
         conds: list[Any] = []
         if start is not None:
-            conds.append(sessions_table.c.plugged_in_at >= start)
+            unplugged = sessions_table.c.unplugged_at
+            conds.append(or_(unplugged.is_(None), unplugged > start))
         if end is not None:
             conds.append(sessions_table.c.plugged_in_at < end)
         if charger_id is not None:
