@@ -23,39 +23,26 @@ async def execute_command(hub: Hub, charger_id: str, command: ChargerCommand) ->
     return await run_command(charger_id, hub.async_execute(charger_id, command))
 
 
+#: Adapter errors and the HA error each becomes, most specific first.
+_ERRORS: tuple[tuple[type[Exception], type[HomeAssistantError], str], ...] = (
+    (ChargerNotConnectedError, HomeAssistantError, "charger_not_connected"),
+    (ChargerTimeoutError, HomeAssistantError, "charger_timeout"),
+    (CommandNotSupportedError, HomeAssistantError, "command_not_supported"),
+    (ValueError, ServiceValidationError, "invalid_command"),  # e.g. a tag too long for 1.6
+    (ChargerError, HomeAssistantError, "charger_error"),
+)
+
+
 async def run_command(charger_id: str, pending: Awaitable[CommandResult]) -> CommandResult:
     """Await a command; map adapter errors to translated HA errors (the one place for both
     actions and entities)."""
     try:
         result = await pending
-    except ChargerNotConnectedError as err:
-        raise HomeAssistantError(
+    except (ChargerError, ValueError) as err:
+        error_class, key = next((e, k) for c, e, k in _ERRORS if isinstance(err, c))
+        raise error_class(
             translation_domain=DOMAIN,
-            translation_key="charger_not_connected",
-            translation_placeholders={"charger": charger_id},
-        ) from err
-    except ChargerTimeoutError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="charger_timeout",
-            translation_placeholders={"charger": charger_id},
-        ) from err
-    except CommandNotSupportedError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="command_not_supported",
-            translation_placeholders={"charger": charger_id},
-        ) from err
-    except ValueError as err:  # e.g. an id tag the protocol cannot carry
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_command",
-            translation_placeholders={"charger": charger_id, "error": str(err)},
-        ) from err
-    except ChargerError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="charger_error",
+            translation_key=key,
             translation_placeholders={"charger": charger_id, "error": str(err)},
         ) from err
     if not result.accepted:
