@@ -47,6 +47,7 @@ MAX_ID_TAG_LENGTH = 20  # OCPP 1.6 idTag is CiString20
 _QUERY_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_MEMBER): cv.string,
         vol.Optional(ATTR_START): cv.datetime,
         vol.Optional(ATTR_END): cv.datetime,
         vol.Optional(ATTR_LIMIT, default=100): vol.All(
@@ -68,7 +69,6 @@ _START_SCHEMA = vol.Schema(
 _REATTRIBUTE_SCHEMA = vol.Schema(
     {vol.Required(ATTR_SESSION_ID): cv.string, vol.Required(ATTR_MEMBER): cv.string}
 )
-_AUDIT_SCHEMA = _QUERY_SCHEMA.extend({vol.Optional(ATTR_MEMBER): cv.string})
 _LEARN_SCHEMA = vol.Schema(
     {vol.Required(ATTR_DEVICE_ID): cv.string, vol.Required(ATTR_MEMBER): cv.string}
 )
@@ -119,7 +119,7 @@ async def _query(call: ServiceCall) -> list[dict[str, Any]]:
         start=_as_utc(call.data.get(ATTR_START)),
         end=_as_utc(call.data.get(ATTR_END)),
         charger_id=charger_id,
-        member_id=None,
+        member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
         limit=call.data[ATTR_LIMIT],
     )
     return [session_summary(session) for session in sessions]
@@ -280,7 +280,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN,
         "list_authorizations",
         _list_authorizations,
-        _AUDIT_SCHEMA,
+        _QUERY_SCHEMA,
         SupportsResponse.ONLY,
     )
     hass.services.async_register(DOMAIN, "learn_tag", _learn_tag, _LEARN_SCHEMA)

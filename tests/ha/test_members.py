@@ -198,6 +198,12 @@ async def test_session_is_attributed_and_counted_for_the_member(
     )
     assert sessions is not None
     assert sessions["sessions"][0]["member_id"] == "bo"
+    for member, expected in (("Bo", [session_id]), ("anna", [])):
+        filtered = await hass.services.async_call(
+            DOMAIN, "list_sessions", {"member": member}, blocking=True, return_response=True
+        )
+        assert filtered is not None
+        assert [s["id"] for s in filtered["sessions"]] == expected
 
 
 async def test_guest_and_free_policies(
