@@ -278,6 +278,10 @@ class Hub:
             LOGGER.debug("Tag %s accepted at %s", shorten_tag(request.id_tag), name)
         return decision.result
 
+    async def persist(self, charger_id: str) -> None:
+        """Return once the charger's session changes so far are written (or storage failed)."""
+        await self.engine.async_persist()
+
     async def boot_decision(self, charger_id: str, info: ChargerInfo) -> BootDecision:
         """Accept added chargers; offer unknown ones to the user through discovery."""
         self._info[charger_id] = info

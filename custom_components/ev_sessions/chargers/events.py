@@ -214,6 +214,15 @@ class ChargerHandler(Protocol):
     async def boot_decision(self, charger_id: str, info: ChargerInfo) -> BootDecision:
         """Decide whether a charger is accepted."""
 
+    async def persist(self, charger_id: str) -> None:
+        """Return once what the events handed over so far changed is durably stored.
+
+        Adapters await it before they answer a transaction start or end, so a charger never
+        deletes a record from its queue that the hub could still lose. It returns (after
+        logging) when storage is failing too: the change stays in memory and is retried, and
+        an unanswered charger would only send it again.
+        """
+
 
 # --------------------------------------------------------------------------- commands
 
@@ -337,6 +346,18 @@ class PushAuthorizationList(ChargerCommand):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GetAuthorizationListVersion(ChargerCommand):
     """Ask which local list version the charger holds."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetChargerPassword(ChargerCommand):
+    """Give the charger the HTTP Basic password it must use from its next connection.
+
+    OCPP 1.6: ``AuthorizationKey`` (then ``SecurityProfile`` 1, or 2 over TLS); 2.0.1:
+    ``SecurityCtrlr.BasicAuthPassword``. Accepted means the charger stored it.
+    """
+
+    password: str
+    tls: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

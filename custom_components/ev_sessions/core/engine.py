@@ -207,6 +207,17 @@ class SessionEngine:
                 self._patches[:0] = patches
                 raise
 
+    async def async_persist(self) -> None:
+        """Write what has changed so far now; on a storage fault log and return.
+
+        The adapters await this (through the hub) before they answer a transaction start or
+        end. The changes stay pending and the flush loop retries them.
+        """
+        try:
+            await self.async_flush()
+        except StorageError as err:
+            _LOGGER.warning("Session change kept in memory, not yet written: %s", err)
+
     def _check_timeouts(self, now: datetime) -> None:
         """Confirm charging finished for flows stopped long enough without further events."""
         for charger in self._chargers.values():

@@ -45,6 +45,9 @@ class RecordingHandler:
     async def boot_decision(self, charger_id: str, info: ChargerInfo) -> BootDecision:
         return BootDecision.ACCEPTED
 
+    async def persist(self, charger_id: str) -> None:
+        return None
+
     def of[E: ChargerEvent](self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 

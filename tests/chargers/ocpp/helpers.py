@@ -42,6 +42,8 @@ class RecordingHandler:
         self.auth_requests: list[AuthorizationRequest] = []
         self.boot_requests: list[tuple[str, ChargerInfo]] = []
         self._changed = asyncio.Event()
+        #: Number of events recorded at each persist() call.
+        self.persisted: list[int] = []
 
     def handle_event(self, event: ChargerEvent) -> None:
         self.events.append(event)
@@ -56,6 +58,9 @@ class RecordingHandler:
     async def boot_decision(self, charger_id: str, info: ChargerInfo) -> BootDecision:
         self.boot_requests.append((charger_id, info))
         return self.boot.get(charger_id, BootDecision.ACCEPTED)
+
+    async def persist(self, charger_id: str) -> None:
+        self.persisted.append(len(self.events))
 
     def of[E: ChargerEvent](self, kind: type[E], charger_id: str | None = None) -> list[E]:
         """Recorded events of a type (and charger)."""
