@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+import math
 from typing import Protocol
 
 
@@ -82,6 +83,25 @@ class ChargerInfo:
     firmware: str | None = None
     protocol: str  # "ocpp1.6", "ocpp2.0.1", "modbus"
     connectors: int = 1
+
+
+# --------------------------------------------------------------------------- plausible values
+
+#: The largest and smallest values a measurement may have to be used at all. Adapters drop
+#: anything outside (and NaN or infinity) with a protocol deviation; the engine refuses it too.
+#: Generous on purpose: they exist to keep garbage (1e30, 2^63, negative registers) out of the
+#: record, not to judge a plausible charger.
+MAX_ENERGY_REGISTER_WH = 10**12  # 1 TWh: no charger meter reaches it
+MAX_ABS_POWER_W = 10_000_000.0  # 10 MW, either direction
+MAX_ABS_CURRENT_A = 5_000.0
+MAX_VOLTAGE_V = 2_000.0
+#: The highest connector (EVSE) id accepted when the charger has not said how many it has.
+DEFAULT_MAX_CONNECTORS = 8
+
+
+def plausible(value: float, low: float, high: float) -> bool:
+    """``value`` is a finite number within ``[low, high]``."""
+    return math.isfinite(value) and low <= value <= high
 
 
 # --------------------------------------------------------------------------- events
@@ -161,6 +181,10 @@ class TransactionEnded(ChargerEvent):
     meter_stop_wh: int | None = None
     reason: str | None = None
     offline: bool = False
+    #: Whether a session may be recorded after the fact when none is known for this
+    #: transaction. OCPP 2.0.1 chargers start transactions themselves (legitimate); in 1.6 the
+    #: central system issues the ids, so an end for an id it never issued creates nothing.
+    retroactive: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
