@@ -111,7 +111,12 @@ class SimConfig:
     model: str = "Simulator"
     serial: str | None = "SIM-0001"
     firmware: str = "1.0.0"
+    #: HTTP Basic password (security profile 1/2); set by the central system when it sends
+    #: AuthorizationKey (1.6, hex digits) or SecurityCtrlr.BasicAuthPassword (2.0.1).
     password: str | None = None
+    #: The answer to a new password: "Accepted" (stored and used from the next connection),
+    #: "Rejected" or "NotSupported" (a charger that cannot take one).
+    password_answer: str = "Accepted"  # noqa: S105  (a status, not a secret)
     #: Offer the OCPP subprotocol in the handshake (False: offer none).
     offer_protocol: bool = True
     meter_start_wh: float = 0.0
@@ -448,6 +453,7 @@ class SimulatedChargePoint:
                 "MeterValuesSampledData": "Energy.Active.Import.Register",
                 "NumberOfConnectors": str(cfg.connectors),
                 "HeartbeatInterval": "300",
+                "SecurityProfile": "0",
             }
             if v16
             else {
@@ -1105,6 +1111,8 @@ class SimulatedChargePoint:
 
     def change_configuration(self, key: str, value: str) -> str:
         """ChangeConfiguration / SetVariables: Accepted, Rejected or NotSupported."""
+        if key in {"AuthorizationKey", "SecurityCtrlr.BasicAuthPassword"}:
+            return self._set_password(key, value)
         if key in self.readonly:
             return "Rejected"
         if key not in self.configuration:
@@ -1118,6 +1126,18 @@ class SimulatedChargePoint:
             except ValueError:
                 return "Rejected"
         self.configuration[key] = value
+        return "Accepted"
+
+    def _set_password(self, key: str, value: str) -> str:
+        """Store a new password (write-only: never in the configuration read back)."""
+        if self.config.password_answer != "Accepted":  # noqa: S105
+            return self.config.password_answer
+        if key == "AuthorizationKey":  # 1.6 security whitepaper: the password's hex digits
+            try:
+                value = bytes.fromhex(value).decode()
+            except ValueError:
+                return "Rejected"
+        self.config.password = value
         return "Accepted"
 
     def get_configuration(self, keys: list[str] | None) -> tuple[dict[str, str], list[str]]:

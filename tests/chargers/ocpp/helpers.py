@@ -95,7 +95,7 @@ async def running_server(
     handler = handler or RecordingHandler()
     server_kwargs = {
         key: kwargs.pop(key)
-        for key in ("password_for", "known", "transaction_id_factory")
+        for key in ("password_for", "known", "forgotten", "transaction_id_factory")
         if key in kwargs
     }
     server = OcppServer(handler, replace(FAST, **kwargs), **server_kwargs)

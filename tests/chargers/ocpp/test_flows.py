@@ -304,10 +304,13 @@ async def test_reconnect_mid_transaction_keeps_transaction() -> None:
 
 
 async def test_second_connection_replaces_first() -> None:
+    """With the charger's password, a second connection replaces the first (test_admission
+    has the refusal of one without it)."""
+    password = "dup-password-0123456"
     async with (
-        running_server() as (server, handler),
-        charge_point(server, "DUP") as first,
-        charge_point(server, "DUP") as second,
+        running_server(password_for={"DUP": password}.get) as (server, handler),
+        charge_point(server, "DUP", password=password) as first,
+        charge_point(server, "DUP", password=password) as second,
     ):
         await handler.wait_for(ChargerConnected, 2)
         disconnected = await handler.wait_for(ChargerDisconnected)
@@ -331,7 +334,8 @@ async def test_offline_replay_of_unknown_transaction_keeps_timestamps() -> None:
         await cp.stop(1, "PowerLoss", timestamp=stopped_at)
         assert cp.queued == 2
         # the hub restarted in the meantime: a new server knows nothing of the transaction
-        async with running_server() as (server_b, handler_b):
+        # (the charger is configured, so it is taken back without booting)
+        async with running_server(known=lambda cid: cid == "CP1") as (server_b, handler_b):
             await cp.connect(url(server_b, "CP1"))
             ended = await handler_b.wait_for(TransactionEnded)
             assert ended.transaction_id == transaction_id

@@ -157,6 +157,15 @@ class OcppConnection:
         self._booted = False
         #: Set by the server when a newer connection of the same charger took over.
         self.replaced = False
+        #: The password this connection proved (HTTP Basic, or given to it): None when none.
+        self.authenticated_with: str | None = None
+        #: The TCP transport (set by the server; :meth:`abort` drops it without a handshake).
+        self.transport: asyncio.Transport | None = None
+        #: A ChargerConnected was emitted for this connection (the hub counts it connected).
+        self.announced = False
+        #: Frames (of any kind) received so far.
+        self.frames_received = 0
+        self._heard = asyncio.Event()
 
     # ------------------------------------------------------------------ shared handlers
 
@@ -204,9 +213,14 @@ class OcppConnection:
             )
         self.spawn(self._ask_for_boot_later())
         self.spawn(self._watch_liveness())
+        self.spawn(self._close_if_silent())
         try:
             async for msg in self.ws:
-                if msg.type is WSMsgType.TEXT:
+                self.frames_received += 1
+                self._heard.set()
+                if msg.type is WSMsgType.PING:
+                    await self.ws.pong(msg.data)
+                elif msg.type is WSMsgType.TEXT:
                     await self._route_safely(msg.data)
                 elif msg.type is WSMsgType.BINARY:
                     self.deviate("binary_frame", "frame sent as binary instead of text")
@@ -218,6 +232,39 @@ class OcppConnection:
         """Close the websocket and stop everything this connection started."""
         self._shutdown()
         await self.ws.close(code=1001, message=message.encode())
+
+    def abort(self) -> None:
+        """Drop a dead connection at once (no closing handshake to wait for)."""
+        self._shutdown()
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def probe(self, wait: float) -> bool:
+        """Whether the charger still answers: a websocket pong (or any frame) within ``wait`` s."""
+        if self._closed or self.ws.closed:
+            return False
+        self._heard.clear()
+        try:
+            await self.ws.ping()
+        except (ConnectionError, RuntimeError):
+            return False
+        try:
+            async with asyncio.timeout(wait):
+                await self._heard.wait()
+        except TimeoutError:
+            return False
+        return not self._closed
+
+    async def _close_if_silent(self) -> None:
+        """Close a websocket that sent no frame at all within ``first_frame_timeout``."""
+        await asyncio.sleep(self.settings.first_frame_timeout)
+        if self.frames_received == 0:
+            _LOGGER.warning(
+                "%s: no frame within %s s of connecting; closing",
+                self.charger_id,
+                self.settings.first_frame_timeout,
+            )
+            await self.close("no frame")
 
     def _shutdown(self) -> None:
         if self._closed:
@@ -261,7 +308,15 @@ class OcppConnection:
     # ------------------------------------------------------------------ events
 
     def emit(self, event: ChargerEvent) -> None:
-        """Hand an event to the hub; a failing hub never breaks the connection."""
+        """Hand an event to the hub; a failing hub never breaks the connection.
+
+        Nothing from a charger that is not accepted (unknown, Pending, Rejected) reaches the hub.
+        """
+        if not self.state.accepted:
+            _LOGGER.debug("%s: not accepted, dropped %s", self.charger_id, type(event).__name__)
+            return
+        if isinstance(event, ChargerConnected):
+            self.announced = True
         try:
             self.hub.handler.handle_event(event)
         except Exception:
@@ -363,7 +418,7 @@ class OcppConnection:
                 await self._send_error(unique_id, "NotImplemented", f"{action} is not known")
             return
         state = self.state
-        if action != "BootNotification" and (state.pending or state.rejected):
+        if action != "BootNotification" and not state.accepted:
             await self._send_error(unique_id, "SecurityError", "charger is not accepted")
             return
         try:

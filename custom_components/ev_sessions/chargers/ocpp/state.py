@@ -35,6 +35,21 @@ class OcppServerSettings:
     ssl_context: ssl.SSLContext | None = None
     #: Refuse (HTTP 404) websockets from charger ids the hub does not know.
     reject_unknown: bool = False
+    #: A connection that has not completed its HTTP upgrade within this time is closed.
+    handshake_timeout: float = 30.0
+    #: A websocket that has sent no frame at all within this time is closed.
+    first_frame_timeout: float = 30.0
+    #: A second connection for a connected id waits this long for the first one to answer a
+    #: websocket ping; a first connection that answers keeps its place (the newcomer is refused
+    #: unless it authenticated with the charger's password).
+    duplicate_probe_timeout: float = 3.0
+    #: Failed password checks (per charger id, and per remote address) before backing off.
+    auth_failures_allowed: int = 5
+    #: The first back-off after too many failures; it doubles per further failure.
+    auth_backoff: float = 1.0
+    auth_backoff_max: float = 300.0
+    #: At most this many charger ids may wait unaccepted (Pending) at once; the oldest goes.
+    max_pending: int = 100
     heartbeat_interval: int = 300
     #: Retry interval given to chargers whose boot is Pending or Rejected.
     pending_interval: int = 15

@@ -26,6 +26,7 @@ from custom_components.ev_sessions.chargers.events import (
     PushAuthorizationList,
     Reset,
     SetAvailability,
+    SetChargerPassword,
     SetChargingSchedule,
     SetCurrentLimit,
     StartCharging,
@@ -391,7 +392,41 @@ class V16Connection(OcppConnection):
                 )
             case ClearAuthorizationCache():
                 return await self.command("ClearCache", {}, ok=ACCEPTED)
+            case SetChargerPassword():
+                return await self._set_password(command)
         raise CommandNotSupportedError(f"OCPP 1.6 cannot {type(command).__name__}")
+
+    async def _set_password(self, command: SetChargerPassword) -> CommandResult:
+        """``AuthorizationKey`` (the hex digits of the password), then ``SecurityProfile``.
+
+        The security whitepaper wants the key set first; profile 1 (Basic auth) or 2 (over TLS).
+        A charger without a ``SecurityProfile`` key (NotSupported) that took the key is taken to
+        use it. The password never lands in the configuration kept for diagnostics.
+        """
+        size = len(command.password.encode())
+        if not PASSWORD_BYTES[0] <= size <= PASSWORD_BYTES[1]:
+            raise ValueError(f"OCPP 1.6 passwords are 16 to 20 bytes, got {size}")
+        key = await self._change_quietly("AuthorizationKey", command.password.encode().hex())
+        statuses = {"AuthorizationKey": key}
+        if key in _CONFIG_OK:
+            profile = "2" if command.tls else "1"
+            statuses["SecurityProfile"] = await self._change(_PROFILE_KEY, profile)
+        accepted = key in _CONFIG_OK and statuses["SecurityProfile"] in _PROFILE_OK
+        if accepted:
+            self.authenticated_with = command.password  # this connection got it from us
+        if accepted:
+            status = "Accepted"
+        else:
+            status = key if key not in _CONFIG_OK else statuses[_PROFILE_KEY]
+        return CommandResult(accepted=accepted, status=status, data=dict(statuses))
+
+    async def _change_quietly(self, key: str, value: str) -> str:
+        """ChangeConfiguration whose value is a secret: not remembered, never logged."""
+        try:
+            answer = await self.call("ChangeConfiguration", {"key": key, "value": value})
+        except OcppCallError as error:
+            return error.code
+        return str(answer.get("status"))
 
     async def _call_or_unsupported(self, action: str, payload: Payload) -> Payload:
         try:
@@ -559,6 +594,11 @@ class V16Connection(OcppConnection):
 
 
 _UNLOCKED = frozenset({"Unlocked"})
+_CONFIG_OK = frozenset({"Accepted", "RebootRequired"})
+_PROFILE_KEY = "SecurityProfile"
+_PROFILE_OK = frozenset({"Accepted", "RebootRequired", "NotSupported"})
+#: The security whitepaper's AuthorizationKey: 16 to 20 bytes (sent as 32 to 40 hex digits).
+PASSWORD_BYTES = (16, 20)
 _SCHEDULED = frozenset({"Accepted", "Scheduled"})
 
 

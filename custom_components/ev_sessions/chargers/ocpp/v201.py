@@ -31,6 +31,7 @@ from custom_components.ev_sessions.chargers.events import (
     Reset,
     SampleContext,
     SetAvailability,
+    SetChargerPassword,
     SetChargingSchedule,
     SetCurrentLimit,
     StartCharging,
@@ -88,6 +89,8 @@ TRIGGERS = frozenset(
 )
 ACCEPTED = frozenset({"Accepted"})
 _SET_OK = frozenset({"Accepted", "RebootRequired"})
+#: BasicAuthPassword is a passwordString of 16 to 40 characters.
+PASSWORD_LENGTH = (16, 40)
 _report_ids = itertools.count(1)
 
 
@@ -484,7 +487,35 @@ class V201Connection(OcppConnection):
                 return CommandResult(accepted=True, status="Accepted", data={"version": version})
             case ClearAuthorizationCache():
                 return await self.command("ClearCache", {}, ok=ACCEPTED)
+            case SetChargerPassword():
+                return await self._set_password(command)
         raise CommandNotSupportedError(f"OCPP 2.0.1 cannot {type(command).__name__}")
+
+    async def _set_password(self, command: SetChargerPassword) -> CommandResult:
+        """``SecurityCtrlr.BasicAuthPassword`` (16 to 40 characters; never kept or logged)."""
+        if not PASSWORD_LENGTH[0] <= len(command.password) <= PASSWORD_LENGTH[1]:
+            raise ValueError("OCPP 2.0.1 passwords are 16 to 40 characters")
+        try:
+            answer = await self.call(
+                "SetVariables",
+                {
+                    "setVariableData": [
+                        {
+                            "attributeValue": command.password,
+                            "component": {"name": "SecurityCtrlr"},
+                            "variable": {"name": "BasicAuthPassword"},
+                        }
+                    ]
+                },
+            )
+        except OcppCallError as error:
+            return CommandResult(accepted=False, status=error.code)
+        results = answer.get("setVariableResult") or [{}]
+        status = str(results[0].get("attributeStatus"))
+        accepted = status in _SET_OK
+        if accepted:
+            self.authenticated_with = command.password  # this connection got it from us
+        return CommandResult(accepted=accepted, status=status)
 
     async def _call_or_unsupported(self, action: str, payload: Payload) -> Payload:
         try:
