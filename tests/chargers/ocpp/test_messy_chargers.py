@@ -190,6 +190,7 @@ async def test_timestamps_without_zone_absurd_and_future() -> None:
         kinds = deviation_kinds(handler, "CLOCK")
         assert kinds["timestamp_without_timezone"] == 1
         assert kinds["timestamp_absurd"] == 1
+        assert kinds["timestamp_in_future"] == 1
         assert kinds["timestamp_invalid"] == 1
 
 

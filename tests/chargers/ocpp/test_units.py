@@ -140,7 +140,14 @@ def test_parse_timestamp_cases() -> None:
     assert parse_timestamp(None, NOW) == (NOW, None)
     assert parse_timestamp(12345, NOW) == (NOW, "timestamp_invalid")
     assert parse_timestamp("2014-12-31T23:59:59Z", NOW) == (NOW, "timestamp_absurd")
-    assert parse_timestamp("2026-06-03T12:00:00Z", NOW) == (NOW, "timestamp_absurd")
+    assert parse_timestamp("2026-06-03T12:00:00Z", NOW) == (NOW, "timestamp_in_future")
+    assert parse_timestamp("2026-06-01T12:06:00Z", NOW) == (NOW, "timestamp_in_future")
+    assert parse_timestamp("2026-06-01T12:04:00Z", NOW)[1] is None  # within the tolerance
+    assert parse_timestamp("2026-06-01T12:04:00Z", NOW, timedelta(minutes=1)) == (
+        NOW,
+        "timestamp_in_future",
+    )
+    assert parse_timestamp("9999-12-31T23:59:59-14:00", NOW) == (NOW, "timestamp_invalid")
     assert parse_timestamp("2026-06-01T11:00:00", NOW)[1] == "timestamp_without_timezone"
     assert iso(datetime(2026, 1, 2, 3, 4, 5, 678900, tzinfo=UTC)) == "2026-01-02T03:04:05.678Z"
 

@@ -6,12 +6,18 @@ numbers sent as strings (or the reverse), enum values with the wrong case or a v
 along the official schema, fixes what can be fixed safely, keeps what the handlers tolerate and
 lists every deviation. A payload is *unusable* only when a required field is missing or a value
 cannot be coerced into the declared type; then :class:`Unusable` carries the CALLERROR to send.
+
+Numbers that are not finite ("NaN", "Infinity", ``1e400``) are never turned into integers. In a
+``number`` field they are kept as float NaN/infinity for the handler to drop (a meter value is
+dropped, the rest of the frame used); in an ``integer`` field they make the payload unusable,
+except in :data:`DROPPABLE` fields, which are then left out with a deviation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 import math
+import reprlib
 from typing import Any
 
 #: Known vendor spellings of enum values, by property name.
@@ -27,6 +33,11 @@ FALLBACKS: dict[str, str] = {
 }
 #: Defaults for required properties chargers are known to omit.
 MISSING_DEFAULTS: dict[str, Any] = {"errorCode": "NoError"}
+#: Properties (required or not) left out when their value is unusable, instead of refusing the
+#: payload: a transaction start or end is worth more than one garbled meter register.
+DROPPABLE = frozenset({"meterStart", "meterStop"})
+
+_REPR = reprlib.Repr(maxlevel=3, maxstring=60, maxother=60, maxlong=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +59,14 @@ class Unusable(Exception):  # noqa: N818  (it is a result, not an error of ours)
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    """A short repr (bounded depth and length: payloads may be nested absurdly deep)."""
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_id(name: str) -> bool:
+    """An identifier field (never rounded: 1.5 is not transaction 2)."""
+    return name == "id" or name.endswith("Id")
 
 
 class _Repairer:
@@ -82,7 +99,7 @@ class _Repairer:
         if expected == "string":
             return self.walk_string(value, node, path, name)
         if expected == "integer":
-            return self.walk_integer(value, path)
+            return self.walk_integer(value, path, name)
         if expected == "number":
             return self.walk_number(value, path)
         if expected == "boolean":
@@ -94,16 +111,26 @@ class _Repairer:
             raise Unusable("type", path or "payload", f"expected an object, got {_short(value)}")
         properties: dict[str, Any] = node.get("properties", {})
         result: dict[str, Any] = {}
+        dropped: set[str] = set()
         for key, item in value.items():
             sub_path = f"{path}.{key}" if path else key
             if key in properties:
+                if key in DROPPABLE:
+                    try:
+                        result[key] = self.walk(item, properties[key], sub_path, key)
+                    except Unusable as error:
+                        dropped.add(key)
+                        self.deviations.append(
+                            Deviation(f"implausible_value:{key}", f"{error}, left out")
+                        )
+                    continue
                 result[key] = self.walk(item, properties[key], sub_path, key)
             else:
                 if node.get("additionalProperties") is False:
                     self.note("unknown_property", sub_path, "not in the schema, ignored")
                 result[key] = item
         for key in node.get("required", ()):
-            if key not in result:
+            if key not in result and key not in dropped:
                 sub_path = f"{path}.{key}" if path else key
                 if key not in MISSING_DEFAULTS:
                     raise Unusable("required", sub_path, "required property missing")
@@ -160,9 +187,11 @@ class _Repairer:
         self.note("unknown_enum", path, f"{_short(value)} unknown, kept")
         return value
 
-    def walk_integer(self, value: Any, path: str) -> int:
+    def walk_integer(self, value: Any, path: str, name: str = "") -> int:
         number = self.to_number(value, path, "an integer")
         if isinstance(number, float):
+            if not math.isfinite(number) or (_is_id(name) and not number.is_integer()):
+                raise Unusable("type", path, f"expected an integer, got {_short(value)}")
             if not number.is_integer():
                 self.note("float_for_integer", path, f"{_short(value)} rounded")
             number = round(number)
@@ -172,6 +201,7 @@ class _Repairer:
         return self.to_number(value, path, "a number")
 
     def to_number(self, value: Any, path: str, expected: str) -> float | int:
+        """An int or float (NaN and infinities included: the callers decide about those)."""
         if isinstance(value, bool):
             raise Unusable("type", path, f"expected {expected}, got {_short(value)}")
         if isinstance(value, (int, float)):
@@ -181,10 +211,11 @@ class _Repairer:
             try:
                 number = float(text)
             except ValueError:
-                number = math.nan
-            if math.isfinite(number):
-                self.note("string_for_number", path, f"{_short(value)} sent as a string")
-                return int(number) if number.is_integer() and "." not in text else number
+                raise Unusable("type", path, f"expected {expected}, got {_short(value)}") from None
+            self.note("string_for_number", path, f"{_short(value)} sent as a string")
+            if number.is_integer() and "." not in text and "e" not in text.lower():
+                return int(text)  # exact, also beyond 2^53
+            return number
         raise Unusable("type", path, f"expected {expected}, got {_short(value)}")
 
     def walk_boolean(self, value: Any, path: str) -> bool:

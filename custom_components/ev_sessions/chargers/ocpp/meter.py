@@ -2,17 +2,30 @@
 
 This is the hot path of the adapter (MeterValues is the high-rate message), so it is written as
 plain loops over dicts with table lookups.
+
+Values that are not finite numbers within the plausible bounds of :mod:`..events` (NaN,
+infinity, 1e30, a negative energy register) are dropped one by one with a protocol deviation
+``implausible_value:<measurand>``; the rest of the frame is used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+import math
 from typing import Any
 
-from custom_components.ev_sessions.chargers.events import MeterSample, SampleContext
+from custom_components.ev_sessions.chargers.events import (
+    MAX_ABS_CURRENT_A,
+    MAX_ABS_POWER_W,
+    MAX_ENERGY_REGISTER_WH,
+    MAX_VOLTAGE_V,
+    MeterSample,
+    SampleContext,
+    plausible,
+)
 
-from .timeutil import parse_timestamp
+from .timeutil import MAX_AHEAD, parse_timestamp
 
 Deviate = Callable[[str, str], None]
 Phases = tuple[float | None, float | None, float | None]
@@ -42,14 +55,18 @@ PHASES: dict[str, tuple[int, bool]] = {
     "L2-L3": (1, False),
     "L3-L1": (2, False),
 }
-#: Measurand -> (base unit, {unit: factor to base}).
-UNITS: dict[str, tuple[str, dict[str, float]]] = {
-    ENERGY: ("Wh", {"Wh": 1.0, "kWh": 1000.0}),
-    POWER: ("W", {"W": 1.0, "kW": 1000.0}),
-    CURRENT: ("A", {"A": 1.0}),
-    VOLTAGE: ("V", {"V": 1.0}),
-    SOC: ("Percent", {"Percent": 1.0}),
+#: Measurand -> (base unit, {unit: factor to base}, lowest and highest plausible value in it).
+UNITS: dict[str, tuple[str, dict[str, float], float, float]] = {
+    ENERGY: ("Wh", {"Wh": 1.0, "kWh": 1000.0}, 0.0, float(MAX_ENERGY_REGISTER_WH)),
+    POWER: ("W", {"W": 1.0, "kW": 1000.0}, -MAX_ABS_POWER_W, MAX_ABS_POWER_W),
+    CURRENT: ("A", {"A": 1.0}, -MAX_ABS_CURRENT_A, MAX_ABS_CURRENT_A),
+    VOLTAGE: ("V", {"V": 1.0}, 0.0, MAX_VOLTAGE_V),
+    SOC: ("Percent", {"Percent": 1.0}, 0.0, 100.0),
 }
+#: 2.0.1 ``unitOfMeasure.multiplier`` (a power of ten) beyond this is refused (no overflow).
+MAX_MULTIPLIER = 12
+#: Integers beyond this are not converted to float (``float()`` would raise); they are absurd.
+_FLOAT_SAFE_INT = 10**300
 
 
 class _Accumulator:
@@ -117,13 +134,20 @@ class _Accumulator:
         connector_id: int,
         transaction_id: str | None,
         offline: bool,
+        deviate: Deviate,
     ) -> MeterSample | None:
         energy = self.energy
         if energy is None and self.energy_phases:
             energy = sum(self.energy_phases)
+            if energy > MAX_ENERGY_REGISTER_WH:  # each phase was in bounds, their sum is not
+                deviate(f"implausible_value:{ENERGY}", f"{ENERGY} sum of phases {energy!r}")
+                energy = None
         power = self.power
         if power is None and self.power_phases:
             power = sum(self.power_phases)
+            if not -MAX_ABS_POWER_W <= power <= MAX_ABS_POWER_W:
+                deviate(f"implausible_value:{POWER}", f"{POWER} sum of phases {power!r}")
+                power = None
         current = _tuple(self.current)
         voltage = _tuple(self.voltage) or _tuple(self.voltage_ll)
         if (
@@ -156,13 +180,33 @@ def _tuple(values: list[float | None]) -> Phases | None:
 
 
 def _number(raw: Any) -> float | None:
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+    """A float for a number or numeric string (NaN and infinities included); None otherwise."""
+    kind = type(raw)
+    if kind is float:
         return float(raw)
-    if isinstance(raw, str):
+    if kind is int:
+        return float(raw) if -_FLOAT_SAFE_INT < raw < _FLOAT_SAFE_INT else math.inf
+    if kind is str:
         try:
-            return float(raw.replace(",", "."))
+            return float(raw.replace(",", "."))  # "NaN", "Infinity" and "1e400" parse too
         except ValueError:
             return None
+    return None
+
+
+def register_wh(raw: object, what: str, deviate: Deviate) -> int | None:
+    """An energy register sent as a plain number (``meterStart``, ``meterStop``) in Wh.
+
+    ``None`` when absent; dropped (``None``, with a deviation) when it is not a finite number
+    within ``0 ..`` :data:`MAX_ENERGY_REGISTER_WH`.
+    """
+    if raw is None:
+        return None
+    if type(raw) is int and 0 <= raw <= MAX_ENERGY_REGISTER_WH:
+        return raw
+    if type(raw) is float and plausible(raw, 0.0, MAX_ENERGY_REGISTER_WH):
+        return round(raw)
+    deviate(f"implausible_value:{what}", f"{what} {raw!r:.60}: not a plausible register in Wh")
     return None
 
 
@@ -177,15 +221,17 @@ def parse_meter_values(
     offline_after: timedelta | None,
     offline: bool,
     deviate: Deviate,
+    max_ahead: timedelta = MAX_AHEAD,
 ) -> list[MeterSample]:
     """One :class:`MeterSample` per ``meterValue`` entry that carries something we use.
 
     ``offline`` marks every sample as replayed; with ``offline_after`` a sample whose timestamp
-    lags ``received`` by more than that is marked replayed too.
+    lags ``received`` by more than that is marked replayed too. A timestamp more than
+    ``max_ahead`` in the future is replaced by ``received``.
     """
     samples: list[MeterSample] = []
     for entry in meter_values:
-        at, problem = parse_timestamp(entry.get("timestamp"), received)
+        at, problem = parse_timestamp(entry.get("timestamp"), received, max_ahead)
         if problem is not None:
             deviate(problem, f"meterValue timestamp {entry.get('timestamp')!r}")
         acc = _Accumulator()
@@ -210,7 +256,7 @@ def parse_meter_values(
             if value is None:
                 deviate("unparsable_value", f"{measurand} value {sv.get('value')!r}")
                 continue
-            base, factors = units
+            base, factors, low, high = units
             if unit is not None and unit != base:
                 factor = factors.get(unit)
                 if factor is None:
@@ -220,7 +266,16 @@ def parse_meter_values(
                     factor = 1.0
                 value *= factor
             if multiplier:
-                value *= 10.0**multiplier
+                if -MAX_MULTIPLIER <= multiplier <= MAX_MULTIPLIER:
+                    value *= 10.0**multiplier
+                else:
+                    value = math.nan
+            if not low <= value <= high:  # also false for NaN; infinities are out of bounds
+                deviate(
+                    f"implausible_value:{measurand}",
+                    f"{measurand} {sv.get('value')!r:.60} (multiplier {multiplier}) dropped",
+                )
+                continue
             acc.add(measurand, sv.get("phase"), value)
         sample_offline = offline or (offline_after is not None and received - at > offline_after)
         sample = acc.sample(
@@ -229,6 +284,7 @@ def parse_meter_values(
             connector_id=connector_id,
             transaction_id=transaction_id,
             offline=sample_offline,
+            deviate=deviate,
         )
         if sample is not None:
             samples.append(sample)

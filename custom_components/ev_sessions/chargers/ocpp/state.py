@@ -10,7 +10,7 @@ import ssl
 import time
 from typing import Any
 
-from custom_components.ev_sessions.chargers.events import ChargerInfo
+from custom_components.ev_sessions.chargers.events import DEFAULT_MAX_CONNECTORS, ChargerInfo
 
 #: Measurands asked for after boot, and the fallback when the charger rejects the full list.
 DEFAULT_MEASURANDS = (
@@ -21,6 +21,9 @@ DEFAULT_MEASURANDS = (
     "SoC",
 )
 FALLBACK_MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Current.Import")
+#: A charger reporting more connectors (EVSEs) than this is not believed: the default bound
+#: applies instead (every connector id in range may become a set of entities).
+MAX_REPORTED_CONNECTORS = 64
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,11 +75,19 @@ class OcppServerSettings:
     ws_ping_interval: float | None = None
     #: Silence tolerated beyond two heartbeat intervals before a connection counts as dead.
     liveness_grace: float = 60.0
+    #: How far ahead of the hub's clock a charger's timestamp may be; later ones are replaced
+    #: by the receive time (a protocol deviation).
+    clock_tolerance: float = 300.0
 
     @property
     def offline_delta(self) -> timedelta:
         """``offline_after`` as a timedelta."""
         return timedelta(seconds=self.offline_after)
+
+    @property
+    def clock_tolerance_delta(self) -> timedelta:
+        """``clock_tolerance`` as a timedelta."""
+        return timedelta(seconds=self.clock_tolerance)
 
 
 class TransactionIdFactory:
@@ -114,6 +125,8 @@ class ChargerState:
     #: The user accepted a pending charger: the next boot is accepted without asking.
     force_accept: bool = False
     connectors: int = 1
+    #: The number of connectors (1.6) or EVSEs (2.0.1) the charger reported, when it did.
+    reported_connectors: int | None = None
     #: connector -> active transaction id, and the reverse.
     transactions: dict[int, str] = field(default_factory=dict)
     tx_connectors: dict[str, int] = field(default_factory=dict)
@@ -129,6 +142,18 @@ class ChargerState:
     connected_since: datetime | None = None
     boot_count: int = 0
     remote_start_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def connector_limit(self) -> int:
+        """The highest connector id accepted from this charger."""
+        return self.reported_connectors or DEFAULT_MAX_CONNECTORS
+
+    def report_connectors(self, count: int) -> bool:
+        """Remember how many connectors the charger says it has; False when not believable."""
+        if not 0 < count <= MAX_REPORTED_CONNECTORS:
+            return False
+        self.reported_connectors = count
+        return True
 
     def start_transaction(self, connector_id: int, transaction_id: str) -> None:
         """Remember an active transaction."""
@@ -165,6 +190,7 @@ class ChargerState:
             "pending": self.pending,
             "rejected": self.rejected,
             "connectors": self.connectors,
+            "reported_connectors": self.reported_connectors,
             "boot_count": self.boot_count,
             "active_transactions": {str(k): v for k, v in self.transactions.items()},
             "deviations": dict(self.deviations),

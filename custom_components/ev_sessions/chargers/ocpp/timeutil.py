@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 #: Timestamps before this are a charger without a set clock.
 EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
-#: How far in the future a charger clock may run before we distrust it.
-MAX_AHEAD = timedelta(days=1)
+#: How far ahead of the hub's clock a charger timestamp may be before it is replaced by the
+#: receive time (``OcppServerSettings.clock_tolerance`` overrides it).
+MAX_AHEAD = timedelta(minutes=5)
 
 
 def utcnow() -> datetime:
@@ -20,12 +21,15 @@ def iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
-def parse_timestamp(value: object, received: datetime) -> tuple[datetime, str | None]:
+def parse_timestamp(
+    value: object, received: datetime, max_ahead: timedelta = MAX_AHEAD
+) -> tuple[datetime, str | None]:
     """Return ``(time, deviation_kind)``.
 
     The charger's time is used when it is sane; naive times are taken as UTC. When the value is
-    missing, unparsable, before 2015 or more than a day ahead of ``received``, ``received`` is
-    used instead and a deviation kind is returned for the caller to report.
+    missing, unparsable, before 2015 or more than ``max_ahead`` ahead of ``received``,
+    ``received`` is used instead and a deviation kind is returned for the caller to report. (A
+    time in the future would otherwise make every later reading look out of order.)
     """
     if value is None:
         return received, None
@@ -34,16 +38,18 @@ def parse_timestamp(value: object, received: datetime) -> tuple[datetime, str | 
     text = value.strip()
     if text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"
+    kind: str | None = None
     try:
         at = datetime.fromisoformat(text)
-    except ValueError:
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+            kind = "timestamp_without_timezone"
+        else:
+            at = at.astimezone(UTC)  # OverflowError near year 1 or 9999
+    except (ValueError, OverflowError):
         return received, "timestamp_invalid"
-    kind: str | None = None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-        kind = "timestamp_without_timezone"
-    else:
-        at = at.astimezone(UTC)
-    if at < EARLIEST or at > received + MAX_AHEAD:
+    if at < EARLIEST:
         return received, "timestamp_absurd"
+    if at > received + max_ahead:
+        return received, "timestamp_in_future"
     return at, kind
