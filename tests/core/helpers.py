@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event
 
 from custom_components.ev_sessions.chargers.events import (
     ConnectorState,
@@ -96,6 +99,29 @@ def minutes(start: float, stop: float, step: float = 1.0) -> Iterator[float]:
         value += step
 
 
+@contextlib.contextmanager
+def refusing_writes(store: SessionStore) -> Iterator[None]:
+    """While in the block, the store's SQLite database refuses every write (a real fault).
+
+    ``PRAGMA query_only`` on every connection: SQLite answers writes with SQLITE_READONLY,
+    exactly as for a read-only file (which chmod cannot produce when the tests run as root).
+    """
+
+    def query_only(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    engine = store.engine
+    event.listen(engine, "connect", query_only)
+    engine.dispose()  # pooled connections reconnect with the pragma
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", query_only)
+        engine.dispose()
+
+
 @dataclass
 class Harness:
     """Creates engines on one SQLite file and stops them at the end of the test."""
@@ -114,6 +140,9 @@ class Harness:
         """A started engine (fast flushes unless told otherwise)."""
         settings.setdefault("flush_interval", timedelta(seconds=0.2))
         settings.setdefault("state_flush_delay", timedelta(seconds=0.01))
+        # The clock stands still at T0 while the events move on: accept their times unless a
+        # test of clock jumps sets a tolerance (and moves the clock).
+        settings.setdefault("future_tolerance", timedelta(days=3650))
         engine = SessionEngine(
             SessionStore(self.url), clock=self.clock, settings=EngineSettings(**settings)
         )

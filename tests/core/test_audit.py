@@ -284,7 +284,7 @@ async def test_migration_from_schema_v2(tmp_path: Path) -> None:
     store = SessionStore(f"sqlite:///{path}")
     try:
         await store.async_open()
-        assert await store.async_schema_version() == SCHEMA_VERSION == 3
+        assert await store.async_schema_version() == SCHEMA_VERSION == 4
         old = await store.async_get("s-1")
         assert old is not None
         assert (old.member_id, old.energy_wh) == ("anna", 4200)
@@ -301,10 +301,10 @@ async def test_migration_from_schema_v2(tmp_path: Path) -> None:
     assert len(migrated) == 6  # two tables, four indexes
     assert migrated == _schema(tmp_path / "fresh.db")
 
-    again = SessionStore(f"sqlite:///{path}")  # opening a v3 database changes nothing
+    again = SessionStore(f"sqlite:///{path}")  # opening a current database changes nothing
     try:
         await again.async_open()
-        assert await again.async_schema_version() == 3
+        assert await again.async_schema_version() == 4
     finally:
         await again.async_close()
 

@@ -28,8 +28,9 @@ from custom_components.ev_sessions.core.estimate import (
     remaining_energy_wh,
     seconds_to_deliver,
 )
+from custom_components.ev_sessions.core.storage import StorageFault
 
-from .helpers import CP, Harness, at, ended, sample, started, status
+from .helpers import CP, Harness, at, ended, refusing_writes, sample, started, status
 
 
 @pytest.fixture
@@ -140,27 +141,21 @@ async def test_listener_errors_do_not_break_the_engine(harness: Harness) -> None
     remove()
 
 
-async def test_failed_write_is_retried(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failed commit keeps everything pending for the next flush."""
+async def test_failed_write_is_retried(harness: Harness) -> None:
+    """A database refusing writes keeps everything pending for the next flush."""
     engine = await harness.engine(flush_interval=timedelta(seconds=60))
     store = engine._store
-    original = store.async_save
-    calls = 0
-
-    async def failing(*args: object, **kwargs: object) -> None:
-        nonlocal calls
-        calls += 1
-        raise StorageError("disk full")
-
-    monkeypatch.setattr(store, "async_save", failing)
-    engine.handle_event(status(at(0), ConnectorState.CHARGING))
-    engine.handle_event(sample(at(1), energy_register_wh=10, power_w=3000.0))
-    engine.handle_event(sample(at(2), energy_register_wh=60, power_w=3000.0))
-    with pytest.raises(StorageError):
-        await engine.async_flush()
-    monkeypatch.setattr(store, "async_save", original)
+    with refusing_writes(store):
+        engine.handle_event(status(at(0), ConnectorState.CHARGING))
+        engine.handle_event(sample(at(1), energy_register_wh=10, power_w=3000.0))
+        engine.handle_event(sample(at(2), energy_register_wh=60, power_w=3000.0))
+        with pytest.raises(StorageError) as failed:
+            await engine.async_flush()
+        assert failed.value.fault is StorageFault.READ_ONLY
+        assert engine.storage_status.writable is False
+        assert engine.storage_status.pending == 2  # the session and the lifetime counter
     await engine.async_flush()
-    assert calls >= 1
+    assert engine.storage_status.writable is True
     stored = await store.async_load_open()
     assert [s.energy_wh for s in stored] == [50]
     assert [r.total_wh for r in await store.async_load_lifetimes()] == [50]

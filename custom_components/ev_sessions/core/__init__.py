@@ -50,14 +50,16 @@ from .model import (
     ConnectorView,
     EngineSettings,
     ProfilePoint,
+    QuarantinedRow,
     Session,
     SessionEvent,
     SessionEventKind,
     SpeedClass,
+    StorageStatus,
     Target,
 )
 from .stats import MemberTotals, OccupancyStats, member_totals
-from .storage import SessionStore, StorageError
+from .storage import SessionStore, StorageError, StorageFault
 
 __all__ = [
     "GUEST_MEMBER_ID",
@@ -92,6 +94,7 @@ __all__ = [
     "OccupancyStats",
     "Outcome",
     "ProfilePoint",
+    "QuarantinedRow",
     "Session",
     "SessionEngine",
     "SessionEvent",
@@ -100,6 +103,8 @@ __all__ = [
     "SessionStore",
     "SpeedClass",
     "StorageError",
+    "StorageFault",
+    "StorageStatus",
     "TagMatch",
     "TagStatus",
     "Target",

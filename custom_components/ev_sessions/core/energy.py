@@ -14,7 +14,10 @@ Register handling:
 * a drop from near the top of ``register_modulus`` to a small value is a **rollover**;
 * a jump larger than ``max_plausible_power_w`` allows is not counted (rebased);
 * a reading older than the last applied one is **out of order** and one identical to a recent
-  one is **replayed**: both are ignored.
+  one is **replayed**: both are ignored, except a register reading at most
+  ``future_tolerance`` older whose register moved forward: the previous reading was stamped
+  ahead (a charger clock corrected by NTP), and the register says the energy is new, so it
+  counts (as taken at the last reading's time). Counting never freezes after a clock jump.
 
 A :class:`LifetimeCounter` sums the deltas of a charger's connectors into a strictly
 non-decreasing total.
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .model import AnomalyKind, EngineSettings, from_iso, to_iso
@@ -85,16 +88,20 @@ class ConnectorMeter:
         if self.last_at is not None and at <= self.last_at:
             if key in self._recent:
                 return Reading(applied=False, anomaly=AnomalyKind.REPLAYED)
-            if at < self.last_at:
+            if at < self.last_at and not self._moved_forward(at, register_wh, settings):
                 return Reading(
                     applied=False,
                     anomaly=AnomalyKind.OUT_OF_ORDER,
                     detail=f"{at.isoformat()} before {self.last_at.isoformat()}",
                 )
+        skewed = self.last_at is not None and at < self.last_at
+        if self.last_at is not None and skewed:
+            at = self.last_at  # time does not run backwards for this meter
         since = None if self.last_at is None else (at - self.last_at).total_seconds()
         self._recent.append(key)
         if register_wh is not None:
-            result = self._read_register(at, register_wh, settings, boundary=boundary)
+            slack = settings.future_tolerance if skewed else timedelta(0)
+            result = self._read_register(at, register_wh, settings, boundary=boundary, slack=slack)
             if session_register_wh is not None:
                 self.session_register_wh = session_register_wh
         elif session_register_wh is not None:
@@ -116,19 +123,62 @@ class ConnectorMeter:
             rebased=result.rebased,
         )
 
+    def _moved_forward(
+        self, at: datetime, register_wh: int | None, settings: EngineSettings
+    ) -> bool:
+        """An older-stamped register reading that must count: its register moved forward.
+
+        Only within ``future_tolerance`` of the last reading and with no unconfirmed register
+        drop pending (a replayed reading from before a meter reset must not count twice).
+        """
+        return (
+            self.last_at is not None
+            and register_wh is not None
+            and self.register_wh is not None
+            and register_wh > self.register_wh
+            and self.pre_drop_wh is None
+            and self.last_at - at <= settings.future_tolerance
+        )
+
+    def heal_clock(self, now: datetime, tolerance: timedelta) -> bool:
+        """Pull times stamped more than ``tolerance`` ahead of ``now`` back to ``now``.
+
+        State saved while a future-stamped reading was accepted (before such stamps were
+        refused) would otherwise make every later reading out of order. Returns whether any
+        time was pulled back.
+        """
+        limit = now + tolerance
+        healed = False
+        if self.last_at is not None and self.last_at > limit:
+            self.last_at, healed = now, True
+        if self.register_at is not None and self.register_at > limit:
+            self.register_at, healed = now, True
+        if self.pre_drop_at is not None and self.pre_drop_at > limit:
+            self.pre_drop_at, healed = now, True
+        if self.power_at is not None and self.power_at > limit:
+            self.power_at, healed = now, True
+        return healed
+
     def start_session(self) -> None:
         """A new session starts: a per-session register counts from 0 again."""
         self.session_register_wh = 0
 
     def _read_register(
-        self, at: datetime, value: int, settings: EngineSettings, *, boundary: bool
+        self,
+        at: datetime,
+        value: int,
+        settings: EngineSettings,
+        *,
+        boundary: bool,
+        slack: timedelta = timedelta(0),
     ) -> Reading:
         self.has_register = True
         prev, prev_at = self.register_wh, self.register_at
         self.register_wh, self.register_at = value, at
         if prev is None or prev_at is None:
             return Reading(source="register")
-        dt = max((at - prev_at).total_seconds(), 0.0)
+        # ``slack``: the real time since the previous reading is unknown (it was stamped ahead)
+        dt = max((at - prev_at).total_seconds(), 0.0) + slack.total_seconds()
         plausible = settings.max_plausible_power_w * dt / 3600.0 + settings.jump_slack_wh
         pre_drop = self._pre_drop(at, settings)
         if pre_drop is not None and value >= pre_drop:
@@ -287,3 +337,8 @@ class LifetimeCounter:
             meters=meters,
             connector_energy=bool(data.get("connector_energy")),
         )
+
+    def heal_clock(self, now: datetime, tolerance: timedelta) -> bool:
+        """:meth:`ConnectorMeter.heal_clock` for every connector; whether any time moved."""
+        healed = [meter.heal_clock(now, tolerance) for meter in self.meters.values()]  # all
+        return any(healed)

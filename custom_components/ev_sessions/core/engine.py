@@ -13,25 +13,42 @@ Session rules:
   the open session of its connector instead of starting a second one;
 * it ends when the connector reports no vehicle (``available``/``reserved``); a transaction end
   keeps it open until then (the vehicle may stay plugged in), unless no vehicle is connected;
-* a transaction end never seen started creates a session after the fact (``retroactive``).
+* a transaction end never seen started creates a session after the fact (``retroactive``)
+  when the event allows it (:attr:`TransactionEnded.retroactive`, OCPP 2.0.1); otherwise it
+  changes nothing (OCPP 1.6: the hub issues transaction ids, an unknown one is refused).
 
 Energy comes from :mod:`.energy`; a session counts the deltas of readings taken while it is open,
 after its first register reading (its ``meter_start_wh``).
+
+Nothing a charger sends can break the record:
+
+* values that are not finite numbers within the bounds of :mod:`..chargers.events`
+  (``MAX_ENERGY_REGISTER_WH`` ...) are ignored (the rest of the event is used), recorded as an
+  ``implausible_value`` anomaly on the session and logged once per charger;
+* an event stamped more than ``future_tolerance`` ahead of the engine's clock is taken as
+  stamped at the engine's clock (``clock_ahead`` anomaly);
+* a row the database refuses is quarantined by the store (the other rows are written) and kept
+  out of later writes until it changes; the flush loop survives any error; the storage state is
+  reported to storage listeners (:meth:`SessionEngine.add_storage_listener`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 import contextlib
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 import logging
 from uuid import uuid4
 
 from custom_components.ev_sessions.chargers.events import (
+    MAX_ABS_CURRENT_A,
+    MAX_ABS_POWER_W,
+    MAX_ENERGY_REGISTER_WH,
+    MAX_VOLTAGE_V,
     VEHICLE_CONNECTED_STATES,
     AuthorizationStatus,
     ChargerConnected,
@@ -44,6 +61,7 @@ from custom_components.ev_sessions.chargers.events import (
     TagPresented,
     TransactionEnded,
     TransactionStarted,
+    plausible,
 )
 
 from .energy import LifetimeCounter, Reading
@@ -52,17 +70,27 @@ from .model import (
     AnomalyKind,
     ConnectorView,
     EngineSettings,
+    Phases,
     ProfilePoint,
+    QuarantinedRow,
     Session,
     SessionEvent,
     SessionEventKind,
     SpeedClass,
+    StorageStatus,
     Target,
     utcnow,
 )
 from .profile import append_point
 from .stats import OccupancyStats, compute_stats
-from .storage import LifetimeRecord, SessionPatch, SessionStore, StorageError
+from .storage import (
+    LifetimeRecord,
+    RowFailure,
+    SessionPatch,
+    SessionStore,
+    StorageError,
+    fault_of,
+)
 
 __all__ = ["EngineSettings", "SessionEngine", "SessionEvent", "SessionEventKind"]
 
@@ -72,6 +100,8 @@ _LOGGER = logging.getLogger(__name__)
 NO_VEHICLE_STATES = frozenset({ConnectorState.AVAILABLE, ConnectorState.RESERVED})
 #: States that end charging at once (the vehicle is full or the transaction is over).
 _FINISHED_STATES = frozenset({ConnectorState.SUSPENDED_EV, ConnectorState.FINISHING})
+#: Quarantined rows remembered for :attr:`SessionEngine.storage_status`.
+_MAX_QUARANTINED = 50
 
 
 @dataclass(slots=True)
@@ -117,17 +147,28 @@ class SessionEngine:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._stopped = False
+        self._warned: set[tuple[str, str]] = set()
+        self._storage_listeners: list[Callable[[StorageStatus], None]] = []
+        self._storage = StorageStatus()
+        self._quarantined: dict[tuple[str, str], QuarantinedRow] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
     async def async_start(self) -> None:
         """Open the store, restore open sessions and counters, start the flush loop."""
         await self._store.async_open()
+        now, tolerance = self._clock(), self.settings.future_tolerance
         for record in await self._store.async_load_lifetimes():
             charger = self._charger(record.charger_id)
             charger.lifetime = LifetimeCounter.from_dict(
                 record.charger_id, record.total_wh, record.state
             )
+            if charger.lifetime.heal_clock(now, tolerance):
+                _LOGGER.warning(
+                    "Meter times of charger %s were ahead of the clock; counting from now",
+                    record.charger_id,
+                )
+                self._dirty_lifetimes.add(record.charger_id)
         since = self._clock() - self.settings.stats_retention
         for session in await self._store.async_load_ended_since(since):
             conn = self._connector(self._charger(session.charger_id), session.connector_id)
@@ -142,28 +183,63 @@ class SessionEngine:
                 older.stop_reason = older.stop_reason or "superseded"
                 self._remember_ended(older)
                 self._mark(older)
+            last_event = session.tracking.last_event_at
+            if last_event is not None and last_event > now + tolerance:
+                session.tracking.last_event_at = now  # stamped ahead before that was refused
             conn.view.session = session
             self._known[session.id] = session
         self._wake = asyncio.Event()
         self._task = asyncio.create_task(self._flush_loop(), name="ev_sessions flush")
 
     async def async_stop(self) -> None:
-        """Stop the flush loop, write everything pending and close the store (idempotent)."""
+        """Stop the flush loop, write everything pending and close the store (idempotent).
+
+        The final save is attempted whatever happened before (a failed flush loop, a failing
+        timeout check); if it fails, what could not be written is logged in full.
+        """
         if self._stopped:
             return
         self._stopped = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                _LOGGER.exception("The ev_sessions flush loop had failed")
             self._task = None
         try:
             self._check_timeouts(self._clock())
+        except Exception:
+            _LOGGER.exception("Could not check session timeouts at shutdown")
+        try:
             await self.async_flush()
+        except Exception as err:  # noqa: BLE001  (logged with everything that is lost)
+            self._log_unsaved(err)
         finally:
             await self._store.async_close()
 
+    def _log_unsaved(self, err: BaseException) -> None:
+        """The final save failed: put what it could not write in the log, in full."""
+        _LOGGER.error(
+            "Could not write %d sessions, %d energy counters and %d changes at shutdown (%s); "
+            "they follow in full",
+            len(self._dirty_sessions),
+            len(self._dirty_lifetimes),
+            len(self._patches),
+            err,
+        )
+        for session in self._dirty_sessions.values():
+            _LOGGER.error("Unsaved session: %r", session)
+        for cid in self._dirty_lifetimes:
+            lifetime = self._chargers[cid].lifetime
+            _LOGGER.error("Unsaved lifetime energy of %s: %s Wh", cid, lifetime.total_wh)
+        for patch in self._patches:
+            _LOGGER.error("Unsaved change: %r", patch)
+
     async def _flush_loop(self) -> None:
+        """Flush periodically and soon after state changes; survives every error."""
         assert self._wake is not None
         interval = self.settings.flush_interval.total_seconds()
         while True:
@@ -173,39 +249,54 @@ class SessionEngine:
             if self._wake.is_set():
                 self._wake.clear()
                 await asyncio.sleep(self.settings.state_flush_delay.total_seconds())
-            self._check_timeouts(self._clock())
             try:
+                self._check_timeouts(self._clock())
                 await self.async_flush()
-            except StorageError:
-                _LOGGER.exception("Could not write ev_sessions data; will retry")
+            except StorageError as err:
+                _LOGGER.debug("Could not write ev_sessions data; will retry: %s", err)
+            except Exception:
+                _LOGGER.exception("Unexpected error while writing ev_sessions data; will retry")
 
     async def async_flush(self) -> None:
-        """Write every pending change now, in one transaction."""
+        """Write every pending change now.
+
+        One transaction normally; a row the database refuses is quarantined by the store and
+        kept out of later writes until it changes, the other rows are written. Raises
+        :class:`StorageError` when the database refuses writes: everything stays pending.
+        """
         async with self._lock:
             sessions = dict(self._dirty_sessions)
             lifetimes = set(self._dirty_lifetimes)
             patches = self._patches
+            if not (sessions or lifetimes or patches):
+                return
             self._dirty_sessions.clear()
             self._dirty_lifetimes.clear()
             self._patches = []
-            records = [
-                LifetimeRecord(
-                    charger_id=cid,
-                    total_wh=self._chargers[cid].lifetime.total_wh,
-                    state=self._chargers[cid].lifetime.to_dict(),
-                )
-                for cid in lifetimes
-            ]
             try:
-                await self._store.async_save(
+                records = [
+                    LifetimeRecord(
+                        charger_id=cid,
+                        total_wh=self._chargers[cid].lifetime.total_wh,
+                        state=self._chargers[cid].lifetime.to_dict(),
+                    )
+                    for cid in lifetimes
+                ]
+                failures = await self._store.async_save_rows(
                     [s.snapshot() for s in sessions.values()], records, patches
                 )
-            except StorageError:
+            except BaseException as err:
                 for sid, session in sessions.items():
                     self._dirty_sessions.setdefault(sid, session)
                 self._dirty_lifetimes |= lifetimes
                 self._patches[:0] = patches
-                raise
+                if not isinstance(err, Exception):
+                    raise  # cancelled: the changes stay pending for the next flush
+                self._write_failed(err)
+                if isinstance(err, StorageError):
+                    raise
+                raise StorageError(f"{type(err).__name__}: {err}", fault=fault_of(err)) from err
+            self._write_succeeded(failures, sessions.keys(), lifetimes)
 
     async def async_persist(self) -> None:
         """Write what has changed so far now; on a storage fault log and return.
@@ -215,8 +306,86 @@ class SessionEngine:
         """
         try:
             await self.async_flush()
-        except StorageError as err:
+        except Exception as err:  # noqa: BLE001  (the charger gets its answer regardless)
             _LOGGER.warning("Session change kept in memory, not yet written: %s", err)
+
+    # ------------------------------------------------------------------ storage state
+
+    @property
+    def storage_status(self) -> StorageStatus:
+        """Whether writes reach the database, and the rows it refused."""
+        pending = len(self._dirty_sessions) + len(self._dirty_lifetimes) + len(self._patches)
+        return replace(self._storage, pending=pending)
+
+    def add_storage_listener(self, cb: Callable[[StorageStatus], None]) -> Callable[[], None]:
+        """Call ``cb`` when writes start or stop failing and when a row is quarantined."""
+        self._storage_listeners.append(cb)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._storage_listeners.remove(cb)
+
+        return remove
+
+    def _write_failed(self, err: Exception) -> None:
+        fault = str(fault_of(err))
+        error = str(err)
+        previous = self._storage
+        if previous.writable:
+            _LOGGER.warning(
+                "Cannot write ev_sessions data (%s); changes are kept in memory and retried",
+                error,
+            )
+        self._storage = replace(
+            previous,
+            writable=False,
+            error=error,
+            fault=fault,
+            failing_since=previous.failing_since or self._clock(),
+        )
+        if previous.writable or previous.fault != fault:
+            self._storage_changed()
+
+    def _write_succeeded(
+        self, failures: list[RowFailure], session_ids: Iterable[str], charger_ids: Iterable[str]
+    ) -> None:
+        previous = self._storage
+        changed = not previous.writable
+        if changed:
+            _LOGGER.warning("ev_sessions data is written again")
+        written = {("session", sid) for sid in session_ids}
+        written |= {("lifetime", cid) for cid in charger_ids}
+        failed = {(f.kind, f.key) for f in failures}
+        for key in written - failed:
+            changed |= self._quarantined.pop(key, None) is not None
+        now = self._clock()
+        for failure in failures:
+            key = (failure.kind, failure.key)
+            if key not in self._quarantined:
+                _LOGGER.error(
+                    "The database refused %s %s (%s); it is kept out of writes until it changes",
+                    failure.kind,
+                    failure.key,
+                    failure.error,
+                )
+            self._quarantined.pop(key, None)
+            self._quarantined[key] = QuarantinedRow(
+                kind=failure.kind, key=failure.key, error=failure.error, at=now
+            )
+            changed = True
+        while len(self._quarantined) > _MAX_QUARANTINED:
+            self._quarantined.pop(next(iter(self._quarantined)))
+        self._storage = StorageStatus(quarantined=tuple(self._quarantined.values()))
+        if changed:
+            self._storage_changed()
+
+    def _storage_changed(self) -> None:
+        status = self.storage_status
+        for cb in list(self._storage_listeners):
+            try:
+                cb(status)
+            except Exception:
+                _LOGGER.exception("Error in storage listener")
 
     def _check_timeouts(self, now: datetime) -> None:
         """Confirm charging finished for flows stopped long enough without further events."""
@@ -328,8 +497,14 @@ class SessionEngine:
         member_id: str | None = None,
         limit: int | None = None,
     ) -> list[Session]:
-        """Stored sessions that overlap ``[start, end)``, newest first (flushes first)."""
-        await self.async_flush()
+        """Stored sessions that overlap ``[start, end)``, newest first.
+
+        Pending changes are written first; if that fails, what is stored is read.
+        """
+        try:
+            await self.async_flush()
+        except StorageError as err:
+            _LOGGER.debug("Reading stored sessions without the pending changes: %s", err)
         return await self._store.async_sessions(
             start=start, end=end, charger_id=charger_id, member_id=member_id, limit=limit
         )
@@ -428,8 +603,96 @@ class SessionEngine:
     # ------------------------------------------------------------------ events
 
     def handle_event(self, event: ChargerEvent) -> None:
-        """Apply one charger event (synchronous, no I/O)."""
+        """Apply one charger event (synchronous, no I/O).
+
+        Implausible values are dropped from it and a time stamped too far ahead is replaced by
+        the engine's clock first; both are recorded on the event's session.
+        """
         charger = self._charger(event.charger_id)
+        event, ahead = self._checked_time(event)
+        event, refused = _checked_values(event)
+        if not self._dispatch(charger, event):
+            return
+        if ahead is not None or refused:
+            self._record_doubts(charger, event, ahead, refused)
+        self._notify(event.charger_id)
+
+    def _checked_time(self, event: ChargerEvent) -> tuple[ChargerEvent, timedelta | None]:
+        """The event, stamped at the engine's clock if it is stamped too far ahead of it."""
+        now = self._clock()
+        at = event.at
+        if not isinstance(at, datetime):
+            return replace(event, at=now), timedelta(0)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+            event = replace(event, at=at)
+        ahead = at - now
+        if ahead > self.settings.future_tolerance:
+            return replace(event, at=now), ahead
+        return event, None
+
+    def _record_doubts(
+        self, charger: _Charger, event: ChargerEvent, ahead: timedelta | None, refused: list[str]
+    ) -> None:
+        """Record what was refused or re-stamped on the event's session; warn once a charger."""
+        session = self._session_of(charger, event)
+        kind = type(event).__name__
+        if ahead is not None:
+            detail = f"{kind} stamped {ahead} ahead of the hub's clock"
+            self._warn_once(
+                charger.charger_id,
+                "clock",
+                "Charger %s stamps events ahead of the hub's clock (%s); using the receive time",
+                charger.charger_id,
+                detail,
+            )
+            if session is not None:
+                session.add_anomaly(AnomalyKind.CLOCK_AHEAD, event.at, detail)
+                self._mark(session)
+        if refused:
+            detail = f"{kind}: " + ", ".join(refused)
+            self._warn_once(
+                charger.charger_id,
+                "value",
+                "Charger %s sent values that cannot be real; they are ignored (%s)",
+                charger.charger_id,
+                detail,
+            )
+            if session is not None:
+                session.add_anomaly(AnomalyKind.IMPLAUSIBLE_VALUE, event.at, detail)
+                self._mark(session)
+
+    def _session_of(self, charger: _Charger, event: ChargerEvent) -> Session | None:
+        """The session an (already applied) event belongs to, if any."""
+        if isinstance(event, TransactionEnded):
+            for conn in charger.connectors.values():
+                for session in (conn.view.session, conn.view.last_session):
+                    if session is not None and session.transaction_id == event.transaction_id:
+                        return session
+            return None
+        connector_id = getattr(event, "connector_id", None)
+        if not isinstance(connector_id, int) or connector_id not in charger.connectors:
+            return None
+        view = charger.connectors[connector_id].view
+        if view.session is not None:
+            return view.session
+        tx = getattr(event, "transaction_id", None)
+        last = view.last_session
+        if tx is not None and last is not None and last.transaction_id == tx:
+            return last
+        return None
+
+    def _warn_once(self, charger_id: str, topic: str, message: str, *args: object) -> None:
+        """Log a warning the first time per charger and topic, later ones at debug level."""
+        key = (charger_id, topic)
+        if key in self._warned:
+            _LOGGER.debug(message, *args)
+            return
+        self._warned.add(key)
+        _LOGGER.warning(message, *args)
+
+    def _dispatch(self, charger: _Charger, event: ChargerEvent) -> bool:
+        """Apply the event; False for events the engine does not use."""
         match event:
             case MeterSample():
                 self._on_sample(charger, event)
@@ -447,8 +710,8 @@ class SessionEngine:
             case ChargerDisconnected():
                 charger.connected = False
             case _:
-                return
-        self._notify(event.charger_id)
+                return False
+        return True
 
     def _on_status(self, charger: _Charger, event: StatusChanged) -> None:
         if event.connector_id == 0:
@@ -613,10 +876,22 @@ class SessionEngine:
         self._mark(session, urgent=True)
 
     def _on_tx_ended(self, charger: _Charger, event: TransactionEnded) -> None:
-        conn, session = self._find_transaction(charger, event)
-        if session is None:
+        found = self._find_transaction(charger, event)
+        if found is None and not event.retroactive:
+            # OCPP 1.6: the hub issues transaction ids; an end for one it never issued is
+            # answered by the adapter, but it must not build a session or move any counter.
+            self._warn_once(
+                charger.charger_id,
+                "unknown_transaction",
+                "Charger %s ended transaction %s that the hub never started; ignored",
+                charger.charger_id,
+                event.transaction_id,
+            )
+            return
+        if found is None:
             self._retroactive(charger, event)
             return
+        conn, session = found
         if event.meter_stop_wh is not None:
             reading = charger.lifetime.meter(conn.view.connector_id).read(
                 event.at, self.settings, register_wh=event.meter_stop_wh
@@ -639,8 +914,12 @@ class SessionEngine:
 
     def _find_transaction(
         self, charger: _Charger, event: TransactionEnded
-    ) -> tuple[_Connector, Session | None]:
-        """The session of a transaction end: by id, else the one open session without one."""
+    ) -> tuple[_Connector, Session] | None:
+        """The session of a transaction end: by id, else the one open session without one.
+
+        The second rule only for ends that may be retroactive (the charger issues the ids);
+        otherwise only the id counts.
+        """
         conns = list(charger.connectors.values())
         if event.connector_id is not None:
             own = self._connector(charger, event.connector_id)
@@ -649,6 +928,8 @@ class SessionEngine:
             for session in (conn.view.session, conn.view.last_session):
                 if session is not None and session.transaction_id == event.transaction_id:
                     return conn, session
+        if not event.retroactive:
+            return None
         candidates = [
             c
             for c in conns
@@ -661,7 +942,7 @@ class SessionEngine:
             assert conn.view.session is not None
             conn.view.session.transaction_id = event.transaction_id
             return conn, conn.view.session
-        return self._connector(charger, event.connector_id or 1), None
+        return None
 
     def _retroactive(self, charger: _Charger, event: TransactionEnded) -> None:
         """A transaction end never seen started: record the session after the fact."""
@@ -877,3 +1158,84 @@ class SessionEngine:
     def _wakeup(self) -> None:
         if self._wake is not None:
             self._wake.set()
+
+
+# --------------------------------------------------------------------------- value checks
+
+
+def _number(value: object, low: float, high: float) -> float | None:
+    """``value`` when it is a finite number within ``[low, high]``, else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int):  # compared as int: 10**400 must not overflow a float
+        return float(value) if low <= value <= high else None
+    return value if plausible(value, low, high) else None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Checker:
+    """Collects the names and values of what an event carried that cannot be real."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def energy(self, name: str, value: object) -> int | None:
+        if value is None:
+            return None
+        checked = _number(value, 0, MAX_ENERGY_REGISTER_WH)
+        if checked is None:
+            self.refused.append(f"{name}={_short(value)}")
+            return None
+        return value if isinstance(value, int) else round(checked)
+
+    def number(self, name: str, value: object, low: float, high: float) -> float | None:
+        if value is None:
+            return None
+        checked = _number(value, low, high)
+        if checked is None:
+            self.refused.append(f"{name}={_short(value)}")
+        return checked
+
+    def phases(self, name: str, values: object, low: float, high: float) -> Phases | None:
+        if values is None:
+            return None
+        if not isinstance(values, tuple) or len(values) != 3:
+            self.refused.append(f"{name}={_short(values)}")
+            return None
+        l1, l2, l3 = (self.number(f"{name}[{i}]", v, low, high) for i, v in enumerate(values))
+        if l1 is None and l2 is None and l3 is None:
+            return None
+        return (l1, l2, l3)
+
+
+def _checked_values(event: ChargerEvent) -> tuple[ChargerEvent, list[str]]:
+    """The event without values that are not finite or out of range, and what was dropped."""
+    check = _Checker()
+    match event:
+        case MeterSample():
+            checked: ChargerEvent = replace(
+                event,
+                energy_register_wh=check.energy("energy_register_wh", event.energy_register_wh),
+                session_energy_wh=check.energy("session_energy_wh", event.session_energy_wh),
+                power_w=check.number("power_w", event.power_w, -MAX_ABS_POWER_W, MAX_ABS_POWER_W),
+                current_a=check.phases(
+                    "current_a", event.current_a, -MAX_ABS_CURRENT_A, MAX_ABS_CURRENT_A
+                ),
+                voltage_v=check.phases("voltage_v", event.voltage_v, 0.0, MAX_VOLTAGE_V),
+                soc_pct=check.number("soc_pct", event.soc_pct, 0.0, 100.0),
+            )
+        case TransactionStarted():
+            checked = replace(
+                event, meter_start_wh=check.energy("meter_start_wh", event.meter_start_wh)
+            )
+        case TransactionEnded():
+            checked = replace(
+                event, meter_stop_wh=check.energy("meter_stop_wh", event.meter_stop_wh)
+            )
+        case _:
+            return event, []
+    return (checked, check.refused) if check.refused else (event, [])

@@ -60,10 +60,20 @@ class AnomalyKind(StrEnum):
     GAP = "gap"  # no sample for longer than ``EngineSettings.gap_after`` while charging
     IMPLAUSIBLE_JUMP = "implausible_jump"  # register jump faster than any charger: not counted
     RETROACTIVE = "retroactive"  # session built after the fact (transaction end never started)
+    IMPLAUSIBLE_VALUE = "implausible_value"  # NaN, infinite or out-of-range value: ignored
+    CLOCK_AHEAD = "clock_ahead"  # stamped too far ahead of the hub's clock: taken as received
 
 
 #: Kinds merged into one entry with a count instead of one entry per occurrence.
-COUNTED_ANOMALIES = frozenset({AnomalyKind.OUT_OF_ORDER, AnomalyKind.REPLAYED, AnomalyKind.GAP})
+COUNTED_ANOMALIES = frozenset(
+    {
+        AnomalyKind.OUT_OF_ORDER,
+        AnomalyKind.REPLAYED,
+        AnomalyKind.GAP,
+        AnomalyKind.IMPLAUSIBLE_VALUE,
+        AnomalyKind.CLOCK_AHEAD,
+    }
+)
 
 #: At most this many anomaly entries are kept per session.
 MAX_ANOMALIES = 50
@@ -275,3 +285,35 @@ class EngineSettings:
     state_flush_delay: timedelta = timedelta(seconds=1)
     #: Ended sessions kept in memory for :meth:`SessionEngine.stats`.
     stats_retention: timedelta = timedelta(days=8)
+    #: An event stamped further ahead of the engine's clock than this is taken as stamped at
+    #: the engine's clock (a charger clock jump must not freeze counting).
+    future_tolerance: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantinedRow:
+    """A change the database refused because of its data (kept out of writes until it changes).
+
+    ``kind`` is ``session``, ``lifetime`` or ``patch``; ``key`` the session or charger id.
+    """
+
+    kind: str
+    key: str
+    error: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StorageStatus:
+    """Whether the engine's writes reach the database (for repairs and diagnostics)."""
+
+    #: The last write attempt succeeded (changes are not piling up in memory).
+    writable: bool = True
+    #: The database error while writes fail, and what kind of fault it is.
+    error: str | None = None
+    fault: str | None = None
+    failing_since: datetime | None = None
+    #: Changes waiting in memory to be written (sessions, counters, patches).
+    pending: int = 0
+    #: Rows the database refused because of their data, newest last.
+    quarantined: tuple[QuarantinedRow, ...] = ()

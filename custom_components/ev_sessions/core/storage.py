@@ -5,6 +5,13 @@ only the URL changes. Every database call runs on one dedicated worker thread so
 never blocks, and the engine hands over batches: :meth:`SessionStore.async_save` is one
 transaction (one commit) for any number of sessions and counters.
 
+A storage error is confined to the row that caused it: when a batch fails because of a row's data
+(not because the database refuses writes), :meth:`SessionStore.async_save_rows` writes the rows one
+by one, and the rows the database refuses are **quarantined**: their data is kept as JSON in the
+``quarantine`` table (or logged in full when even that fails) and returned to the caller. Every
+error leaves this module as a :class:`StorageError` whose :attr:`~StorageError.fault` says what
+kind of fault it is (read-only, full, unavailable database, or a row's data).
+
 Schema versions are tracked in the ``schema_version`` table and upgraded step by step by the
 functions in :data:`MIGRATIONS`. Times are stored as naive UTC, money as a decimal string, the
 power profile in the compact form of :mod:`.profile`.
@@ -15,7 +22,8 @@ Schema history:
 2. ``sessions.anomalies``;
 3. ``auth_audit`` (authorization decisions and session re-attributions, see :mod:`.audit`) and
    ``local_auth_lists`` (per-charger local authorization list version and entries, see
-   :class:`~.authorization.LocalListState`).
+   :class:`~.authorization.LocalListState`);
+4. ``quarantine`` (rows the database refused, as JSON).
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 import functools
 import json
 import logging
@@ -57,7 +66,16 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.types import TypeDecorator
 
 from custom_components.ev_sessions.chargers.events import AuthorizationStatus
@@ -79,11 +97,26 @@ from .profile import pack_profile, unpack_profile
 _LOGGER = logging.getLogger(__name__)
 
 #: The schema this code writes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+
+class StorageFault(StrEnum):
+    """What kind of storage fault an error is."""
+
+    READ_ONLY = "read_only"  # the database (file, directory, server) refuses writes
+    FULL = "full"  # no space left
+    UNAVAILABLE = "unavailable"  # cannot be opened or reached, or I/O errors
+    ROW = "row"  # the database works but refuses this row's data
+    OTHER = "other"
 
 
 class StorageError(Exception):
     """The database could not be opened, migrated, read or written."""
+
+    def __init__(self, message: str, *, fault: StorageFault = StorageFault.OTHER) -> None:
+        """An error of the given kind (``fault``)."""
+        super().__init__(message)
+        self.fault = fault
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -191,6 +224,19 @@ def _migrate_1_to_2(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE sessions ADD COLUMN anomalies TEXT"))
 
 
+quarantine_table = Table(
+    "quarantine",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+
 def _migrate_2_to_3(conn: Connection) -> None:
     """Schema 3 adds the authorization audit log and the local authorization list versions.
 
@@ -201,8 +247,17 @@ def _migrate_2_to_3(conn: Connection) -> None:
     local_list_table.create(conn, checkfirst=True)
 
 
+def _migrate_3_to_4(conn: Connection) -> None:
+    """Schema 4 keeps the rows the database refused (quarantine), as JSON."""
+    quarantine_table.create(conn, checkfirst=True)
+
+
 #: ``MIGRATIONS[n]`` upgrades schema ``n`` to ``n + 1``.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
+}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -221,6 +276,31 @@ class SessionPatch:
     session_id: str
     values: dict[str, Any]
     only_unpriced: bool = False  # apply only if the session has no cost yet
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowFailure:
+    """A row the database refused because of its data (``kind`` session, lifetime or patch)."""
+
+    kind: str
+    key: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineRecord:
+    """A stored quarantine row: the latest refused data of one session, counter or patch."""
+
+    kind: str
+    key: str
+    first_at: datetime
+    at: datetime
+    attempts: int
+    error: str
+    data: str
+
+
+type _RowWriter = Callable[[Connection, datetime], None]
 
 
 class SessionStore:
@@ -285,6 +365,19 @@ class SessionStore:
         with self.engine.connect() as conn:
             return int(conn.execute(select(schema_version.c.version)).scalar_one())
 
+    async def async_check_writable(self) -> None:
+        """Commit a write that changes nothing; :class:`StorageError` if the database refuses.
+
+        Finds a read-only file or directory, a full disk and an unreachable server at setup
+        instead of at the first session.
+        """
+        await self._run(self._check_writable)
+
+    def _check_writable(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(schema_version).values(version=schema_version.c.version))
+        self.commits += 1
+
     # ------------------------------------------------------------------ writes
 
     async def async_save(
@@ -297,6 +390,24 @@ class SessionStore:
         if sessions or lifetimes or patches:
             await self._run(self._save, sessions, lifetimes, patches)
 
+    async def async_save_rows(
+        self,
+        sessions: Sequence[Session] = (),
+        lifetimes: Sequence[LifetimeRecord] = (),
+        patches: Sequence[SessionPatch] = (),
+    ) -> list[RowFailure]:
+        """Like :meth:`async_save`, but a row the database refuses does not stop the others.
+
+        The batch is one transaction. If it fails because of a row's data, every row is written
+        in its own transaction; the ones refused are quarantined (stored as JSON in the
+        ``quarantine`` table, or logged in full) and returned. If the database itself refuses
+        writes (read-only, full, unreachable) :class:`StorageError` is raised and the caller
+        keeps everything (rows already written are written again later, which is harmless).
+        """
+        if not (sessions or lifetimes or patches):
+            return []
+        return await self._run(self._save_rows, sessions, lifetimes, patches)
+
     def _save(
         self,
         sessions: Sequence[Session],
@@ -305,35 +416,104 @@ class SessionStore:
     ) -> None:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            for session in sessions:
-                row = _session_row(session, now)
-                result = conn.execute(
-                    update(sessions_table).where(sessions_table.c.id == session.id).values(row)
-                )
-                if result.rowcount == 0:
-                    conn.execute(insert(sessions_table).values(id=session.id, **row))
-            for record in lifetimes:
-                row = {
-                    "total_wh": record.total_wh,
-                    "state": json.dumps(record.state, separators=(",", ":")),
-                    "updated_at": now,
-                }
-                result = conn.execute(
-                    update(lifetime_table)
-                    .where(lifetime_table.c.charger_id == record.charger_id)
-                    .values(row)
-                )
-                if result.rowcount == 0:
-                    conn.execute(insert(lifetime_table).values(charger_id=record.charger_id, **row))
-            for patch in patches:
-                values = dict(patch.values)
-                if "cost" in values and values["cost"] is not None:
-                    values["cost"] = str(values["cost"])
-                stmt = update(sessions_table).where(sessions_table.c.id == patch.session_id)
-                if patch.only_unpriced:
-                    stmt = stmt.where(sessions_table.c.cost.is_(None))
-                conn.execute(stmt.values(updated_at=now, **values))
+            for _kind, _key, write, _data in _writers(sessions, lifetimes, patches):
+                write(conn, now)
         self.commits += 1
+
+    def _save_rows(
+        self,
+        sessions: Sequence[Session],
+        lifetimes: Sequence[LifetimeRecord],
+        patches: Sequence[SessionPatch],
+    ) -> list[RowFailure]:
+        try:
+            self._save(sessions, lifetimes, patches)
+        except Exception as err:
+            if fault_of(err) is not StorageFault.ROW:
+                raise
+            _LOGGER.warning("A batch of ev_sessions changes failed (%s); writing row by row", err)
+        else:
+            return []
+        failures: list[tuple[RowFailure, Callable[[], object]]] = []
+        now = datetime.now(UTC)
+        for kind, key, write, data in _writers(sessions, lifetimes, patches):
+            try:
+                with self.engine.begin() as conn:
+                    write(conn, now)
+            except Exception as err:
+                if fault_of(err) is not StorageFault.ROW:
+                    raise
+                error = f"{type(err).__name__}: {err}"
+                failures.append((RowFailure(kind=kind, key=key, error=error), data))
+            else:
+                self.commits += 1
+        for failure, data in failures:
+            self._quarantine(failure, data, now)
+        return [failure for failure, _ in failures]
+
+    def _quarantine(self, failure: RowFailure, data: Callable[[], object], now: datetime) -> None:
+        """Keep a refused row's data: in the quarantine table, else in the log (in full)."""
+        try:
+            text_ = json.dumps(data(), default=str, separators=(",", ":"))
+        except Exception as err:  # noqa: BLE001  (anything: the data is logged instead)
+            text_ = f"unserializable ({err}): {data()!r}"
+        _LOGGER.error(
+            "ev_sessions could not store %s %s (%s); it is quarantined until it changes",
+            failure.kind,
+            failure.key,
+            failure.error,
+        )
+        key = failure.key[:255]
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(
+                    update(quarantine_table)
+                    .where(quarantine_table.c.kind == failure.kind, quarantine_table.c.key == key)
+                    .values(
+                        at=now,
+                        attempts=quarantine_table.c.attempts + 1,
+                        error=failure.error,
+                        data=text_,
+                    )
+                )
+                if result.rowcount == 0:
+                    conn.execute(
+                        insert(quarantine_table).values(
+                            kind=failure.kind,
+                            key=key,
+                            first_at=now,
+                            at=now,
+                            attempts=1,
+                            error=failure.error,
+                            data=text_,
+                        )
+                    )
+        except Exception:
+            _LOGGER.exception(
+                "Could not quarantine %s %s either; its data: %s", failure.kind, key, text_
+            )
+        else:
+            self.commits += 1
+
+    async def async_quarantined(self) -> list[QuarantineRecord]:
+        """The quarantined rows, newest first."""
+        return await self._run(self._select_quarantine)
+
+    def _select_quarantine(self) -> list[QuarantineRecord]:
+        stmt = select(quarantine_table).order_by(quarantine_table.c.at.desc())
+        with self.engine.connect() as conn:
+            return [
+                QuarantineRecord(
+                    kind=row.kind,
+                    key=row.key,
+                    first_at=row.first_at,
+                    at=row.at,
+                    attempts=int(row.attempts),
+                    error=row.error,
+                    data=row.data,
+                )
+                for row in conn.execute(stmt)
+            ]
 
     # ------------------------------------------------------------------ reads
 
@@ -517,11 +697,61 @@ class SessionStore:
 
 
 def _guard[T](fn: Callable[..., T], *args: Any) -> T:
-    """Run a database call, turning driver errors into :class:`StorageError`."""
+    """Run a database call; every error leaves as a :class:`StorageError` with its fault."""
     try:
         return fn(*args)
-    except SQLAlchemyError as err:
-        raise StorageError(f"{type(err).__name__}: {err}") from err
+    except StorageError:
+        raise
+    except Exception as err:
+        raise StorageError(f"{type(err).__name__}: {err}", fault=fault_of(err)) from err
+
+
+#: SQLite primary result codes and the fault each means.
+_SQLITE_FAULTS = {
+    3: StorageFault.READ_ONLY,  # SQLITE_PERM
+    8: StorageFault.READ_ONLY,  # SQLITE_READONLY
+    23: StorageFault.READ_ONLY,  # SQLITE_AUTH
+    13: StorageFault.FULL,  # SQLITE_FULL
+    10: StorageFault.UNAVAILABLE,  # SQLITE_IOERR
+    11: StorageFault.UNAVAILABLE,  # SQLITE_CORRUPT
+    14: StorageFault.UNAVAILABLE,  # SQLITE_CANTOPEN
+    26: StorageFault.UNAVAILABLE,  # SQLITE_NOTADB
+    5: StorageFault.UNAVAILABLE,  # SQLITE_BUSY
+    6: StorageFault.UNAVAILABLE,  # SQLITE_LOCKED
+}
+
+
+def fault_of(err: BaseException) -> StorageFault:
+    """What kind of fault an exception raised by a database call is.
+
+    ``ROW`` (the row's data: a value the driver cannot bind or the database refuses, a
+    constraint) is told apart from faults of the database itself, after which no row can be
+    written (read-only, full, unreachable, a broken schema).
+    """
+    if isinstance(err, StorageError):
+        return err.fault
+    orig = err.orig if isinstance(err, DBAPIError) else err
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _SQLITE_FAULTS:
+        return _SQLITE_FAULTS[code & 0xFF]
+    message = str(err).lower()
+    if "read-only" in message or "readonly" in message:
+        return StorageFault.READ_ONLY
+    if "disk is full" in message or "no space left" in message or "disk full" in message:
+        return StorageFault.FULL
+    if isinstance(err, (IntegrityError, DataError)) or "binding parameter" in message:
+        return StorageFault.ROW
+    if isinstance(err, (OperationalError, InterfaceError, DisconnectionError)) or (
+        isinstance(err, DBAPIError) and err.connection_invalidated
+    ):
+        return StorageFault.UNAVAILABLE
+    if isinstance(err, DBAPIError):
+        return StorageFault.OTHER  # e.g. a missing table: the database, not the row
+    if isinstance(err, (StatementError, ValueError, TypeError, ArithmeticError)):
+        return StorageFault.ROW  # a value that cannot be bound or encoded (NaN, 1e30, ...)
+    if isinstance(err, (OSError, SQLAlchemyError)):
+        return StorageFault.UNAVAILABLE
+    return StorageFault.OTHER
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -549,6 +779,70 @@ def _migrate(conn: Connection) -> None:
         MIGRATIONS[version](conn)
         version += 1
         conn.execute(update(schema_version).values(version=version))
+
+
+def _writers(
+    sessions: Sequence[Session],
+    lifetimes: Sequence[LifetimeRecord],
+    patches: Sequence[SessionPatch],
+) -> list[tuple[str, str, _RowWriter, Callable[[], object]]]:
+    """One writer per row: (kind, key, write(conn, now), its data as JSON-friendly values)."""
+    return [
+        *(
+            ("session", s.id, functools.partial(_write_session, s), functools.partial(asdict, s))
+            for s in sessions
+        ),
+        *(
+            (
+                "lifetime",
+                r.charger_id,
+                functools.partial(_write_lifetime, r),
+                functools.partial(asdict, r),
+            )
+            for r in lifetimes
+        ),
+        *(
+            (
+                "patch",
+                p.session_id,
+                functools.partial(_write_patch, p),
+                functools.partial(asdict, p),
+            )
+            for p in patches
+        ),
+    ]
+
+
+def _write_session(session: Session, conn: Connection, now: datetime) -> None:
+    row = _session_row(session, now)
+    result = conn.execute(
+        update(sessions_table).where(sessions_table.c.id == session.id).values(row)
+    )
+    if result.rowcount == 0:
+        conn.execute(insert(sessions_table).values(id=session.id, **row))
+
+
+def _write_lifetime(record: LifetimeRecord, conn: Connection, now: datetime) -> None:
+    row = {
+        "total_wh": record.total_wh,
+        "state": json.dumps(record.state, separators=(",", ":")),
+        "updated_at": now,
+    }
+    result = conn.execute(
+        update(lifetime_table).where(lifetime_table.c.charger_id == record.charger_id).values(row)
+    )
+    if result.rowcount == 0:
+        conn.execute(insert(lifetime_table).values(charger_id=record.charger_id, **row))
+
+
+def _write_patch(patch: SessionPatch, conn: Connection, now: datetime) -> None:
+    values = dict(patch.values)
+    if "cost" in values and values["cost"] is not None:
+        values["cost"] = str(values["cost"])
+    stmt = update(sessions_table).where(sessions_table.c.id == patch.session_id)
+    if patch.only_unpriced:
+        stmt = stmt.where(sessions_table.c.cost.is_(None))
+    conn.execute(stmt.values(updated_at=now, **values))
 
 
 def _session_row(session: Session, now: datetime) -> dict[str, Any]:
