@@ -87,13 +87,21 @@ class OcppCallError(ChargerError):
         self.details = details
 
 
-class _RejectedError(Exception):
-    """A CALL payload is unusable: answer with this CALLERROR."""
+class CallRejectedError(Exception):
+    """A CALL is unusable: answer with this CALLERROR (handlers may raise it too)."""
 
     def __init__(self, code: str, description: str) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+
+
+_RejectedError = CallRejectedError
+
+
+def _refuse_constant(name: str) -> Any:
+    """``json.loads`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,20 +353,30 @@ class OcppConnection:
     # ------------------------------------------------------------------ incoming frames
 
     async def _route_safely(self, raw: str) -> None:
+        """Route one frame; a bug of ours still answers a CALL (InternalError), never silence."""
         try:
             await self._route(raw)
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception:
             _LOGGER.exception("%s: failed to handle frame %.200s", self.charger_id, raw)
+            match = _UNIQUE_ID.match(raw)
+            if match is not None:
+                try:
+                    await self._send_error(match.group(1), "InternalError", "error handling frame")
+                except Exception:
+                    _LOGGER.exception("%s: could not answer with an error", self.charger_id)
 
     async def _route(self, raw: str) -> None:
         received = utcnow()
         self.state.last_seen = received
         try:
-            message = json.loads(raw)
-        except ValueError:
-            await self._frame_error(raw, "frame is not valid JSON")
+            message = json.loads(raw, parse_constant=_refuse_constant)
+        except ValueError as error:  # also NaN / Infinity literals
+            await self._frame_error(raw, f"frame is not valid JSON ({str(error)[:60]})")
+            return
+        except RecursionError:
+            await self._frame_error(raw, "frame is nested too deeply")
             return
         if not isinstance(message, list) or not message:
             await self._frame_error(raw, "frame is not a JSON array")
@@ -423,14 +441,13 @@ class OcppConnection:
             return
         try:
             checked = self._validate(action, payload)
-        except _RejectedError as rejected:
-            await self._send_error(unique_id, rejected.code, rejected.description)
-            return
-        try:
             result = getattr(self, method)(checked, received)
             if inspect.isawaitable(result):
                 self.spawn(self._answer_later(unique_id, action, result))
                 return
+        except CallRejectedError as rejected:
+            await self._send_error(unique_id, rejected.code, rejected.description)
+            return
         except Exception:
             _LOGGER.exception("%s: error handling %s", self.charger_id, action)
             await self._send_error(unique_id, "InternalError", f"error handling {action}")
@@ -468,6 +485,9 @@ class OcppConnection:
             result = await pending
         except asyncio.CancelledError:
             raise
+        except CallRejectedError as rejected:
+            await self._send_error(unique_id, rejected.code, rejected.description)
+            return
         except Exception:
             _LOGGER.exception("%s: error handling %s", self.charger_id, action)
             await self._send_error(unique_id, "InternalError", f"error handling {action}")
@@ -484,7 +504,10 @@ class OcppConnection:
                 _LOGGER.error("%s: our %s response is invalid: %s", self.charger_id, action, error)
         await self._send(CallResult(unique_id, reply.payload).to_json())
         if reply.after is not None:
-            reply.after()
+            try:
+                reply.after()
+            except Exception:  # answered already: a second answer would confuse the charger
+                _LOGGER.exception("%s: error after answering %s", self.charger_id, action)
 
     async def _send_error(self, unique_id: str, code: str, description: str) -> None:
         await self._send(CallError(unique_id, code, description, {}).to_json())
