@@ -49,7 +49,7 @@ from custom_components.ev_sessions.chargers.events import (
 
 from . import lenient, schemas
 from .state import ChargerState, OcppServerSettings
-from .timeutil import iso, utcnow
+from .timeutil import iso, parse_timestamp, utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -348,7 +348,49 @@ class OcppConnection:
     def timestamp_problem(self, kind: str | None, value: object) -> None:
         """Report a timestamp we could not use as is."""
         if kind is not None:
-            self.deviate(kind, f"timestamp {value!r}")
+            self.deviate(kind, f"timestamp {value!r:.80}")
+
+    def charger_time(self, value: object, received: datetime) -> datetime:
+        """A timestamp from the charger, or ``received`` (with a deviation) when unusable.
+
+        Unusable: missing, unparsable, before 2015, or ahead of the hub's clock by more than
+        ``settings.clock_tolerance``.
+        """
+        at, problem = parse_timestamp(value, received, self.settings.clock_tolerance_delta)
+        if problem is not None:
+            self.deviate(problem, f"timestamp {value!r:.80}")
+        return at
+
+    def connector_in_range(self, connector_id: int, *, zero: bool, what: str) -> bool:
+        """``connector_id`` is one of the charger's (or 0, the charger itself, when ``zero``).
+
+        The bound is the number of connectors the charger reported, else
+        :data:`DEFAULT_MAX_CONNECTORS`. Out of range is a deviation: nothing may be emitted
+        for it (every connector id the hub hears of gets entities).
+        """
+        if (1 if not zero else 0) <= connector_id <= self.state.connector_limit:
+            return True
+        self.deviate(
+            "connector_out_of_range",
+            f"{what} {connector_id!r:.30} (this charger has {self.state.connector_limit})",
+        )
+        return False
+
+    async def persisted[R](self, reply: R) -> R:
+        """``reply`` once :meth:`persist` returned (a handler emits first, then returns this)."""
+        await self.persist()
+        return reply
+
+    async def persist(self) -> None:
+        """Wait until what the events so far changed is stored (before a transaction answer).
+
+        A hub that fails here is logged and the answer goes out anyway: an unanswered charger
+        would only repeat the message, and a repeated StartTransaction is a second session.
+        """
+        try:
+            await self.hub.handler.persist(self.charger_id)
+        except Exception:
+            _LOGGER.exception("%s: persisting before an answer failed", self.charger_id)
 
     # ------------------------------------------------------------------ incoming frames
 

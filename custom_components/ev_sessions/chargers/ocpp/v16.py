@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 import logging
 from typing import Any
@@ -39,10 +40,19 @@ from custom_components.ev_sessions.chargers.events import (
     UnlockConnector,
 )
 
-from .connection import ErrorCodes, OcppCallError, OcppConnection, Payload, Reply, on, short_tag
-from .meter import parse_meter_values
+from .connection import (
+    CallRejectedError,
+    ErrorCodes,
+    OcppCallError,
+    OcppConnection,
+    Payload,
+    Reply,
+    on,
+    short_tag,
+)
+from .meter import parse_meter_values, register_wh
 from .profiles import ProfileIds, schedule_periods, standing_start
-from .timeutil import iso, parse_timestamp, utcnow
+from .timeutil import iso, utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -130,9 +140,9 @@ class V16Connection(OcppConnection):
     @on(Action.status_notification)
     def on_status_notification(self, payload: Payload, received: datetime) -> Payload:
         """StatusNotification: connector (0 = station) state."""
-        at, problem = parse_timestamp(payload.get("timestamp"), received)
-        self.timestamp_problem(problem, payload.get("timestamp"))
+        at = self.charger_time(payload.get("timestamp"), received)
         connector_id: int = payload["connectorId"]
+        self._check_connector(connector_id, zero=True, what="StatusNotification connectorId")
         self.state.connectors = max(self.state.connectors, connector_id)
         error_code = payload.get("errorCode")
         status = payload.get("status")
@@ -178,11 +188,21 @@ class V16Connection(OcppConnection):
 
     @on(Action.start_transaction)
     async def on_start_transaction(self, payload: Payload, received: datetime) -> Payload:
-        """StartTransaction: assign a transaction id, ask the hub about the tag."""
-        at, problem = parse_timestamp(payload.get("timestamp"), received)
-        self.timestamp_problem(problem, payload.get("timestamp"))
+        """StartTransaction: assign a transaction id, ask the hub about the tag.
+
+        Answered once the start is stored (the charger then forgets it).
+        """
+        at = self.charger_time(payload.get("timestamp"), received)
         connector_id: int = payload["connectorId"]
         id_tag: str = payload["idTag"]
+        meter_start = register_wh(payload.get("meterStart"), "meterStart", self.deviate)
+        if not self.connector_in_range(
+            connector_id, zero=False, what="StartTransaction connectorId"
+        ):
+            # No CALLERROR: the charger would retry a transaction message and keep charging
+            # meanwhile. Invalid with a real (issued) id is what a strict charger handles best:
+            # it stops the energy and sends a StopTransaction for that id, which ends nothing.
+            return {"transactionId": self._new_transaction_id(), "idTagInfo": {"status": "Invalid"}}
         result = await self.authorize(id_tag, connector_id, at)
         transaction_id = str(self._new_transaction_id())
         self.state.start_transaction(connector_id, transaction_id)
@@ -193,32 +213,48 @@ class V16Connection(OcppConnection):
                 connector_id=connector_id,
                 transaction_id=transaction_id,
                 id_tag=id_tag,
-                meter_start_wh=payload.get("meterStart"),
+                meter_start_wh=meter_start,
                 offline=received - at > self.settings.offline_delta,
             )
         )
+        await self.persist()
         return {"transactionId": int(transaction_id), "idTagInfo": id_tag_info(result)}
 
     @on(Action.stop_transaction)
-    def on_stop_transaction(self, payload: Payload, received: datetime) -> Payload:
-        """StopTransaction: its meter values, then the end (also for unknown transactions)."""
-        at, problem = parse_timestamp(payload.get("timestamp"), received)
-        self.timestamp_problem(problem, payload.get("timestamp"))
-        transaction_id = str(payload["transactionId"])
+    def on_stop_transaction(self, payload: Payload, received: datetime) -> Awaitable[Payload]:
+        """StopTransaction: its meter values, then the end; answered once that is stored.
+
+        The events are emitted at once (in frame order), the answer waits for
+        :meth:`persist`. Ends of transactions this server never issued are answered too (so
+        the charger drops them) but marked not retroactive: in 1.6 the central system issues
+        the ids, so the engine records no session for them.
+        """
+        at = self.charger_time(payload.get("timestamp"), received)
+        raw_id = payload["transactionId"]
+        transaction_id = str(raw_id)
+        known = transaction_id in self.state.tx_connectors
         connector_id = self.state.end_transaction(transaction_id)
+        if not known and raw_id not in self.hub.issued_ids:
+            self.deviate(
+                "unknown_transaction",
+                f"StopTransaction for transaction {transaction_id:.30}, never issued here",
+            )
         offline = received - at > self.settings.offline_delta
-        for sample in parse_meter_values(
-            payload.get("transactionData") or (),
-            v201=False,
-            charger_id=self.charger_id,
-            connector_id=connector_id or 0,
-            transaction_id=transaction_id,
-            received=received,
-            offline_after=self.settings.offline_delta,
-            offline=offline,
-            deviate=self.deviate,
-        ):
-            self.emit(sample)
+        if connector_id is not None:
+            # without a connector they are not the charger's own (connector 0) readings
+            for sample in parse_meter_values(
+                payload.get("transactionData") or (),
+                v201=False,
+                charger_id=self.charger_id,
+                connector_id=connector_id,
+                transaction_id=transaction_id,
+                received=received,
+                offline_after=self.settings.offline_delta,
+                offline=offline,
+                deviate=self.deviate,
+                max_ahead=self.settings.clock_tolerance_delta,
+            ):
+                self.emit(sample)
         id_tag = payload.get("idTag")
         self.emit(
             TransactionEnded(
@@ -227,19 +263,19 @@ class V16Connection(OcppConnection):
                 transaction_id=transaction_id,
                 connector_id=connector_id,
                 id_tag=id_tag,
-                meter_stop_wh=payload.get("meterStop"),
+                meter_stop_wh=register_wh(payload.get("meterStop"), "meterStop", self.deviate),
                 reason=payload.get("reason"),
                 offline=offline,
+                retroactive=False,
             )
         )
-        if id_tag is None:
-            return {}
-        return {"idTagInfo": {"status": "Accepted"}}
+        return self.persisted({} if id_tag is None else {"idTagInfo": {"status": "Accepted"}})
 
     @on(Action.meter_values)
     def on_meter_values(self, payload: Payload, received: datetime) -> Payload:
-        """MeterValues: one sample per timestamp."""
+        """MeterValues: one sample per timestamp (0 = the charger's own meter)."""
         connector_id: int = payload["connectorId"]
+        self._check_connector(connector_id, zero=True, what="MeterValues connectorId")
         raw_tx = payload.get("transactionId")
         transaction_id = str(raw_tx) if raw_tx is not None else None
         if transaction_id is None and connector_id > 0:
@@ -254,9 +290,17 @@ class V16Connection(OcppConnection):
             offline_after=self.settings.offline_delta,
             offline=False,
             deviate=self.deviate,
+            max_ahead=self.settings.clock_tolerance_delta,
         ):
             self.emit(sample)
         return {}
+
+    def _check_connector(self, connector_id: int, *, zero: bool, what: str) -> None:
+        """Raise :class:`CallRejectedError` (PropertyConstraintViolation) when out of range."""
+        if not self.connector_in_range(connector_id, zero=zero, what=what):
+            raise CallRejectedError(
+                "PropertyConstraintViolation", f"{what} {connector_id!r:.30} out of range"
+            )
 
     @on(Action.diagnostics_status_notification)
     def on_diagnostics_status_notification(self, payload: Payload, received: datetime) -> Payload:
@@ -307,6 +351,9 @@ class V16Connection(OcppConnection):
         try:
             count = int(raw) if raw is not None else 0
         except ValueError:
+            return
+        if count > 0 and not self.state.report_connectors(count):
+            self.deviate("implausible_value:NumberOfConnectors", f"{raw!r:.30} not believed")
             return
         info = self.state.info
         if count > 0:

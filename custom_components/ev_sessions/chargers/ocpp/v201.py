@@ -44,10 +44,18 @@ from custom_components.ev_sessions.chargers.events import (
     UnlockConnector,
 )
 
-from .connection import ErrorCodes, OcppCallError, OcppConnection, Payload, on, short_tag
+from .connection import (
+    CallRejectedError,
+    ErrorCodes,
+    OcppCallError,
+    OcppConnection,
+    Payload,
+    on,
+    short_tag,
+)
 from .meter import parse_meter_values
 from .profiles import ProfileIds, schedule_periods, standing_start
-from .timeutil import iso, parse_timestamp
+from .timeutil import iso
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -147,6 +155,8 @@ class V201Connection(OcppConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reports: dict[int, tuple[dict[str, str | None], asyncio.Future[None]]] = {}
+        #: The highest EVSE id seen in the NotifyReport being received.
+        self._report_evses = 0
 
     @property
     def token_type(self) -> str:
@@ -178,9 +188,9 @@ class V201Connection(OcppConnection):
     @on(Action.status_notification)
     def on_status_notification(self, payload: Payload, received: datetime) -> Payload:
         """StatusNotification: the state of an EVSE's connector."""
-        at, problem = parse_timestamp(payload.get("timestamp"), received)
-        self.timestamp_problem(problem, payload.get("timestamp"))
+        at = self.charger_time(payload.get("timestamp"), received)
         evse_id: int = payload["evseId"]
+        self._check_evse(evse_id, zero=True, what="StatusNotification evseId")
         self.state.connectors = max(self.state.connectors, evse_id)
         status = payload.get("connectorStatus")
         state = CONNECTOR_STATES.get(status) if isinstance(status, str) else None
@@ -212,19 +222,31 @@ class V201Connection(OcppConnection):
 
     @on(Action.transaction_event)
     def on_transaction_event(self, payload: Payload, received: datetime) -> Any:
-        """TransactionEvent Started/Updated/Ended."""
-        at, problem = parse_timestamp(payload.get("timestamp"), received)
-        self.timestamp_problem(problem, payload.get("timestamp"))
+        """TransactionEvent Started/Updated/Ended.
+
+        Started and Ended are answered once they are stored; Updated (the meter values of a
+        running transaction, the high-rate message) is answered at once unless a token asks
+        for a decision.
+        """
+        at = self.charger_time(payload.get("timestamp"), received)
         info: Payload = payload["transactionInfo"]
         transaction_id = str(info["transactionId"])
         event_type = payload["eventType"]
         offline = bool(payload.get("offline", False))
         evse = payload.get("evse")
         connector_id: int | None = evse.get("id") if isinstance(evse, dict) else None
-        if connector_id is None:
-            connector_id = self.state.tx_connectors.get(transaction_id)
         id_token = payload.get("idToken")
         token = id_token.get("idToken") if isinstance(id_token, dict) else None
+        if connector_id is not None and not self.connector_in_range(
+            connector_id, zero=False, what="TransactionEvent evse.id"
+        ):
+            # Answered without a CALLERROR (a transaction message would be retried), nothing
+            # emitted; a token is answered Invalid so that the station stops the transaction.
+            if token is None:
+                return {}
+            return {"idTokenInfo": {"status": "Invalid"}}
+        if connector_id is None:
+            connector_id = self.state.tx_connectors.get(transaction_id)
         samples = parse_meter_values(
             payload.get("meterValue") or (),
             v201=True,
@@ -235,6 +257,7 @@ class V201Connection(OcppConnection):
             offline_after=None,
             offline=offline,
             deviate=self.deviate,
+            max_ahead=self.settings.clock_tolerance_delta,
         )
         if event_type == "Started":
             if connector_id is None:
@@ -281,13 +304,24 @@ class V201Connection(OcppConnection):
                 self._status(connector_id, state, at)
         elif connector_id is not None and charging_state in CHARGING_STATES:
             self._status(connector_id, CHARGING_STATES[charging_state], at)
+        durable = event_type in {"Started", "Ended"}
         if token is None:
-            return {}
-        return self._token_reply(token, connector_id, at, tag_event=event_type != "Started")
+            return self.persisted({}) if durable else {}
+        return self._token_reply(
+            token, connector_id, at, tag_event=event_type != "Started", durable=durable
+        )
 
     async def _token_reply(
-        self, token: str, connector_id: int | None, at: datetime, *, tag_event: bool
+        self,
+        token: str,
+        connector_id: int | None,
+        at: datetime,
+        *,
+        tag_event: bool,
+        durable: bool = False,
     ) -> Payload:
+        if durable:
+            await self.persist()
         result = await self.authorize(token, connector_id, at)
         if tag_event:
             self.emit(
@@ -310,6 +344,7 @@ class V201Connection(OcppConnection):
     def on_meter_values(self, payload: Payload, received: datetime) -> Payload:
         """MeterValues outside transactions (or the main meter with evseId 0)."""
         evse_id: int = payload["evseId"]
+        self._check_evse(evse_id, zero=True, what="MeterValues evseId")
         for sample in parse_meter_values(
             payload["meterValue"],
             v201=True,
@@ -320,9 +355,17 @@ class V201Connection(OcppConnection):
             offline_after=None,
             offline=False,
             deviate=self.deviate,
+            max_ahead=self.settings.clock_tolerance_delta,
         ):
             self.emit(sample)
         return {}
+
+    def _check_evse(self, evse_id: int, *, zero: bool, what: str) -> None:
+        """Raise :class:`CallRejectedError` (PropertyConstraintViolation) when out of range."""
+        if not self.connector_in_range(evse_id, zero=zero, what=what):
+            raise CallRejectedError(
+                "PropertyConstraintViolation", f"{what} {evse_id!r:.30} out of range"
+            )
 
     @on(Action.notify_report)
     def on_notify_report(self, payload: Payload, received: datetime) -> Payload:
@@ -334,15 +377,27 @@ class V201Connection(OcppConnection):
                 if attribute.get("type", "Actual") == "Actual":
                     values[variable_key(component, variable)] = attribute.get("value")
             evse = component.get("evse")
-            if component.get("name") == "EVSE" and isinstance(evse, dict):
-                self.state.connectors = max(self.state.connectors, int(evse.get("id", 0)))
+            if isinstance(evse, dict) and isinstance(evse.get("id"), int):
+                self._report_evses = max(self._report_evses, evse["id"])
         self.state.configuration.update(values)
+        if not payload.get("tbc", False):
+            self._learn_evses()
         waiting = self._reports.get(payload["requestId"])
         if waiting is not None:
             waiting[0].update(values)
             if not payload.get("tbc", False) and not waiting[1].done():
                 waiting[1].set_result(None)
         return {}
+
+    def _learn_evses(self) -> None:
+        """At the end of a report: the EVSEs in it are the station's (the connector bound)."""
+        count, self._report_evses = self._report_evses, 0
+        if count <= 0:
+            return  # a report without the EVSE components (not a full inventory)
+        if not self.state.report_connectors(count):
+            self.deviate("implausible_value:EVSE", f"EVSE id {count!r:.30} not believed")
+            return
+        self.state.connectors = max(self.state.connectors, count)
 
     @on(Action.notify_event)
     def on_notify_event(self, payload: Payload, received: datetime) -> Payload:
