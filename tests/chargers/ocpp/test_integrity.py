@@ -718,3 +718,18 @@ async def test_numbers_beyond_float_in_integer_fields_are_answered() -> None:
         assert reply[0] == 3
         (started,) = handler.of(TransactionStarted, "CP1")
         assert started.meter_start_wh is None
+
+
+async def test_an_absurd_number_of_connectors_is_not_believed() -> None:
+    async with (
+        running_server(configure_on_boot=True, meter_interval=None, measurands=()) as (
+            server,
+            handler,
+        ),
+        charge_point(server, "CP100", connectors=100) as cp,
+    ):
+        await wait_until(lambda: "implausible_value:NumberOfConnectors" in kinds(handler, "CP100"))
+        assert server.charger_diagnostics("CP100")["reported_connectors"] is None
+        reply = await cp.send_raw(status16("no", DEFAULT_MAX_CONNECTORS + 1))
+        assert reply is not None
+        assert reply[:3] == [4, "no", "PropertyConstraintViolation"]

@@ -350,7 +350,7 @@ class V16Connection(OcppConnection):
         raw = self.state.configuration.get("NumberOfConnectors")
         try:
             count = int(raw) if raw is not None else 0
-        except ValueError:
+        except (ValueError, TypeError):  # not a number (or more than 4300 digits)
             return
         if count > 0 and not self.state.report_connectors(count):
             self.deviate("implausible_value:NumberOfConnectors", f"{raw!r:.30} not believed")
