@@ -72,6 +72,7 @@ from .modbus_flow import (
     ModbusProfileSteps,
     model_options,
 )
+from .setup_hub import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS
 from .tls import TlsConfigError, build_ssl_context
 
 _PORT_SELECTOR = NumberSelector(
@@ -417,6 +418,9 @@ class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlowWithReload):
                 errors[CONF_FAST_MIN_KW] = "fast_below_slow"
             else:
                 user_input[CONF_METER_INTERVAL] = int(user_input[CONF_METER_INTERVAL])
+                if CONF_AUDIT_RETENTION_DAYS in user_input:
+                    days = int(user_input[CONF_AUDIT_RETENTION_DAYS])
+                    user_input[CONF_AUDIT_RETENTION_DAYS] = days
                 return self.async_create_entry(data=user_input)
         options = user_input or dict(self.config_entry.options)
         kw = NumberSelectorConfig(min=1, max=400, step=0.1, unit_of_measurement="kW")
@@ -445,6 +449,22 @@ class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlowWithReload):
                     vol.Required(
                         CONF_FAST_MIN_KW, default=options.get(CONF_FAST_MIN_KW, DEFAULT_FAST_MIN_KW)
                     ): NumberSelector(kw),
+                    vol.Optional(
+                        CONF_AUDIT_RETENTION_DAYS,
+                        description={
+                            "suggested_value": options.get(
+                                CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS
+                            )
+                        },
+                    ): NumberSelector(
+                        NumberSelectorConfig(
+                            min=0,
+                            max=3650,
+                            step=1,
+                            unit_of_measurement="d",
+                            mode=NumberSelectorMode.BOX,
+                        )
+                    ),
                 }
             ),
             errors=errors,

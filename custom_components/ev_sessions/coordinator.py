@@ -11,13 +11,14 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .chargers.ocpp import OcppServer
 from .const import DOMAIN, LOGGER
 from .core.authorization import AuthorizationMode
 from .core.stats import MemberTotals, OccupancyStats, member_totals
+from .core.storage import StorageError
 from .hub import ChargerLink, Hub
 
 
@@ -192,7 +193,14 @@ class MemberCoordinator(DataUpdateCoordinator[dict[str, MemberTotals]]):
 
     async def _async_update_data(self) -> dict[str, MemberTotals]:
         this_month, last_month = self.month_starts()
-        sessions = await self.hub.engine.async_sessions(
-            start=last_month, end=None, charger_id=None, member_id=None, limit=None
-        )
+        try:
+            sessions = await self.hub.engine.async_sessions(
+                start=last_month, end=None, charger_id=None, member_id=None, limit=None
+            )
+        except StorageError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="storage_error",
+                translation_placeholders={"error": str(err)},
+            ) from err
         return member_totals(sessions, month_start=this_month, last_month_start=last_month)

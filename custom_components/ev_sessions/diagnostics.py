@@ -39,6 +39,18 @@ async def async_get_config_entry_diagnostics(
             for member in directory
         ]
         data["member_problems"] = list(directory.problems)
+        storage = hub_runtime.hub.engine.storage_status
+        data["storage"] = {
+            "writable": storage.writable,
+            "fault": storage.fault,
+            "error": storage.error,
+            "failing_since": storage.failing_since.isoformat() if storage.failing_since else None,
+            "pending": storage.pending,
+            "quarantined": [
+                {"kind": row.kind, "key": row.key, "error": row.error, "at": row.at.isoformat()}
+                for row in storage.quarantined
+            ],
+        }
         return async_redact_data(data, TO_REDACT)
 
     runtime: ChargerRuntimeData = entry.runtime_data

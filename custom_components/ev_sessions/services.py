@@ -1,9 +1,17 @@
-"""Actions: query and export sessions, control chargers."""
+"""Actions: query and export sessions, control chargers.
+
+Actions never fail with an unexpected error: bad requests (a range that ends before it starts,
+a connector the charger does not have, connector 0 where a connector is needed) raise
+:class:`ServiceValidationError`, storage faults and charger errors :class:`HomeAssistantError`,
+all translated.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 import csv
 from datetime import datetime
+import functools
 import io
 from typing import Any
 
@@ -14,18 +22,19 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
 from .chargers.events import (
+    DEFAULT_MAX_CONNECTORS,
     SetCurrentLimit,
     StopCharging,
     UnlockConnector,
 )
 from .const import DOMAIN
-from .core import SessionNotFoundError, async_reattribute
+from .core import SessionNotFoundError, StorageError, async_reattribute
 from .helpers import execute_command, run_command
 from .hub import Hub
 from .members import member_by_id_or_name
@@ -102,6 +111,61 @@ def charger_id_from_device(hass: HomeAssistant, hub: Hub, device_id: str) -> str
     )
 
 
+def _storage_errors[T](
+    handler: Callable[[ServiceCall], Coroutine[Any, Any, T]],
+) -> Callable[[ServiceCall], Coroutine[Any, Any, T]]:
+    """Let a storage fault in the action become a translated error, not an unexpected one."""
+
+    @functools.wraps(handler)
+    async def wrapper(call: ServiceCall) -> T:
+        try:
+            return await handler(call)
+        except StorageError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="storage_error",
+                translation_placeholders={"error": str(err)},
+            ) from err
+
+    return wrapper
+
+
+def _connector(hub: Hub, charger_id: str, connector_id: int, *, whole_charger: bool) -> int:
+    """``connector_id`` when the charger has it (0, the whole charger, only if allowed)."""
+    if connector_id == 0 and not whole_charger:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="connector_zero",
+            translation_placeholders={"charger": charger_id},
+        )
+    link = hub.charger(charger_id)
+    reported = link.info.connectors if link is not None and link.info is not None else 0
+    limit = max([reported, *hub.engine.connectors(charger_id)]) or DEFAULT_MAX_CONNECTORS
+    if connector_id > limit:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_connector",
+            translation_placeholders={
+                "charger": charger_id,
+                "connector": str(connector_id),
+                "count": str(limit),
+            },
+        )
+    return connector_id
+
+
+def _time_range(call: ServiceCall) -> tuple[datetime | None, datetime | None]:
+    """The action's ``start`` and ``end`` as UTC; a range ending before it starts is refused."""
+    start, end = _as_utc(call.data.get(ATTR_START)), _as_utc(call.data.get(ATTR_END))
+    if start is not None and end is not None and start > end:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_time_range",
+            translation_placeholders={"start": start.isoformat(), "end": end.isoformat()},
+        )
+    return start, end
+
+
 def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -115,9 +179,10 @@ async def _query(call: ServiceCall) -> list[dict[str, Any]]:
     charger_id = None
     if device_id := call.data.get(ATTR_DEVICE_ID):
         charger_id = charger_id_from_device(call.hass, hub, device_id)
+    start, end = _time_range(call)
     sessions = await hub.engine.async_sessions(
-        start=_as_utc(call.data.get(ATTR_START)),
-        end=_as_utc(call.data.get(ATTR_END)),
+        start=start,
+        end=end,
         charger_id=charger_id,
         member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
         limit=call.data[ATTR_LIMIT],
@@ -155,11 +220,12 @@ def _member_id(hub: Hub, value: str | None) -> str | None:
 async def _start_charging(call: ServiceCall) -> None:
     hub = _hub(call.hass)
     charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
+    connector_id = _connector(hub, charger_id, call.data[ATTR_CONNECTOR], whole_charger=False)
     await run_command(
         charger_id,
         hub.async_remote_start(
             charger_id,
-            call.data[ATTR_CONNECTOR],
+            connector_id,
             user_id=call.context.user_id,
             member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
             id_tag=call.data.get(ATTR_ID_TAG),
@@ -198,10 +264,10 @@ async def _list_authorizations(call: ServiceCall) -> ServiceResponse:
     charger_id = None
     if device_id := call.data.get(ATTR_DEVICE_ID):
         charger_id = charger_id_from_device(call.hass, hub, device_id)
-    await hub.audit.async_flush()
+    start, end = _time_range(call)
     rows = await hub.audit.async_query(
-        start=_as_utc(call.data.get(ATTR_START)),
-        end=_as_utc(call.data.get(ATTR_END)),
+        start=start,
+        end=end,
         charger_id=charger_id,
         member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
         limit=call.data[ATTR_LIMIT],
@@ -238,52 +304,50 @@ async def _learn_tag(call: ServiceCall) -> None:
 async def _stop_charging(call: ServiceCall) -> None:
     hub = _hub(call.hass)
     charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
-    await execute_command(hub, charger_id, StopCharging(connector_id=call.data[ATTR_CONNECTOR]))
+    connector_id = _connector(hub, charger_id, call.data[ATTR_CONNECTOR], whole_charger=False)
+    await execute_command(hub, charger_id, StopCharging(connector_id=connector_id))
 
 
 async def _set_current_limit(call: ServiceCall) -> None:
     hub = _hub(call.hass)
     charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
+    connector_id = _connector(hub, charger_id, call.data[ATTR_CONNECTOR], whole_charger=True)
     await execute_command(
         hub,
         charger_id,
-        SetCurrentLimit(connector_id=call.data[ATTR_CONNECTOR], limit_a=call.data[ATTR_CURRENT]),
+        SetCurrentLimit(connector_id=connector_id, limit_a=call.data[ATTR_CURRENT]),
     )
 
 
 async def _unlock(call: ServiceCall) -> None:
     hub = _hub(call.hass)
     charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
-    await execute_command(
-        hub, charger_id, UnlockConnector(connector_id=max(1, call.data[ATTR_CONNECTOR]))
-    )
+    connector_id = _connector(hub, charger_id, call.data[ATTR_CONNECTOR], whole_charger=False)
+    await execute_command(hub, charger_id, UnlockConnector(connector_id=connector_id))
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
-    hass.services.async_register(
-        DOMAIN, "list_sessions", _list_sessions, _QUERY_SCHEMA, SupportsResponse.ONLY
+    register = functools.partial(hass.services.async_register, DOMAIN)
+    register("list_sessions", _storage_errors(_list_sessions), _QUERY_SCHEMA, SupportsResponse.ONLY)
+    register(
+        "export_sessions", _storage_errors(_export_sessions), _QUERY_SCHEMA, SupportsResponse.ONLY
     )
-    hass.services.async_register(
-        DOMAIN, "export_sessions", _export_sessions, _QUERY_SCHEMA, SupportsResponse.ONLY
-    )
-    hass.services.async_register(DOMAIN, "start_charging", _start_charging, _START_SCHEMA)
-    hass.services.async_register(
-        DOMAIN,
+    register("start_charging", _storage_errors(_start_charging), _START_SCHEMA)
+    register(
         "reattribute_session",
-        _reattribute,
+        _storage_errors(_reattribute),
         _REATTRIBUTE_SCHEMA,
         SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
-        DOMAIN,
+    register(
         "list_authorizations",
-        _list_authorizations,
+        _storage_errors(_list_authorizations),
         _QUERY_SCHEMA,
         SupportsResponse.ONLY,
     )
-    hass.services.async_register(DOMAIN, "learn_tag", _learn_tag, _LEARN_SCHEMA)
-    hass.services.async_register(DOMAIN, "stop_charging", _stop_charging, _STOP_SCHEMA)
-    hass.services.async_register(DOMAIN, "set_current_limit", _set_current_limit, _LIMIT_SCHEMA)
-    hass.services.async_register(DOMAIN, "unlock_connector", _unlock, _STOP_SCHEMA)
+    register("learn_tag", _storage_errors(_learn_tag), _LEARN_SCHEMA)
+    register("stop_charging", _storage_errors(_stop_charging), _STOP_SCHEMA)
+    register("set_current_limit", _storage_errors(_set_current_limit), _LIMIT_SCHEMA)
+    register("unlock_connector", _storage_errors(_unlock), _STOP_SCHEMA)

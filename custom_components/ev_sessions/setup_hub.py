@@ -1,4 +1,12 @@
-"""Set up and tear down the hub: database, session engine, OCPP server."""
+"""Set up and tear down the hub: database, session engine, OCPP server.
+
+Storage faults are made visible: a database that cannot be written at setup makes the entry
+not ready (with the reason: read-only, full, unreachable); while writes fail at runtime a
+repair issue says sessions are kept in memory and retried, and it goes once a write succeeds;
+rows the database refused (quarantined) are reported as well. The audit log is purged by its
+retention setting at start and once a day. Shutdown runs the engine's final save whatever
+the other steps did.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,8 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
 
 from .chargers.ocpp import OcppServer, OcppServerSettings
 from .const import (
@@ -35,12 +45,35 @@ from .const import (
 )
 from .coordinator import SITE_MONTH, HubRuntimeData, MemberCoordinator, SiteCoordinator
 from .core.engine import SessionEngine
-from .core.model import EngineSettings
-from .core.storage import SessionStore, StorageError
+from .core.model import EngineSettings, StorageStatus
+from .core.storage import SessionStore, StorageError, StorageFault
 from .events_bridge import async_forward_session_events
 from .hub import Hub
 from .members import build_directory, member_subentries
 from .tls import TlsConfigError, build_ssl_context
+
+#: Hub option: days the audit log keeps its entries (0 keeps them forever).
+CONF_AUDIT_RETENTION_DAYS = "audit_retention_days"
+DEFAULT_AUDIT_RETENTION_DAYS = 365
+AUDIT_PURGE_INTERVAL = timedelta(days=1)
+#: Repair issues about the database.
+ISSUE_STORAGE_FAILING = "storage_failing"
+ISSUE_STORAGE_QUARANTINE = "storage_quarantine"
+#: The translation key of a database that cannot be used at setup, by fault.
+_NOT_READY_KEYS = {
+    StorageFault.READ_ONLY: "database_read_only",
+    StorageFault.FULL: "database_full",
+    StorageFault.UNAVAILABLE: "database_unavailable",
+}
+
+
+def audit_retention_days(entry: ConfigEntry) -> int:
+    """The configured audit log retention in days (0 = keep forever)."""
+    try:
+        days = int(entry.options.get(CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS))
+    except (TypeError, ValueError):
+        return DEFAULT_AUDIT_RETENTION_DAYS
+    return max(days, 0)
 
 
 def database_url(hass: HomeAssistant, entry: ConfigEntry) -> str:
@@ -62,12 +95,14 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
     store = SessionStore(database_url(hass, entry))
     engine = SessionEngine(store, settings=settings)
     try:
+        await store.async_open()
+        await store.async_check_writable()  # read-only, full or unreachable: not ready
         await engine.async_start()
     except StorageError as err:
         await store.async_close()
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
-            translation_key="database_error",
+            translation_key=_NOT_READY_KEYS.get(err.fault, "database_error"),
             translation_placeholders={"error": str(err)},
         ) from err
 
@@ -126,6 +161,11 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
     runtime = HubRuntimeData(hub=hub, site=site, members=members, server=server)
     runtime.stop_callbacks.append(async_forward_session_events(hass, hub, site, members))
     entry.runtime_data = runtime
+    _report_storage(hass, engine.storage_status)
+    runtime.stop_callbacks.append(
+        engine.add_storage_listener(lambda status: _report_storage(hass, status))
+    )
+    _schedule_audit_purge(hass, entry, runtime)
 
     known_members = {s.subentry_id for s in member_subentries(entry)}
 
@@ -161,9 +201,74 @@ async def _async_shutdown(runtime: HubRuntimeData) -> None:
 
 
 async def _shutdown_steps(runtime: HubRuntimeData) -> None:
-    await runtime.server.stop()
-    await runtime.hub.async_stop()
+    """Stop the server, then the hub (audit log); the engine's final save runs regardless."""
+    for name, step in (("OCPP server", runtime.server.stop), ("hub", runtime.hub.async_stop)):
+        try:
+            await step()
+        except Exception:
+            LOGGER.exception("Stopping the %s failed; saving the sessions anyway", name)
     await runtime.hub.engine.async_stop()
+
+
+@callback
+def _report_storage(hass: HomeAssistant, status: StorageStatus) -> None:
+    """Keep the database repair issues in line with the engine's storage status."""
+    if status.writable:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_STORAGE_FAILING)
+    else:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            ISSUE_STORAGE_FAILING,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_STORAGE_FAILING,
+            translation_placeholders={"error": status.error or "", "fault": status.fault or ""},
+        )
+    if not status.quarantined:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_STORAGE_QUARANTINE)
+        return
+    rows = "\n".join(f"- {row.kind} {row.key}: {row.error}" for row in status.quarantined[-10:])
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_STORAGE_QUARANTINE,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_STORAGE_QUARANTINE,
+        translation_placeholders={"count": str(len(status.quarantined)), "rows": rows},
+    )
+
+
+@callback
+def _clear_storage_issues(hass: HomeAssistant) -> None:
+    for issue_id in (ISSUE_STORAGE_FAILING, ISSUE_STORAGE_QUARANTINE):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+@callback
+def _schedule_audit_purge(hass: HomeAssistant, entry: ConfigEntry, runtime: HubRuntimeData) -> None:
+    """Purge the audit log now (in the background) and once a day, by the retention option."""
+    days = audit_retention_days(entry)
+    if days == 0:
+        return
+
+    async def purge() -> None:
+        if runtime.closed:
+            return
+        try:
+            await runtime.hub.audit.async_purge_older_than(days)
+        except StorageError as err:
+            LOGGER.warning("Could not purge the audit log: %s", err)
+
+    @callback
+    def daily(_now: object) -> None:
+        entry.async_create_background_task(hass, purge(), f"{DOMAIN} audit purge")
+
+    daily(None)
+    runtime.stop_callbacks.append(async_track_time_interval(hass, daily, AUDIT_PURGE_INTERVAL))
 
 
 async def async_unload_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
@@ -173,6 +278,7 @@ async def async_unload_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
         _call_quietly(cb)
     runtime.stop_callbacks.clear()
     await _async_shutdown(runtime)
+    _clear_storage_issues(hass)
 
 
 @callback

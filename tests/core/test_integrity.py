@@ -9,8 +9,10 @@ import json
 import logging
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from custom_components.ev_sessions.chargers.events import ConnectorState
 from custom_components.ev_sessions.core import AnomalyKind, ProfilePoint, StorageError
@@ -152,6 +154,23 @@ async def test_sample_stamped_hours_ahead_does_not_freeze_counting(harness: Harn
     assert engine.connector(CP, 1).session is not None
     assert engine.connector(CP, 1).session.energy_wh == 500  # type: ignore[union-attr]
     assert engine.lifetime_energy_wh(CP) == 2_000
+
+
+async def test_restamped_reading_keeps_the_chargers_elapsed_time_for_plausibility(
+    harness: Harness,
+) -> None:
+    """A reading re-stamped at the hub's clock is not an implausible jump just because its
+    stamp moved: the charger said 21 minutes passed (10 kWh: 28 kW, not 600 kW)."""
+    engine = await harness.engine(future_tolerance=timedelta(minutes=5))
+    engine.handle_event(status(at(0), ConnectorState.CHARGING))
+    engine.handle_event(started(at(0), "1", 1_000))
+    harness.clock.now = at(1)
+    engine.handle_event(sample(at(22), transaction_id="1", energy_register_wh=11_000))
+    session = engine.connector(CP, 1).session
+    assert session is not None
+    assert session.energy_wh == 10_000
+    assert _kinds(session) == {AnomalyKind.CLOCK_AHEAD: 1}
+    assert engine.lifetime_energy_wh(CP) == 10_000
 
 
 async def test_stamp_slightly_ahead_then_earlier_readings_still_count(harness: Harness) -> None:
@@ -373,3 +392,43 @@ async def test_shutdown_saves_after_flush_loop_recovered(harness: Harness) -> No
         assert [s.energy_wh for s in await store2.async_sessions()] == [250]
     finally:
         await store2.async_close()
+
+
+async def test_full_disk_is_a_database_fault_not_a_bad_row(harness: Harness) -> None:
+    """A full database (SQLITE_FULL) keeps every change pending; nothing is quarantined."""
+    engine = await harness.engine(flush_interval=timedelta(seconds=60))
+    engine.handle_event(status(at(0), ConnectorState.CHARGING))
+    await engine.async_flush()
+    store = engine._store
+    sql_engine = store.engine
+
+    def no_new_pages(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count={pages}")
+        cursor.close()
+
+    event.listen(sql_engine, "connect", no_new_pages)
+    sql_engine.dispose()
+    try:
+        for n in range(30):  # sessions with large profiles need new pages
+            engine.handle_event(status(at(n), ConnectorState.CHARGING, charger=f"cp-{n + 10}"))
+            for m in range(200):
+                engine.handle_event(
+                    sample(
+                        at(n, seconds=m),
+                        charger=f"cp-{n + 10}",
+                        energy_register_wh=1_000 + 20 * m,
+                        power_w=float(m * 37 % 11_000),
+                    )
+                )
+        with pytest.raises(StorageError) as failed:
+            await engine.async_flush()
+        assert failed.value.fault is StorageFault.FULL
+        assert engine.storage_status.quarantined == ()
+        assert engine.storage_status.fault == "full"
+    finally:
+        event.remove(sql_engine, "connect", no_new_pages)
+        sql_engine.dispose()
+    await engine.async_flush()
+    assert len(await engine.async_sessions()) == 31

@@ -216,11 +216,17 @@ class AuditLog:
         source: AuditSource | None = None,
         limit: int | None = 100,
     ) -> list[AuditEntry]:
-        """Rows with ``start <= at < end``, newest first (queued entries are written first).
+        """Rows with ``start <= at < end``, newest first (queued entries are written first;
+        when that fails, what is stored is read).
 
         ``member_id`` matches the member of a decision and both sides of a re-attribution.
         """
-        await self.async_flush()
+        from .storage import StorageError
+
+        try:
+            await self.async_flush()
+        except StorageError as err:
+            _LOGGER.debug("Reading the stored audit log without the queued entries: %s", err)
         return await self.store.async_query_audit(
             start=start,
             end=end,
@@ -232,9 +238,18 @@ class AuditLog:
         )
 
     async def async_purge(self, before: datetime) -> int:
-        """Delete rows older than ``before``; the number deleted."""
+        """Delete rows older than ``before`` (queued ones included); the number deleted."""
         await self.async_flush()
         return await self.store.async_purge_audit(before)
+
+    async def async_purge_older_than(self, days: int, *, now: datetime | None = None) -> int:
+        """Apply a retention of ``days`` (0 keeps everything); the number of rows deleted."""
+        if days <= 0:
+            return 0
+        deleted = await self.async_purge((now or utcnow()) - timedelta(days=days))
+        if deleted:
+            _LOGGER.info("Removed %d audit log entries older than %d days", deleted, days)
+        return deleted
 
 
 async def async_reattribute(

@@ -78,11 +78,14 @@ class ConnectorMeter:
         session_register_wh: int | None = None,
         power_w: float | None = None,
         boundary: bool = False,
+        slack: timedelta = timedelta(0),
     ) -> Reading:
         """Apply one reading taken at ``at``.
 
         ``boundary`` marks a reading at a transaction start, where a register drop is expected
-        (chargers with per-session registers start at 0) and is not an anomaly.
+        (chargers with per-session registers start at 0) and is not an anomaly. ``slack`` is
+        time that may have passed beyond what the stamps say (a reading re-stamped because the
+        charger's clock was ahead): the plausibility of a register jump allows for it.
         """
         key: _Key = (at, register_wh, session_register_wh, power_w)
         if self.last_at is not None and at <= self.last_at:
@@ -100,7 +103,8 @@ class ConnectorMeter:
         since = None if self.last_at is None else (at - self.last_at).total_seconds()
         self._recent.append(key)
         if register_wh is not None:
-            slack = settings.future_tolerance if skewed else timedelta(0)
+            if skewed:
+                slack += settings.future_tolerance
             result = self._read_register(at, register_wh, settings, boundary=boundary, slack=slack)
             if session_register_wh is not None:
                 self.session_register_wh = session_register_wh

@@ -151,6 +151,9 @@ class SessionEngine:
         self._storage_listeners: list[Callable[[StorageStatus], None]] = []
         self._storage = StorageStatus()
         self._quarantined: dict[tuple[str, str], QuarantinedRow] = {}
+        #: While an event re-stamped at the engine's clock is applied: how far ahead it was
+        #: stamped (the charger says that much time passed; register jumps may use it).
+        self._slack = timedelta(0)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -611,8 +614,12 @@ class SessionEngine:
         charger = self._charger(event.charger_id)
         event, ahead = self._checked_time(event)
         event, refused = _checked_values(event)
-        if not self._dispatch(charger, event):
-            return
+        self._slack = ahead or timedelta(0)
+        try:
+            if not self._dispatch(charger, event):
+                return
+        finally:
+            self._slack = timedelta(0)
         if ahead is not None or refused:
             self._record_doubts(charger, event, ahead, refused)
         self._notify(event.charger_id)
@@ -749,6 +756,7 @@ class SessionEngine:
                 register_wh=event.energy_register_wh,
                 session_register_wh=event.session_energy_wh,
                 power_w=event.power_w,
+                slack=self._slack,
             )
             if charger.lifetime.add(0, reading) or reading.applied:
                 self._dirty_lifetimes.add(charger.charger_id)
@@ -771,6 +779,7 @@ class SessionEngine:
             register_wh=event.energy_register_wh,
             session_register_wh=event.session_energy_wh,
             power_w=event.power_w,
+            slack=self._slack,
         )
         if not reading.applied:
             if session is not None and reading.anomaly is not None:
@@ -864,7 +873,11 @@ class SessionEngine:
         session.plugged_in_at = min(session.plugged_in_at, event.at)
         if event.meter_start_wh is not None:
             reading = charger.lifetime.meter(event.connector_id).read(
-                event.at, self.settings, register_wh=event.meter_start_wh, boundary=True
+                event.at,
+                self.settings,
+                register_wh=event.meter_start_wh,
+                boundary=True,
+                slack=self._slack,
             )
             if reading.applied:
                 charger.lifetime.add(event.connector_id, reading)
@@ -894,7 +907,7 @@ class SessionEngine:
         conn, session = found
         if event.meter_stop_wh is not None:
             reading = charger.lifetime.meter(conn.view.connector_id).read(
-                event.at, self.settings, register_wh=event.meter_stop_wh
+                event.at, self.settings, register_wh=event.meter_stop_wh, slack=self._slack
             )
             if reading.applied:
                 charger.lifetime.add(conn.view.connector_id, reading)
@@ -962,7 +975,9 @@ class SessionEngine:
         meter = charger.lifetime.meter(connector_id)
         if event.meter_stop_wh is not None:
             previous = meter.register_wh
-            reading = meter.read(event.at, self.settings, register_wh=event.meter_stop_wh)
+            reading = meter.read(
+                event.at, self.settings, register_wh=event.meter_stop_wh, slack=self._slack
+            )
             if reading.applied:
                 charger.lifetime.add(connector_id, reading)
                 self._dirty_lifetimes.add(charger.charger_id)
