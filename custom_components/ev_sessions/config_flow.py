@@ -12,7 +12,7 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
-    OptionsFlowWithReload,
+    OptionsFlow,
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import callback
@@ -398,8 +398,12 @@ class EvSessionsConfigFlow(ModbusProfileSteps, ConfigFlow, domain=DOMAIN):
         return await self._modbus_finish(data, info, entry, profile)
 
 
-class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlowWithReload):
-    """Options: hub behaviour, or a charger's password."""
+class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlow):
+    """Options: hub behaviour, or a charger's password.
+
+    Entries reload through their update listeners when their options change (the hub needs a
+    listener for its member subentries, and HA forbids mixing one with OptionsFlowWithReload).
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options that fit the entry."""
@@ -481,7 +485,7 @@ class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlowWithReload):
             else:
                 data.pop(CONF_PASSWORD, None)
             self.hass.config_entries.async_update_entry(self.config_entry, data=data)
-            return self.async_create_entry(data={})
+            return self.async_create_entry(data=dict(self.config_entry.options))
         return self.async_show_form(
             step_id="charger",
             data_schema=vol.Schema({vol.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR}),

@@ -9,13 +9,22 @@ routes commands from HA to the adapter that owns the charger.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+import secrets
+from typing import Any
 
-from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    SOURCE_INTEGRATION_DISCOVERY,
+    ConfigEntry,
+    ConfigEntryChange,
+)
+from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import discovery_flow
+from homeassistant.helpers import discovery_flow, issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .chargers.events import (
     AuthorizationRequest,
@@ -31,6 +40,7 @@ from .chargers.events import (
     ClearAuthorizationCache,
     CommandResult,
     GetAuthorizationListVersion,
+    SetChargerPassword,
     StartCharging,
     StopCharging,
     TagPresented,
@@ -39,6 +49,7 @@ from .chargers.events import (
 from .const import (
     CONF_CHARGER_ID,
     CONF_ENTRY_TYPE,
+    CONF_PROTOCOL,
     DOMAIN,
     ENTRY_TYPE_CHARGER,
     LOGGER,
@@ -47,6 +58,7 @@ from .const import (
 from .core import (
     AccessControl,
     AuditLog,
+    AuthorizationPolicy,
     Decision,
     LocalListState,
     MemberDirectory,
@@ -66,6 +78,30 @@ from .members import (
 
 LEARN_WINDOW = timedelta(minutes=1)
 OCPP16_MAX_TAG = 20
+#: Charger entry option: the user accepts that the charger has no password (it gets tags).
+CONF_ALLOW_WITHOUT_PASSWORD = "allow_without_password"  # noqa: S105  (a key)
+#: Charger entry data: vendor, model and serial seen when it was admitted.
+CONF_IDENTITY = "identity"
+IDENTITY_FIELDS = ("vendor", "model", "serial")
+ISSUE_NO_PASSWORD = "charger_without_password"  # noqa: S105  (an issue id)
+ISSUE_IDENTITY = "charger_identity_changed"
+#: Generated passwords: 20 URL-safe characters (1.6: 16 to 20 bytes; 2.0.1: 16 to 40).
+GENERATED_PASSWORD_BYTES = 15
+
+
+def identity_of(info: ChargerInfo) -> dict[str, str]:
+    """What identifies the hardware: vendor, model and serial, as far as it told them."""
+    found = {name: getattr(info, name) for name in IDENTITY_FIELDS}
+    return {name: value for name, value in found.items() if value}
+
+
+def identity_mismatch(pinned: Mapping[str, Any], info: ChargerInfo) -> list[str]:
+    """The pinned identity fields the boot contradicts (a missing value contradicts too)."""
+    return [
+        name
+        for name in IDENTITY_FIELDS
+        if pinned.get(name) is not None and getattr(info, name) != pinned[name]
+    ]
 
 
 def remote_id_tag(user_id: str | None) -> str:
@@ -113,6 +149,12 @@ class Hub:
         self.local_lists = LocalListState()
         self.ocpp_execute: Callable[[str, ChargerCommand], Awaitable[CommandResult]] | None = None
         self.ocpp_accept: Callable[[str], None] | None = None
+        #: Drop what the OCPP server knows of a removed charger (and close its connection).
+        self.ocpp_forget: Callable[[str], None] | None = None
+        #: A charger's password was set or changed: its unauthenticated connection goes.
+        self.ocpp_credentials_changed: Callable[[str], None] | None = None
+        #: The OCPP server runs TLS (passwords then go with security profile 2).
+        self.ocpp_tls = False
         self.reject_unknown = False
         #: Called when any connector changes state (the site figures are recomputed).
         self.on_status_change: Callable[[], None] | None = None
@@ -121,12 +163,20 @@ class Hub:
         self._discovery_started: set[str] = set()
         self._list_sync_running: set[str] = set()
         self._list_sync_again: set[str] = set()
+        self._password_tasks: set[str] = set()
+        #: Chargers whose last boot contradicted their pinned identity.
+        self._identity_blocked: set[str] = set()
         engine.add_session_listener(self._on_session_event)
 
     async def async_start(self) -> None:
         """Load the local-list versions and start the audit log."""
         self.local_lists = LocalListState(await self.store.async_load_local_lists())
         await self.audit.async_start()
+        self.entry.async_on_unload(
+            async_dispatcher_connect(
+                self.hass, SIGNAL_CONFIG_ENTRY_CHANGED, self._on_config_entry_changed
+            )
+        )
 
     async def async_stop(self) -> None:
         """Write the last audit rows (before the engine closes the shared store)."""
@@ -141,9 +191,10 @@ class Hub:
         if (info := self._info.get(link.charger_id)) is not None:
             link.info = info
         if link.protocol == PROTOCOL_OCPP and self.ocpp_accept is not None:
-            self.ocpp_accept(link.charger_id)
+            if link.charger_id not in self._identity_blocked:
+                self.ocpp_accept(link.charger_id)
             if self.engine.is_connected(link.charger_id):  # it was quicker than its entry
-                self.schedule_list_sync(link.charger_id)
+                self._admitted(link.charger_id)
 
         @callback
         def unregister() -> None:
@@ -168,6 +219,13 @@ class Hub:
             if entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_CHARGER
         ]
 
+    def charger_entry(self, charger_id: str) -> ConfigEntry | None:
+        """The config entry of a charger id, if it has one."""
+        return next(
+            (e for e in self._charger_entries() if e.data.get(CONF_CHARGER_ID) == charger_id),
+            None,
+        )
+
     def is_known(self, charger_id: str) -> bool:
         """Whether a charger entry exists for this id (set up or not)."""
         return charger_id in self._chargers or any(
@@ -188,6 +246,51 @@ class Hub:
                 password: str | None = entry.data.get("password")
                 return password
         return None
+
+    def may_receive_tags(self, charger_id: str) -> bool:
+        """Member tags go only to a charger with a password, or one the user let go without."""
+        entry = self.charger_entry(charger_id)
+        return entry is not None and bool(
+            entry.data.get(CONF_PASSWORD) or entry.options.get(CONF_ALLOW_WITHOUT_PASSWORD)
+        )
+
+    @callback
+    def charger_entry_updated(self, charger_id: str) -> None:
+        """A charger's entry changed (e.g. its password): enforce the new password at once."""
+        if self.ocpp_credentials_changed is not None:
+            self.ocpp_credentials_changed(charger_id)
+
+    @callback
+    def forget_waiting(self, charger_id: str) -> None:
+        """An unknown charger went away before it was added: drop its discovery."""
+        self._discovery_started.discard(charger_id)
+        if self.is_known(charger_id):
+            return
+        self._info.pop(charger_id, None)
+        flows = self.hass.config_entries.flow.async_progress_by_handler(
+            DOMAIN,
+            match_context={"source": SOURCE_INTEGRATION_DISCOVERY, "unique_id": charger_id},
+        )
+        for flow in flows:
+            self.hass.config_entries.flow.async_abort(flow["flow_id"])
+
+    @callback
+    def _on_config_entry_changed(self, change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        """A removed OCPP charger is forgotten: if it comes back, it is a stranger again."""
+        if (
+            change is not ConfigEntryChange.REMOVED
+            or entry.domain != DOMAIN
+            or entry.data.get(CONF_ENTRY_TYPE) != ENTRY_TYPE_CHARGER
+            or entry.data.get(CONF_PROTOCOL) != PROTOCOL_OCPP
+        ):
+            return
+        charger_id: str = entry.data[CONF_CHARGER_ID]
+        self._info.pop(charger_id, None)
+        self._identity_blocked.discard(charger_id)
+        for issue in (ISSUE_NO_PASSWORD, ISSUE_IDENTITY):
+            ir.async_delete_issue(self.hass, DOMAIN, f"{issue}_{entry.entry_id}")
+        if self.ocpp_forget is not None:
+            self.ocpp_forget(charger_id)
 
     # ------------------------------------------------------------------ members
 
@@ -225,7 +328,94 @@ class Hub:
         for cb in link.on_info:
             cb(link.info)
         if link.protocol == PROTOCOL_OCPP:
-            self.schedule_list_sync(event.charger_id)
+            self._pin_identity(event.charger_id, event.info)
+            self._admitted(event.charger_id)
+
+    def _pin_identity(self, charger_id: str, info: ChargerInfo) -> None:
+        """Remember who the charger said it was when it was admitted (from its boot)."""
+        entry = self.charger_entry(charger_id)
+        identity = identity_of(info)
+        if entry is None or CONF_IDENTITY in entry.data or info.vendor is None or not identity:
+            return
+        self.hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_IDENTITY: identity}
+        )
+
+    def _admitted(self, charger_id: str) -> None:
+        """An OCPP charger is in: give it a password first if it has none, then its tags."""
+        if self.may_receive_tags(charger_id):
+            self.schedule_list_sync(charger_id)
+            return
+        entry = self.charger_entry(charger_id)
+        if entry is None or entry.data.get(CONF_PASSWORD) or charger_id in self._password_tasks:
+            return
+        self._password_tasks.add(charger_id)
+        self.entry.async_create_background_task(
+            self.hass, self._async_give_password(charger_id), f"{DOMAIN} password {charger_id}"
+        )
+
+    async def _async_give_password(self, charger_id: str) -> None:
+        """Set a random password on the charger; on success require it from then on."""
+        try:
+            password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+            command = SetChargerPassword(password=password, tls=self.ocpp_tls)
+            try:
+                result = await self.async_execute(charger_id, command)
+            except ChargerNotConnectedError:
+                return  # tried again when it is back
+            except ChargerError as err:
+                result = CommandResult(accepted=False, status=type(err).__name__)
+            entry = self.charger_entry(charger_id)
+            if entry is None:
+                return
+            if result.accepted:
+                self._password_set(entry, charger_id, password)
+            else:
+                self._password_refused(entry, result.status)
+        finally:
+            self._password_tasks.discard(charger_id)
+
+    def _password_set(self, entry: ConfigEntry, charger_id: str, password: str) -> None:
+        LOGGER.info("Charger %s took a password; it is required from now on", entry.title)
+        self.hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_PASSWORD: password}
+        )
+        ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_NO_PASSWORD}_{entry.entry_id}")
+        if self.ocpp_credentials_changed is not None:
+            self.ocpp_credentials_changed(charger_id)
+        self.schedule_list_sync(charger_id)
+
+    def _password_refused(self, entry: ConfigEntry, status: str) -> None:
+        LOGGER.warning(
+            "Charger %s refused a password (%s): anyone can pose as it; it gets no member tags "
+            "until you confirm in Repairs",
+            entry.title,
+            status,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{ISSUE_NO_PASSWORD}_{entry.entry_id}",
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_NO_PASSWORD,
+            translation_placeholders={"charger": entry.title, "status": status},
+            data={"entry_id": entry.entry_id},
+        )
+
+    @callback
+    def allow_without_password(self, charger_id: str) -> None:
+        """The user accepted a charger without a password: it gets its tags now."""
+        if self.engine.is_connected(charger_id):
+            self.schedule_list_sync(charger_id)
+
+    @callback
+    def accept_identity(self, charger_id: str) -> None:
+        """The user confirmed the charger's new identity (pinned by the repair flow)."""
+        self._identity_blocked.discard(charger_id)
+        if self.ocpp_accept is not None:
+            self.ocpp_accept(charger_id)
 
     def _attribute_by_tag(self, charger_id: str, connector_id: int | None, id_tag: str) -> None:
         connectors = [connector_id] if connector_id else self.engine.connectors(charger_id)
@@ -283,7 +473,16 @@ class Hub:
         await self.engine.async_persist()
 
     async def boot_decision(self, charger_id: str, info: ChargerInfo) -> BootDecision:
-        """Accept added chargers; offer unknown ones to the user through discovery."""
+        """Accept added chargers (as the hardware they were added as); offer unknown ones to
+        the user through discovery."""
+        entry = self.charger_entry(charger_id)
+        if entry is not None:
+            changed = identity_mismatch(entry.data.get(CONF_IDENTITY) or {}, info)
+            if changed:
+                self._identity_refused(entry, charger_id, info, changed)
+                return BootDecision.REJECTED
+            self._info[charger_id] = info
+            return BootDecision.ACCEPTED
         self._info[charger_id] = info
         if self.is_known(charger_id):
             return BootDecision.ACCEPTED
@@ -305,6 +504,39 @@ class Hub:
                 },
             )
         return BootDecision.PENDING
+
+    def _identity_refused(
+        self, entry: ConfigEntry, charger_id: str, info: ChargerInfo, changed: list[str]
+    ) -> None:
+        pinned = entry.data.get(CONF_IDENTITY) or {}
+        seen = identity_of(info)
+        LOGGER.warning(
+            "Refused the boot of charger %s: %s %r, not %r as when it was added",
+            entry.title,
+            "/".join(changed),
+            [seen.get(name) for name in changed],
+            [pinned.get(name) for name in changed],
+        )
+        self._identity_blocked.add(charger_id)
+
+        def describe(identity: Mapping[str, Any]) -> str:
+            return " / ".join(str(identity.get(name) or "?") for name in IDENTITY_FIELDS)
+
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{ISSUE_IDENTITY}_{entry.entry_id}",
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_IDENTITY,
+            translation_placeholders={
+                "charger": entry.title,
+                "pinned": describe(pinned),
+                "seen": describe(seen),
+            },
+            data={"entry_id": entry.entry_id, **{name: seen.get(name) for name in IDENTITY_FIELDS}},
+        )
 
     def _charger_name(self, link: ChargerLink) -> str:
         entry = self.hass.config_entries.async_get_entry(link.entry_id)
@@ -338,6 +570,9 @@ class Hub:
         link = self._chargers.get(charger_id)
         if link is None:
             return False
+        if not self.may_receive_tags(charger_id):
+            LOGGER.debug("No local list for %s: it has no password", charger_id)
+            return False
         protocol = link.info.protocol if link.info else "ocpp1.6"
         try:
             version = await self.async_execute(charger_id, GetAuthorizationListVersion())
@@ -369,6 +604,35 @@ class Hub:
             self.local_lists.failed(charger_id)
             return False
         return True
+
+    # ------------------------------------------------------------------ policy
+
+    @callback
+    def set_policy(self, charger_id: str, policy: AuthorizationPolicy) -> None:
+        """Set who may charge; a stricter policy empties the charger's authorization cache."""
+        stricter = self.access.set_policy(charger_id, policy)
+        link = self._chargers.get(charger_id)
+        if not stricter or link is None or link.protocol != PROTOCOL_OCPP:
+            return
+        if self.engine.is_connected(charger_id):
+            self.entry.async_create_background_task(
+                self.hass, self._async_clear_cache(charger_id), f"{DOMAIN} clear {charger_id}"
+            )
+
+    async def _async_clear_cache(self, charger_id: str) -> None:
+        """Tags cached under the looser policy must be asked about again; then the list."""
+        try:
+            result = await self.async_execute(charger_id, ClearAuthorizationCache())
+        except ChargerError as err:
+            LOGGER.warning("Could not clear the authorization cache of %s: %s", charger_id, err)
+        else:
+            if not result.accepted:
+                LOGGER.warning(
+                    "Charger %s refused to clear its authorization cache (%s)",
+                    charger_id,
+                    result.status,
+                )
+        self.schedule_list_sync(charger_id)
 
     # ------------------------------------------------------------------ commands
 

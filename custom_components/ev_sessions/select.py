@@ -50,7 +50,7 @@ class _ChargerSelect(EvSessionsEntity, SelectEntity, RestoreEntity):
         runtime = self.coordinator.config_entry.runtime_data
         link = runtime.link
         mode = runtime.policy_mode
-        runtime.hub.access.set_policy(
+        runtime.hub.set_policy(  # a stricter policy also clears the charger's cache
             link.charger_id,
             AuthorizationPolicy(mode=mode, default_member_id=link.selected_member_id),
         )

@@ -97,6 +97,20 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
             )
 
     link.on_info.append(update_device)
+    options_in_use = dict(entry.options)
+    modbus_data = dict(entry.data) if protocol == PROTOCOL_MODBUS else None
+
+    async def _on_update(hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """The charger's entry changed: reload for new options (or a new Modbus setup); an
+        OCPP password (set by the user or the hub) is enforced at once."""
+        if dict(entry.options) != options_in_use or (
+            modbus_data is not None and dict(entry.data) != modbus_data
+        ):
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
+        hub.charger_entry_updated(charger_id)
+
+    entry.async_on_unload(entry.add_update_listener(_on_update))
     entry.async_on_unload(hub.register_charger(link))
     entry.async_on_unload(coordinator.async_start())
     if adapter is not None:

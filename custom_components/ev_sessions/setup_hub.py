@@ -135,6 +135,7 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
         ),
         password_for=hub.password_for,
         known=hub.is_known,
+        forgotten=hub.forget_waiting,
     )
     try:
         await server.start()
@@ -151,6 +152,9 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
         ) from err
     hub.ocpp_execute = server.execute
     hub.ocpp_accept = server.accept
+    hub.ocpp_forget = server.forget
+    hub.ocpp_credentials_changed = server.credentials_changed
+    hub.ocpp_tls = ssl_context is not None
     LOGGER.info("OCPP central system listening on port %s", server.port)
 
     site = SiteCoordinator(hass, entry, hub)
@@ -168,9 +172,14 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
     _schedule_audit_purge(hass, entry, runtime)
 
     known_members = {s.subentry_id for s in member_subentries(entry)}
+    options_in_use = dict(entry.options)
 
     async def _on_update(hass: HomeAssistant, entry: ConfigEntry) -> None:
-        # Members are subentries: adding, editing or removing one updates the hub entry.
+        # The one mechanism for changes of the hub entry (its options flow does not reload):
+        # changed options reload the hub; members are subentries and are taken in live.
+        if dict(entry.options) != options_in_use:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
         hub.set_directory(build_directory(entry))
         for subentry in member_subentries(entry):
             if subentry.subentry_id not in known_members:

@@ -26,6 +26,7 @@ from .authorization import (
     DecisionReason,
     LearnedTag,
     LearnMode,
+    policy_change_needs_cache_clear,
 )
 from .members import MemberDirectory, normalize_tag
 from .model import utcnow
@@ -79,9 +80,11 @@ class AccessControl:
         """A charger's policy (members only unless set)."""
         return self._policies.get(charger_id, AuthorizationPolicy())
 
-    def set_policy(self, charger_id: str, policy: AuthorizationPolicy) -> None:
-        """Set a charger's policy."""
+    def set_policy(self, charger_id: str, policy: AuthorizationPolicy) -> bool:
+        """Set a charger's policy; ``True`` when it is stricter (the charger's cache must go)."""
+        old = self.policy(charger_id)
         self._policies[charger_id] = policy
+        return policy_change_needs_cache_clear(old, policy)
 
     def expect_remote_start(self, charger_id: str, id_tag: str, member_id: str | None) -> None:
         """HA asked the charger to start with ``id_tag``: accept that tag there for a while."""
