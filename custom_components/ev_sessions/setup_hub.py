@@ -214,7 +214,7 @@ async def _shutdown_steps(runtime: HubRuntimeData) -> None:
     for name, step in (("OCPP server", runtime.server.stop), ("hub", runtime.hub.async_stop)):
         try:
             await step()
-        except Exception:
+        except Exception:  # noqa: BLE001  (logged; the final save must still run)
             LOGGER.exception("Stopping the %s failed; saving the sessions anyway", name)
     await runtime.hub.engine.async_stop()
 
