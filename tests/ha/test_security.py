@@ -300,3 +300,21 @@ async def test_stricter_policy_clears_the_charger_cache(
 @pytest.fixture(autouse=True)
 def _sockets(socket_enabled: None) -> None:
     """Every test here talks to the hub over real sockets."""
+
+
+async def test_password_typed_in_the_options_drops_the_unauthenticated_connection(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make, hub_port: int
+) -> None:
+    """A charger that refused a generated password; the user sets one on it by hand."""
+    entry, cp = await _admitted(hass, make_cp, "CP-HAND", password_answer="Rejected")
+    await hass.async_block_till_done()
+    assert cp.connected
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "charger"
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PASSWORD: "typed-by-hand-1234"}
+    )
+    await wait_until(hass, lambda: not cp.connected, what="unauthenticated connection dropped")
+    assert await _handshake(hub_port, "CP-HAND") == 401
+    assert await _handshake(hub_port, "CP-HAND", "typed-by-hand-1234") == 101
+    assert entry.state is ConfigEntryState.LOADED
