@@ -22,10 +22,17 @@ _LOGGER = logging.getLogger("simulators.modbus_devices")
 
 
 async def run_demo(
-    model: str, port: int, *, host: str = "127.0.0.1", speed: float = 60.0, power_w: float = 11000.0
+    model: str,
+    port: int,
+    *,
+    host: str = "127.0.0.1",
+    speed: float = 60.0,
+    power_w: float = 11000.0,
+    variant: str | None = None,
 ) -> None:
-    """Serve ``model`` forever, cycling through a session (times are device seconds)."""
-    sim = await start_simulator(model, port, host=host, rate=speed)
+    """Serve ``model`` (or its firmware ``variant``) forever, cycling through a session (times
+    are device seconds)."""
+    sim = await start_simulator(model, port, host=host, rate=speed, variant=variant)
     _LOGGER.info(
         "%s simulator on %s:%s (unit %s), speed x%s",
         model,
@@ -70,11 +77,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5020)
     parser.add_argument("--speed", type=float, default=60.0, help="device seconds per real second")
     parser.add_argument("--power", type=float, default=11000.0, help="vehicle demand in W")
+    parser.add_argument(
+        "--variant", default=None, help="a firmware variant of the model (phoenix_ev_eth: wallbe)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            run_demo(args.model, args.port, host=args.host, speed=args.speed, power_w=args.power)
+            run_demo(
+                args.model,
+                args.port,
+                host=args.host,
+                speed=args.speed,
+                power_w=args.power,
+                variant=args.variant,
+            )
         )
 
 

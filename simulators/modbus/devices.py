@@ -130,7 +130,8 @@ def _keba_status(ev: EvPhysics) -> Mapping[str, int | str]:
     return {"status": code, "plugged": 7 if ev.plugged else 3}
 
 
-def _charx_status(ev: EvPhysics) -> Mapping[str, int | str]:
+def _letter_status(ev: EvPhysics) -> Mapping[str, int | str]:
+    """IEC 61851 state as one ASCII letter (CHARX, Phoenix EV-ETH and EM-CP-PP-ETH)."""
     letter = {
         Phase.AVAILABLE: "A",
         Phase.CONNECTED: "B",
@@ -205,10 +206,22 @@ BEHAVIORS: dict[str, DeviceBehavior] = {
         zero_limit_allowed=False,
     ),
     "charx": DeviceBehavior(
-        status=_charx_status,
+        status=_letter_status,
         identity={IdentityField.MODEL: "CHARX-SIM", IdentityField.FIRMWARE: "1.6.1"},
         extras=(Extra(spec=_reg(1112), value=lambda _ev: 1),),  # meter present
         both_tables=True,
+    ),
+    # Phoenix EV-ETH (and its Wallbe firmware): 0 A is no valid setpoint, pausing clears the
+    # enable coil 400. Which firmware it runs shows in the limit register's unit (0.1 A).
+    "phoenix_ev_eth": DeviceBehavior(
+        status=_letter_status,
+        strict_write_function=True,
+        zero_limit_allowed=False,
+    ),
+    "phoenix_em_eth": DeviceBehavior(
+        status=_letter_status,
+        strict_write_function=True,
+        zero_limit_allowed=False,
     ),
 }
 

@@ -40,8 +40,18 @@ from .physics import VOLTAGE_V, EvPhysics, WatchdogConfig
 
 _LOGGER = logging.getLogger(__name__)
 
-_FC_READ = {3: Function.HOLDING, 4: Function.INPUT}
-_FC_WRITE = {6: WriteFunction.FC6, 16: WriteFunction.FC16}
+_FC_READ = {
+    1: Function.COIL,
+    2: Function.DISCRETE_INPUT,
+    3: Function.HOLDING,
+    4: Function.INPUT,
+}
+_FC_WRITE = {
+    5: WriteFunction.FC5,
+    6: WriteFunction.FC6,
+    15: WriteFunction.FC15,
+    16: WriteFunction.FC16,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +100,9 @@ class ChargerSimulator:
         self.reads = 0
         self.rejected_reads: list[tuple[int, int, int, int]] = []  # (fc, address, count, exc)
         self.rate_violations = 0
+        #: Writes to these addresses are refused with the exception code (a device that
+        #: refuses to pause, a register locked by a DIP switch...).
+        self.refuse_writes: dict[int, ExcCodes] = {}
         self._last_write_at: float | None = None
         self._server: ModbusTcpServer | None = None
         self._layout = self._build_layout()
@@ -193,6 +206,10 @@ class ChargerSimulator:
     def _render(self, unit: int, start: int, registers: list[int]) -> None:
         for spec, fn in self._layout[unit]:
             value = fn()
+            if spec.function.is_bit:
+                # pymodbus' shared block keeps coil N in bit N % 16 of register N
+                registers[spec.address - start] = (1 << (spec.address % 16)) if value else 0
+                continue
             if spec.is_text and not isinstance(value, str):
                 value = str(value)
             if spec.type in (RegisterType.F32, RegisterType.F64):
@@ -257,7 +274,7 @@ class ChargerSimulator:
         ):
             self.rate_violations += 1
         self._last_write_at = now
-        exc: ExcCodes | None = None
+        exc: ExcCodes | None = self.refuse_writes.get(address)
         write = _FC_WRITE.get(fc)
 
         def matches(spec: RegisterSpec | None) -> bool:
@@ -266,7 +283,9 @@ class ChargerSimulator:
         def wrong_function(expected: WriteFunction) -> bool:
             return b.strict_write_function and write is not expected
 
-        if p.limit is not None and matches(p.limit.register):
+        if exc is not None:
+            pass  # refused whatever it is
+        elif p.limit is not None and matches(p.limit.register):
             spec = p.limit.register
             if wrong_function(p.limit.write):
                 exc = ExcCodes.ILLEGAL_FUNCTION
@@ -414,10 +433,18 @@ async def start_simulator(
     watchdog: bool = True,
     behavior: DeviceBehavior | None = None,
     lifetime_wh: float = 1_000_000.0,
+    variant: str | None = None,
 ) -> ChargerSimulator:
     """Start a simulator for a built-in model name or any profile (custom ones get a generic
-    behaviour). ``rate`` > 0 lets device time follow real time (see :class:`SimClock`)."""
+    behaviour). ``rate`` > 0 lets device time follow real time (see :class:`SimClock`).
+    ``variant`` simulates one of the profile's firmware variants (e.g. ``"wallbe"``)."""
     profile = profile_for(model) if isinstance(model, str) else model
+    if variant is not None:
+        names = [v.name for v in profile.variants]
+        if variant not in names:
+            msg = f"{profile.name} has no variant {variant!r} (known: {names})"
+            raise ValueError(msg)
+        profile = next(v.profile for v in profile.variants if v.name == variant)
     sim = ChargerSimulator(
         profile,
         behavior=behavior,

@@ -24,7 +24,19 @@ from simulators.modbus_devices import ChargerSimulator, start_simulator
 HOST = "127.0.0.1"
 #: Adapter periods x0.01: a 5 s poll becomes 50 ms, KEBA's 5 s write spacing 50 ms.
 TIME_SCALE = 0.01
-MODELS = ["alfen", "abb", "vestel", "webasto_next", "keba", "charx"]
+MODELS = [
+    "alfen",
+    "abb",
+    "vestel",
+    "webasto_next",
+    "keba",
+    "charx",
+    "phoenix_ev_eth",
+    "phoenix_em_eth",
+]
+#: Every simulated device: the models, and firmware variants as "model:variant" (the adapter
+#: runs the model's profile and must find out the variant itself).
+DEVICES = [*MODELS, "phoenix_ev_eth:wallbe"]
 
 
 class RecordingHandler:
@@ -109,8 +121,15 @@ async def rig(
     start: bool = True,
     **charger_kw: object,
 ) -> AsyncIterator[Rig]:
-    """Start a simulator and an adapter on it; tear both down (and check nothing is left)."""
-    sim = await start_simulator(model, 0, host=HOST, rate=rate, watchdog=watchdog)
+    """Start a simulator and an adapter on it; tear both down (and check nothing is left).
+
+    ``model`` may name a firmware variant, ``"phoenix_ev_eth:wallbe"``: the simulator runs the
+    variant, the adapter the model's profile.
+    """
+    variant: str | None = None
+    if isinstance(model, str) and ":" in model:
+        model, variant = model.split(":", 1)
+    sim = await start_simulator(model, 0, host=HOST, rate=rate, watchdog=watchdog, variant=variant)
     profile = profile_for(model) if isinstance(model, str) else model
     handler = RecordingHandler()
     kwargs: dict[str, object] = {"time_scale": TIME_SCALE, "request_timeout_s": 1.0}

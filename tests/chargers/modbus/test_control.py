@@ -17,7 +17,7 @@ from custom_components.ev_sessions.chargers.events import (
 )
 from simulators.modbus_devices import ChargerSimulator
 
-from .helpers import MODELS, rig, wait_state, wait_until
+from .helpers import DEVICES, rig, wait_state, wait_until
 
 Op = tuple[int, int, tuple[int, ...]]  # (function code, address, values)
 
@@ -29,6 +29,9 @@ LIMIT_16: dict[str, list[Op]] = {
     "webasto_next": [(16, 5004, (16,))],
     "keba": [(6, 5014, (1,)), (6, 5004, (16000,))],  # enable, then mA with FC6
     "charx": [(16, 1300, (1,)), (16, 1301, (16,))],
+    "phoenix_ev_eth": [(5, 400, (1,)), (6, 528, (16,))],  # enable coil, then A
+    "phoenix_ev_eth:wallbe": [(5, 400, (1,)), (6, 528, (160,))],  # 0.1 A steps
+    "phoenix_em_eth": [(5, 400, (1,)), (6, 300, (16,))],
 }
 PAUSE: dict[str, list[Op]] = {
     "alfen": [(16, 1210, (0, 0))],
@@ -37,6 +40,9 @@ PAUSE: dict[str, list[Op]] = {
     "webasto_next": [(16, 5004, (0,))],
     "keba": [(6, 5014, (0,))],  # 5004 cannot be 0 on a P30: disable instead
     "charx": [(16, 1300, (0,))],
+    "phoenix_ev_eth": [(5, 400, (0,))],  # clear the enable coil; 528 is never 0
+    "phoenix_ev_eth:wallbe": [(5, 400, (0,))],
+    "phoenix_em_eth": [(5, 400, (0,))],
 }
 MAX_32: dict[str, Op] = {
     "alfen": (16, 1210, (0x4200, 0x0000)),
@@ -45,8 +51,11 @@ MAX_32: dict[str, Op] = {
     "webasto_next": (16, 5004, (32,)),
     "keba": (6, 5004, (32000,)),
     "charx": (16, 1301, (32,)),
+    "phoenix_ev_eth": (6, 528, (32,)),
+    "phoenix_ev_eth:wallbe": (6, 528, (320,)),
+    "phoenix_em_eth": (6, 300, (32,)),
 }
-ENABLE_REGISTER = {"keba", "charx"}
+ENABLE_REGISTER = {"keba", "charx", "phoenix_ev_eth", "phoenix_ev_eth:wallbe", "phoenix_em_eth"}
 
 
 def _ops_since(sim: ChargerSimulator, mark: int) -> list[Op]:
@@ -64,7 +73,7 @@ def _paused(sim: ChargerSimulator, model: str) -> bool:
     return (not sim.enabled) if model in ENABLE_REGISTER else sim.current_limit == 0
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", DEVICES)
 async def test_limit_pause_resume_clear(socket_enabled: None, model: str) -> None:
     """16 A, 0 A (pause), Stop/Start, below-minimum and ClearLimits, against a charging car."""
     # rate=100: device time follows real time, so KEBA's 5 s write spacing is checkable

@@ -27,7 +27,19 @@ EXPECTED: dict[str, tuple[str | None, str | None, str | None]] = {
     "webasto_next": ("Webasto", None, None),  # no identity registers: state register probed
     "keba": ("KEBA", "22334455", "31042"),  # u32 values
     "charx": ("Phoenix Contact", None, "1.6.1"),
+    "phoenix_ev_eth": ("Phoenix Contact", None, None),  # status register probed
+    "phoenix_em_eth": ("Phoenix Contact", None, None),
 }
+
+
+async def test_probe_tells_the_wallbe_firmware_apart(socket_enabled: None) -> None:
+    """The same EV-ETH profile: a Wallbe firmware (0.1 A steps in 528) is recognised."""
+    sim = await start_simulator("phoenix_ev_eth", 0, host=HOST, variant="wallbe")
+    try:
+        info = await probe_modbus_charger(HOST, sim.port, None, "phoenix_ev_eth", timeout_s=1)
+    finally:
+        await sim.stop()
+    assert (info.vendor, info.model) == ("Wallbe", "EV-CC-AC1-M3-ETH (Wallbe firmware)")
 
 
 @pytest.mark.parametrize("model", MODELS)

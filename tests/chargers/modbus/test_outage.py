@@ -16,12 +16,12 @@ from custom_components.ev_sessions.chargers.events import (
     SetCurrentLimit,
 )
 
-from .helpers import MODELS, rig, wait_energy, wait_state, wait_until
+from .helpers import DEVICES, rig, wait_energy, wait_state, wait_until
 
 START_WH = {"abb": 0}
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", DEVICES)
 async def test_outage_mid_session_loses_no_energy(
     socket_enabled: None, model: str, caplog: pytest.LogCaptureFixture
 ) -> None:

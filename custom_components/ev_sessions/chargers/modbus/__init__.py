@@ -11,8 +11,6 @@ Public API for the HA glue and the config flow:
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from custom_components.ev_sessions.chargers.events import ChargerInfo
 
 from .builtin import BUILTIN_PROFILES, builtin_profile_data, custom_profile, get_profile
@@ -27,7 +25,8 @@ from .errors import (
 from .parser import parse_profile
 from .profile import Profile
 
-#: Built-in profiles by name: alfen, abb, vestel, webasto_next, keba, charx.
+#: Built-in profiles by name: alfen, abb, vestel, webasto_next, keba, charx, phoenix_ev_eth,
+#: phoenix_em_eth.
 PROFILES = BUILTIN_PROFILES
 
 #: Look up a built-in profile by name (raises :class:`ProfileError` for unknown names).
@@ -45,7 +44,7 @@ async def probe_modbus_charger(
     """
     profile = get_profile(model) if isinstance(model, str) else model
     if unit_id is not None:
-        profile = replace(profile, unit_id=unit_id)
+        profile = profile.with_unit(unit_id)
     return await probe_profile(host, port, profile, timeout_s=timeout_s)
 
 

@@ -92,11 +92,28 @@ def _rounded(
     )
 
 
+async def select_variant(profile: Profile, read: ReadFn) -> Profile:
+    """The profile of the firmware variant the device is (the first whose ``when`` holds),
+    or ``profile`` itself. A variant register the device refuses means "not this variant"."""
+    for variant in profile.variants:
+        spec = variant.when.register
+        try:
+            words = await read(profile.unit_for(spec), spec.function, spec.address, spec.count)
+        except ModbusDeviceError as err:
+            _LOGGER.debug("%s: variant %s not readable: %s", profile.name, variant.name, err)
+            continue
+        if variant.when.test(decode(spec, words)):
+            return variant.profile
+    return profile
+
+
 async def read_identity_with(profile: Profile, read: ReadFn) -> ChargerInfo:
     """Read the identity registers and check the state register decodes like this profile's.
 
     Raises :class:`ModbusIdentityError` when the device answers but not like ``profile``.
+    A profile with variants is first narrowed to the device's variant.
     """
+    profile = await select_variant(profile, read)
     found: dict[IdentityField, str] = {}
     for field, spec in profile.identity.items():
         try:
@@ -169,7 +186,9 @@ class ModbusCharger:
         :class:`LifetimeFromSession`), so the counter continues across restarts.
         """
         self.charger_id = charger_id
-        self.profile = profile if unit_id is None else replace(profile, unit_id=unit_id)
+        #: The profile as configured; :attr:`profile` is its variant the device turned out to be.
+        self.base_profile = profile if unit_id is None else profile.with_unit(unit_id)
+        self.profile = self.base_profile
         self._handler = handler
         self._host = host
         self._port = port
@@ -228,6 +247,7 @@ class ModbusCharger:
         """What a maintainer needs to see (the RFID tag is left out: personal data)."""
         return {
             "profile": self.profile.name,
+            "variant": self.profile.variant,
             "unit_id": self.profile.unit_id,
             "host": self._host,
             "port": self._port,
@@ -271,8 +291,10 @@ class ModbusCharger:
         (answers, but not like this profile).
         """
         if self._transport.connected:
-            return await read_identity_with(self.profile, self._read)
-        return await probe_profile(self._host, self._port, self.profile, timeout_s=self._timeout)
+            return await read_identity_with(self.base_profile, self._read)
+        return await probe_profile(
+            self._host, self._port, self.base_profile, timeout_s=self._timeout
+        )
 
     async def execute(self, command: ChargerCommand) -> CommandResult:
         """Apply SetCurrentLimit / StartCharging / StopCharging / ClearLimits."""
@@ -306,9 +328,9 @@ class ModbusCharger:
         try:
             await self._apply_control(force=False)
         except ModbusDeviceError as err:
-            return CommandResult(
-                accepted=False, status="Rejected", data={"exception_code": err.exception_code}
-            )
+            # The charger refused: say what it refused and why, not a bare "Rejected".
+            _LOGGER.warning("%s: %s refused: %s", self.charger_id, type(command).__name__, err)
+            return CommandResult(accepted=False, status=f"Rejected: {err}", data=err.as_data())
         except ModbusConnectError as err:
             raise ChargerNotConnectedError(str(err)) from err
         amps = effective_limit(self.profile, self._control, self.max_current_a)
@@ -416,6 +438,7 @@ class ModbusCharger:
         if self._online:
             return  # a silent reconnect (idle close): nothing to report
         was_lost = self._lost_reason is not None
+        await self._use_variant()
         try:
             self._info = await read_identity_with(self.profile, self._read)
         except ModbusIdentityError as err:
@@ -439,6 +462,27 @@ class ModbusCharger:
         if was_lost and self._control.commanded:
             self._written.clear()
             await self._apply_control(force=True)  # it may have fallen back to its safe current
+
+    async def _use_variant(self) -> None:
+        """Find out which firmware variant of the profile the device is (at every connect)."""
+        if not self.base_profile.variants:
+            return
+        active = await select_variant(self.base_profile, self._read)
+        if active is self.profile:
+            return
+        _LOGGER.info(
+            "%s: %s is the %s variant",
+            self.charger_id,
+            self.base_profile.title,
+            active.variant or "base",
+        )
+        self.profile = active
+        self._unsupported.clear()
+        self._solo.clear()
+        self._written.clear()
+        self._wd_due = [0.0] * len(active.watchdogs)
+        self._wd_source.clear()
+        self._replan()
 
     def _went_offline(self, reason: str) -> None:
         if self._lost_reason is None:

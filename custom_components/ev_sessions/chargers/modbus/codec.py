@@ -25,6 +25,7 @@ class RegisterType(StrEnum):
     F64 = "f64"
     STRING = "string"  # ASCII, ``chars_per_register`` 1 or 2, NUL/space padded
     VERSION = "version"  # bytes joined with dots ("1.6.5"), first ``length_bytes`` bytes
+    BOOL = "bool"  # one coil or discrete input (0/1); on a register: 0 or not 0
 
 
 class Function(StrEnum):
@@ -32,13 +33,40 @@ class Function(StrEnum):
 
     HOLDING = "holding"  # FC3 read, FC6/FC16 write
     INPUT = "input"  # FC4 read
+    COIL = "coil"  # FC1 read, FC5/FC15 write (one bit each)
+    DISCRETE_INPUT = "discrete_input"  # FC2 read (one bit each)
+
+    @property
+    def is_bit(self) -> bool:
+        """Coils and discrete inputs hold bits, not 16-bit registers."""
+        return self in (Function.COIL, Function.DISCRETE_INPUT)
+
+    @property
+    def read_code(self) -> int:
+        """The Modbus function code that reads this table."""
+        return _READ_CODES[self]
+
+
+_READ_CODES = {
+    Function.HOLDING: 3,
+    Function.INPUT: 4,
+    Function.COIL: 1,
+    Function.DISCRETE_INPUT: 2,
+}
 
 
 class WordOrder(StrEnum):
     """Order of the 16-bit words of multi-register values."""
 
-    BIG = "big"  # high word first (every charger in the reference)
-    LITTLE = "little"
+    BIG = "big"  # high word first (most chargers in the reference)
+    LITTLE = "little"  # low word first ("LSW first": Phoenix Contact EV-ETH / EM-CP-PP-ETH)
+
+
+class ByteOrder(StrEnum):
+    """Order of the two bytes inside each 16-bit register."""
+
+    BIG = "big"  # high byte first (the Modbus standard)
+    LITTLE = "little"  # bytes swapped in every register
 
 
 #: Fixed register counts of the numeric types.
@@ -51,6 +79,7 @@ _NUMERIC_WIDTH: dict[RegisterType, int] = {
     RegisterType.I64: 4,
     RegisterType.F32: 2,
     RegisterType.F64: 4,
+    RegisterType.BOOL: 1,
 }
 
 _STRUCT: dict[RegisterType, str] = {
@@ -75,12 +104,15 @@ class RegisterSpec:
     ``unit_id`` overrides the profile's unit id (Alfen keeps station data on unit 200).
     ``hex_digits`` renders an integer as upper-case hex of that width (KEBA RFID).
     ``empty`` lists decoded texts that mean "no value" (e.g. ``"00000000"``).
+    ``byte_order`` little swaps the two bytes of every register before decoding (numbers and
+    two-character strings). Coils and discrete inputs (``function``) are ``bool``: one bit.
     """
 
     address: int
     type: RegisterType = RegisterType.U16
     function: Function = Function.HOLDING
     word_order: WordOrder = WordOrder.BIG
+    byte_order: ByteOrder = ByteOrder.BIG
     scale: float = 1.0
     length: int = 1  # registers, for STRING and VERSION
     chars_per_register: int = 2  # STRING: 2 = both bytes, 1 = one byte per register
@@ -110,6 +142,13 @@ class RegisterSpec:
 Decoded = float | int | str | None
 
 
+def _swap(words: list[int], order: ByteOrder) -> list[int]:
+    """Swap the bytes of every register when ``order`` is little (its own inverse)."""
+    if order is ByteOrder.BIG:
+        return words
+    return [((w & 0xFF) << 8) | ((w >> 8) & 0xFF) for w in words]
+
+
 def _words_to_bytes(words: list[int], order: WordOrder) -> bytes:
     ordered = words if order is WordOrder.BIG else list(reversed(words))
     return b"".join(w.to_bytes(2, "big") for w in ordered)
@@ -133,6 +172,9 @@ def decode(spec: RegisterSpec, words: list[int]) -> Decoded:
     if len(words) != spec.count:
         msg = f"register {spec.address}: expected {spec.count} registers, got {len(words)}"
         raise ValueError(msg)
+    if spec.type is RegisterType.BOOL:
+        return 1 if words[0] else 0
+    words = _swap(words, spec.byte_order)
     if spec.type is RegisterType.STRING:
         text = _decode_string(spec, words)
         return None if text == "" or text in spec.empty else text
@@ -160,6 +202,16 @@ def decode(spec: RegisterSpec, words: list[int]) -> Decoded:
 
 def encode(spec: RegisterSpec, value: float | str) -> list[int]:
     """Encode a value into ``spec.count`` registers (inverse of :func:`decode`)."""
+    if spec.type is RegisterType.BOOL:
+        if isinstance(value, str):
+            msg = f"register {spec.address}: cannot encode text into bool"
+            raise TypeError(msg)
+        return [1 if value else 0]
+    return _swap(_encode_words(spec, value), spec.byte_order)
+
+
+def _encode_words(spec: RegisterSpec, value: float | str) -> list[int]:
+    """Encode without the byte swap."""
     if spec.type is RegisterType.STRING:
         text = str(value).encode("ascii", errors="replace")
         if spec.chars_per_register == 2:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from enum import StrEnum
 import math
 from typing import Any
 
 from custom_components.ev_sessions.chargers.events import ConnectorState
 
-from .codec import Function, RegisterSpec, RegisterType, WordOrder
+from .codec import ByteOrder, Function, RegisterSpec, RegisterType, WordOrder
 from .errors import ProfileError
 from .profile import (
     IEC_STATES,
@@ -25,6 +26,7 @@ from .profile import (
     Quantity,
     SessionEnergy,
     StateSpec,
+    Variant,
     WatchdogAction,
     WatchdogSpec,
     WriteFunction,
@@ -36,6 +38,7 @@ _REGISTER_KEYS = frozenset(
         "type",
         "function",
         "word_order",
+        "byte_order",
         "scale",
         "length",
         "chars_per_register",
@@ -74,8 +77,12 @@ _PROFILE_KEYS = frozenset(
         "min_write_interval_s",
         "notes",
         "sources",
+        "defaults",
+        "variants",
     }
 )
+_DEFAULT_KEYS = frozenset({"word_order", "byte_order", "unit_id"})
+_VARIANT_KEYS = frozenset({"name", "when", "changes"})
 
 
 class _Reader:
@@ -83,6 +90,9 @@ class _Reader:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        #: Profile-wide defaults of every register (the ``defaults`` object).
+        self.word_order = WordOrder.BIG
+        self.byte_order = ByteOrder.BIG
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append(f"{path}: {message}")
@@ -164,7 +174,12 @@ def _parse_register(r: _Reader, value: object, path: str) -> RegisterSpec | None
         r.fail(f"{path}.address", "required")
         return None
     address = r.integer(data, "address", path, 0, 0, 65535)
-    rtype = r.enum(data, "type", path, RegisterType, RegisterType.U16)
+    function = r.enum(data, "function", path, Function, Function.HOLDING)
+    rtype = r.enum(
+        data, "type", path, RegisterType, RegisterType.BOOL if function.is_bit else RegisterType.U16
+    )
+    if function.is_bit and rtype is not RegisterType.BOOL:
+        r.fail(f"{path}.type", f"a {function} holds one bit: its type is bool")
     length = r.integer(data, "length", path, 1, 1, 125)
     chars = r.integer(data, "chars_per_register", path, 2, 1, 2)
     byte = data.get("byte", "low")
@@ -184,8 +199,9 @@ def _parse_register(r: _Reader, value: object, path: str) -> RegisterSpec | None
     spec = RegisterSpec(
         address=address or 0,
         type=rtype,
-        function=r.enum(data, "function", path, Function, Function.HOLDING),
-        word_order=r.enum(data, "word_order", path, WordOrder, WordOrder.BIG),
+        function=function,
+        word_order=r.enum(data, "word_order", path, WordOrder, r.word_order),
+        byte_order=r.enum(data, "byte_order", path, ByteOrder, r.byte_order),
         scale=scale,
         length=length or 1,
         chars_per_register=chars or 2,
@@ -218,10 +234,19 @@ def _require_register(
 def _check_writable(r: _Reader, spec: RegisterSpec | None, write: WriteFunction, path: str) -> None:
     if spec is None:
         return
-    if spec.function is not Function.HOLDING:
-        r.fail(path, "written registers must be holding registers")
+    if spec.function not in (Function.HOLDING, Function.COIL):
+        r.fail(path, "written registers must be holding registers or coils")
+    elif spec.function is Function.COIL and not write.writes_bits:
+        r.fail(path, f"a coil is written with fc5 or fc15, not {write}")
+    elif spec.function is Function.HOLDING and write.writes_bits:
+        r.fail(path, f"{write} writes coils; a holding register is written with fc6 or fc16")
     if write is WriteFunction.FC6 and spec.count != 1:
         r.fail(path, f"fc6 writes one register but {spec.type} needs {spec.count}; use fc16")
+
+
+def _default_write(spec: RegisterSpec | None, registers: WriteFunction) -> WriteFunction:
+    """The write function when a profile names none: fc5 for a coil."""
+    return WriteFunction.FC5 if spec is not None and spec.function is Function.COIL else registers
 
 
 def _parse_condition(r: _Reader, value: object, path: str) -> Condition | None:
@@ -287,7 +312,7 @@ def _parse_watchdog(r: _Reader, value: object, path: str) -> WatchdogSpec | None
     register = (
         _parse_register(r, data["register"], f"{path}.register") if "register" in data else None
     )
-    write = r.enum(data, "write", path, WriteFunction, WriteFunction.FC6)
+    write = r.enum(data, "write", path, WriteFunction, _default_write(register, WriteFunction.FC6))
     period_from: PeriodFrom | None = None
     if "period_from" in data:
         pf = r.mapping(data["period_from"], f"{path}.period_from")
@@ -358,6 +383,8 @@ def _parse_limit(r: _Reader, data: Mapping[str, Any], path: str) -> LimitSpec | 
     if unit not in ("A", "mA"):
         r.fail(f"{path}.unit", f"{unit!r} is not one of: A, mA")
     _check_writable(r, register, write, f"{path}.register")
+    if register is not None and (register.is_text or register.type is RegisterType.BOOL):
+        r.fail(f"{path}.register", f"a current limit is a number, not {register.type}")
     if register is None:
         return None
     return LimitSpec(register=register, write=write, milliamps=unit == "mA")
@@ -366,7 +393,7 @@ def _parse_limit(r: _Reader, data: Mapping[str, Any], path: str) -> LimitSpec | 
 def _parse_enable(r: _Reader, data: Mapping[str, Any], path: str) -> EnableSpec | None:
     r.unknown(data, frozenset({"register", "write", "on", "off"}), path)
     register = _require_register(r, data, "register", path)
-    write = r.enum(data, "write", path, WriteFunction, WriteFunction.FC6)
+    write = r.enum(data, "write", path, WriteFunction, _default_write(register, WriteFunction.FC6))
     _check_writable(r, register, write, f"{path}.register")
     if register is None:
         return None
@@ -391,6 +418,7 @@ def parse_profile(data: Mapping[str, Any], *, name: str | None = None) -> Profil
     if not isinstance(profile_name, str):
         r.fail("name", "expected text")
         profile_name = "custom"
+    unit_default = _parse_defaults(r, data)
     identity = _parse_named_registers(r, data.get("identity", {}), "identity", IdentityField)
     values = _parse_named_registers(r, data.get("values", {}), "values", Quantity)
     state = _parse_state(r, data.get("state"), "state") if "state" in data else None
@@ -414,7 +442,7 @@ def parse_profile(data: Mapping[str, Any], *, name: str | None = None) -> Profil
         title=r.text(data, "title", "") or profile_name,
         vendor=r.text(data, "vendor", ""),
         model=r.text(data, "model", ""),
-        unit_id=r.integer(data, "unit_id", "", 1, 0, 255) or 0,
+        unit_id=r.integer(data, "unit_id", "", unit_default, 0, 255) or 0,
         identity=identity,
         values=values,
         state=state,
@@ -435,9 +463,74 @@ def parse_profile(data: Mapping[str, Any], *, name: str | None = None) -> Profil
         notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
     )
     _check_profile(r, profile)
+    variants = _parse_variants(r, data, profile_name)
     if r.errors:
         raise ProfileError(r.errors)
-    return profile
+    return replace(profile, variants=variants) if variants else profile
+
+
+def _parse_defaults(r: _Reader, data: Mapping[str, Any]) -> int:
+    """Apply the ``defaults`` object to the reader; return the default unit id."""
+    raw = data.get("defaults")
+    defaults = {} if raw is None else r.mapping(raw, "defaults") or {}
+    r.unknown(defaults, _DEFAULT_KEYS, "defaults")
+    r.word_order = r.enum(defaults, "word_order", "defaults", WordOrder, WordOrder.BIG)
+    r.byte_order = r.enum(defaults, "byte_order", "defaults", ByteOrder, ByteOrder.BIG)
+    unit = r.integer(defaults, "unit_id", "defaults", 1, 0, 255)
+    if "unit_id" in defaults and "unit_id" in data and data["unit_id"] != unit:
+        r.fail("defaults.unit_id", f"differs from unit_id {data['unit_id']!r}; give one of them")
+    return 1 if unit is None else unit
+
+
+def merge_changes(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: objects are merged key by key, anything else is
+    replaced, and a ``null`` removes the key."""
+    out = dict(base)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_changes(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _parse_variants(r: _Reader, data: Mapping[str, Any], name: str) -> tuple[Variant, ...]:
+    """Each variant is the base profile with its ``changes``, picked when ``when`` holds."""
+    raw = data.get("variants")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        r.fail("variants", "expected a list")
+        return ()
+    base = {k: v for k, v in data.items() if k not in ("variants", "name")}
+    out: list[Variant] = []
+    for i, item in enumerate(raw):
+        path = f"variants[{i}]"
+        spec = r.mapping(item, path)
+        if spec is None:
+            continue
+        r.unknown(spec, _VARIANT_KEYS, path)
+        label = spec.get("name")
+        if not isinstance(label, str) or not label:
+            r.fail(f"{path}.name", "required (text)")
+            continue
+        when = _parse_condition(r, spec["when"], f"{path}.when") if "when" in spec else None
+        if when is None:
+            r.fail(f"{path}.when", "required")
+            continue
+        changes = r.mapping(spec.get("changes", {}), f"{path}.changes") or {}
+        if "variants" in changes:
+            r.fail(f"{path}.changes.variants", "a variant cannot have variants")
+            continue
+        try:
+            profile = parse_profile(merge_changes(base, changes), name=name)
+        except ProfileError as err:
+            r.errors.extend(f"{path}.changes: {e}" for e in err.errors)
+            continue
+        out.append(Variant(name=label, when=when, profile=replace(profile, variant=label)))
+    return tuple(out)
 
 
 def _check_profile(r: _Reader, p: Profile) -> None:

@@ -31,7 +31,8 @@ def plan_reads[K: Hashable](
     max_registers: int,
     merge_gap: int,
 ) -> list[ReadBlock[K]]:
-    """Merge registers of the same unit and function into blocks.
+    """Merge registers of the same unit and function into blocks (never coils or discrete
+    inputs).
 
     Two values share a request when the hole between them is at most ``merge_gap``
     registers (``-1``: never merge) and the block stays within ``max_registers``.
@@ -66,7 +67,10 @@ def plan_reads[K: Hashable](
     for key, spec in keyed:
         unit = default_unit if spec.unit_id is None else spec.unit_id
         end = spec.address + spec.count
-        same_table = current and unit == cur_unit and spec.function is cur_fn
+        # bits (coils, discrete inputs) are read one by one: simple devices map them oddly
+        same_table = (
+            current and unit == cur_unit and spec.function is cur_fn and not spec.function.is_bit
+        )
         gap = spec.address - cur_end
         if (
             same_table

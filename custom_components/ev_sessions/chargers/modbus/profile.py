@@ -9,7 +9,7 @@ same parser, so it is validated the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from custom_components.ev_sessions.chargers.events import ConnectorState
@@ -68,13 +68,25 @@ class WriteFunction(StrEnum):
 
     FC6 = "fc6"  # write single register
     FC16 = "fc16"  # write multiple registers
+    FC5 = "fc5"  # write single coil
+    FC15 = "fc15"  # write multiple coils
+
+    @property
+    def code(self) -> int:
+        """The Modbus function code."""
+        return int(self.value.removeprefix("fc"))
+
+    @property
+    def writes_bits(self) -> bool:
+        """FC5/FC15 write coils; FC6/FC16 holding registers."""
+        return self in (WriteFunction.FC5, WriteFunction.FC15)
 
 
 class PauseMethod(StrEnum):
     """How charging is paused (limit 0 / StopCharging)."""
 
     ZERO_LIMIT = "zero_limit"  # write 0 to the limit register
-    ENABLE_REGISTER = "enable_register"  # write the enable register's ``off`` value
+    ENABLE_REGISTER = "enable_register"  # write the enable register's (or coil's) ``off`` value
 
 
 class WatchdogAction(StrEnum):
@@ -139,7 +151,7 @@ class LimitSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnableSpec:
-    """An enable/disable register (KEBA 5014, CHARX 300)."""
+    """An enable/disable register (KEBA 5014, CHARX 1300) or coil (Phoenix EV-ETH coil 400)."""
 
     register: RegisterSpec
     write: WriteFunction = WriteFunction.FC6
@@ -196,10 +208,29 @@ class Profile:
     sample_interval_s: float = 60.0
     min_write_interval_s: float = 0.0
     notes: tuple[str, ...] = ()
+    variants: tuple[Variant, ...] = ()  # firmware variants told apart when connecting
+    variant: str | None = None  # the variant this profile is (None: the base profile)
 
     def unit_for(self, spec: RegisterSpec) -> int:
         """Unit id a register is read from."""
         return self.unit_id if spec.unit_id is None else spec.unit_id
+
+    def with_unit(self, unit_id: int) -> Profile:
+        """This profile (and its variants) on another default unit id."""
+        variants = tuple(replace(v, profile=v.profile.with_unit(unit_id)) for v in self.variants)
+        return replace(self, unit_id=unit_id, variants=variants)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variant:
+    """A firmware variant of a profile, chosen when ``when`` holds on the device.
+
+    ``profile`` is the whole profile of the variant (the base with the variant's changes).
+    """
+
+    name: str
+    when: Condition
+    profile: Profile
 
 
 __all__ = [
@@ -217,6 +248,7 @@ __all__ = [
     "Quantity",
     "SessionEnergy",
     "StateSpec",
+    "Variant",
     "WatchdogAction",
     "WatchdogSpec",
     "WriteFunction",

@@ -78,7 +78,15 @@ class ModbusTransport:
             raise ModbusConnectError(f"not connected to {self._host}:{self._port}")
         return self._client
 
-    async def _call(self, what: str, request: asyncio.Future[ModbusPDU] | object) -> ModbusPDU:
+    async def _call(
+        self,
+        what: str,
+        request: asyncio.Future[ModbusPDU] | object,
+        *,
+        code: int,
+        address: int,
+        unit_id: int,
+    ) -> ModbusPDU:
         try:
             assert asyncio.isfuture(request) or asyncio.iscoroutine(request)
             response: ModbusPDU = await request
@@ -86,18 +94,36 @@ class ModbusTransport:
             _reraise_cancel(err)
             raise ModbusConnectError(f"{what}: {err}") from err
         if response.isError():
-            raise ModbusDeviceError(what, int(getattr(response, "exception_code", 0)))
+            raise ModbusDeviceError(
+                what,
+                int(getattr(response, "exception_code", 0)),
+                function_code=code,
+                address=address,
+                unit_id=unit_id,
+            )
         return response
 
     async def read(self, unit_id: int, function: Function, address: int, count: int) -> list[int]:
-        """Read ``count`` registers (FC3 holding / FC4 input)."""
+        """Read ``count`` registers (FC3 holding / FC4 input) or bits (FC1 coils / FC2
+        discrete inputs, one 0/1 value each)."""
         client = self._require()
-        what = f"read {function} {address}+{count} unit {unit_id}"
-        if function is Function.INPUT:
-            req = client.read_input_registers(address, count=count, device_id=unit_id)
-        else:
-            req = client.read_holding_registers(address, count=count, device_id=unit_id)
-        response = await self._call(what, req)
+        code = function.read_code
+        what = f"read {function} {address}+{count} (FC{code}, unit {unit_id})"
+        match function:
+            case Function.INPUT:
+                req = client.read_input_registers(address, count=count, device_id=unit_id)
+            case Function.COIL:
+                req = client.read_coils(address, count=count, device_id=unit_id)
+            case Function.DISCRETE_INPUT:
+                req = client.read_discrete_inputs(address, count=count, device_id=unit_id)
+            case _:
+                req = client.read_holding_registers(address, count=count, device_id=unit_id)
+        response = await self._call(what, req, code=code, address=address, unit_id=unit_id)
+        if function.is_bit:
+            bits = list(getattr(response, "bits", []))
+            if len(bits) < count:
+                raise ModbusConnectError(f"{what}: short answer ({len(bits)} bits)")
+            return [1 if b else 0 for b in bits[:count]]
         registers = list(getattr(response, "registers", []))
         if len(registers) < count:
             raise ModbusConnectError(f"{what}: short answer ({len(registers)} registers)")
@@ -106,15 +132,21 @@ class ModbusTransport:
     async def write(
         self, unit_id: int, write: WriteFunction, address: int, values: list[int]
     ) -> None:
-        """Write registers with FC6 (one register) or FC16."""
+        """Write registers with FC6 (one register) or FC16, coils with FC5 (one) or FC15."""
         client = self._require()
-        what = f"write {write} {address}={values} unit {unit_id}"
+        kind = "coil" if write.writes_bits else "register"
+        what = f"write {kind} {address}={values} (FC{write.code}, unit {unit_id})"
         _LOGGER.debug("%s", what)
-        if write is WriteFunction.FC6:
-            if len(values) != 1:
-                msg = f"{what}: fc6 writes exactly one register"
-                raise ValueError(msg)
-            req = client.write_register(address, values[0], device_id=unit_id)
-        else:
-            req = client.write_registers(address, values, device_id=unit_id)
-        await self._call(what, req)
+        if write in (WriteFunction.FC6, WriteFunction.FC5) and len(values) != 1:
+            msg = f"{what}: {write} writes exactly one {kind}"
+            raise ValueError(msg)
+        match write:
+            case WriteFunction.FC6:
+                req = client.write_register(address, values[0], device_id=unit_id)
+            case WriteFunction.FC5:
+                req = client.write_coil(address, bool(values[0]), device_id=unit_id)
+            case WriteFunction.FC15:
+                req = client.write_coils(address, [bool(v) for v in values], device_id=unit_id)
+            case _:
+                req = client.write_registers(address, values, device_id=unit_id)
+        await self._call(what, req, code=write.code, address=address, unit_id=unit_id)
