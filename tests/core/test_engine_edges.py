@@ -216,6 +216,7 @@ async def test_settings_defaults() -> None:
     settings = EngineSettings()
     assert (settings.slow_max_w, settings.fast_min_w, settings.speed_basis) == (3700, 11000, "max")
     assert settings.flush_interval == timedelta(minutes=1)
+    assert settings.future_tolerance == timedelta(minutes=5)
 
 
 async def test_sample_transaction_id_then_late_start(harness: Harness) -> None:

@@ -628,8 +628,8 @@ class SessionEngine:
         """The event, stamped at the engine's clock if it is stamped too far ahead of it."""
         now = self._clock()
         at = event.at
-        if not isinstance(at, datetime):
-            return replace(event, at=now), timedelta(0)
+        if not isinstance(at, datetime):  # not a time at all: taken as received
+            return replace(event, at=now), None
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
             event = replace(event, at=at)
