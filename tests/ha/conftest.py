@@ -23,6 +23,8 @@ from custom_components.ev_sessions.const import (
 )
 from simulators.ocpp_cp import SimConfig, SimulatedChargePoint
 
+from .helpers import charger_clock
+
 #: The household of the tests: Anna (two tags, one blocked, one expired) and Bo.
 MEMBERS: list[dict[str, Any]] = [
     {
@@ -100,6 +102,7 @@ async def make_cp(
             f"ws://127.0.0.1:{hub_port}/ocpp/{charger_id}",
             SimConfig(charger_id=charger_id, **config),
         )
+        cp.time_offset = charger_clock(0)
         made.append(cp)
         return cp
 

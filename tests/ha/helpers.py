@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -18,6 +19,16 @@ from custom_components.ev_sessions.const import (
     ENTRY_TYPE_CHARGER,
     PROTOCOL_OCPP,
 )
+
+#: Simulated chargers' clocks start this far in the past, so a test can let "minutes of
+#: charging" pass on the charger's clock without stamping anything in the future (the hub
+#: replaces timestamps from the future by the time it received them).
+CHARGER_CLOCK_START = timedelta(hours=-1)
+
+
+def charger_clock(minutes: float) -> timedelta:
+    """The simulator's ``time_offset`` for ``minutes`` after its clock started (in the past)."""
+    return CHARGER_CLOCK_START + timedelta(minutes=minutes)
 
 
 async def wait_until(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -12,7 +10,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from .helpers import ocpp_charger_entry, wait_state
+from .helpers import charger_clock, ocpp_charger_entry, wait_state
 from .test_ocpp_hub import Make, energy
 
 
@@ -28,7 +26,7 @@ async def test_charger_and_hub_diagnostics(
     await cp.plug_in(1)
     await cp.start(1, "TAG-BO")
     await cp.send_meter_values(1, sampled_values=energy(0))
-    cp.time_offset = timedelta(minutes=10)
+    cp.time_offset = charger_clock(10)
     await cp.send_meter_values(1, sampled_values=energy(1_000))
     await wait_state(hass, "sensor", "CP-D_session_energy", "1.0")
 

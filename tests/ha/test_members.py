@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +19,14 @@ from custom_components.ev_sessions.chargers.events import (
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.members import EVENT_TAG_REJECTED, member_subentries
 
-from .helpers import entity_id, ocpp_charger_entry, state_of, wait_state, wait_until
+from .helpers import (
+    charger_clock,
+    entity_id,
+    ocpp_charger_entry,
+    state_of,
+    wait_state,
+    wait_until,
+)
 from .test_ocpp_hub import Make, energy
 
 
@@ -144,7 +150,7 @@ async def test_session_is_attributed_and_counted_for_the_member(
     await cp.plug_in(1)
     await cp.start(1, "TAG-ANNA")
     await cp.send_meter_values(1, sampled_values=energy(5_000))
-    cp.time_offset = timedelta(minutes=30)
+    cp.time_offset = charger_clock(30)
     cp.connector(1).energy_wh = 8_500
     await cp.stop(1, "Local")
     await cp.unplug(1)
@@ -221,7 +227,7 @@ async def test_guest_and_free_policies(
     ended = async_capture_events(hass, EVENT_SESSION_ENDED)
     await cp.plug_in(1)
     await cp.start(1, "ANYTHING")
-    cp.time_offset = timedelta(minutes=5)
+    cp.time_offset = charger_clock(5)
     await cp.stop(1, "Local")
     await cp.unplug(1)
     await wait_until(hass, lambda: len(ended) == 1)

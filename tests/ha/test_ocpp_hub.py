@@ -28,7 +28,14 @@ from custom_components.ev_sessions.const import (
 )
 from simulators.ocpp_cp import SimulatedChargePoint
 
-from .helpers import entity_id, ocpp_charger_entry, state_of, wait_state, wait_until
+from .helpers import (
+    charger_clock,
+    entity_id,
+    ocpp_charger_entry,
+    state_of,
+    wait_state,
+    wait_until,
+)
 
 Make = Callable[..., SimulatedChargePoint]
 
@@ -118,7 +125,7 @@ async def test_full_session_shows_in_home_assistant(
     assert await cp.swipe("TAG-ANNA") == "Accepted"
     await cp.start(1, "TAG-ANNA")
     await cp.send_meter_values(1, sampled_values=energy(10_000))
-    cp.time_offset = timedelta(minutes=20)  # the charger's clock: 20 minutes of charging
+    cp.time_offset = charger_clock(20)  # the charger's clock: 20 minutes of charging
     await cp.send_meter_values(1, sampled_values=energy(12_345))
     await wait_state(hass, "sensor", "CP1_session_energy", "2.345")
     assert state_of(hass, "sensor", "CP1_status") == "charging"
@@ -131,9 +138,9 @@ async def test_full_session_shows_in_home_assistant(
     assert started[0].data["charger_id"] == "CP1"
 
     cp.connector(1).energy_wh = 14_000
-    cp.time_offset = timedelta(minutes=35)
+    cp.time_offset = charger_clock(35)
     await cp.stop(1, "EVDisconnected")
-    cp.time_offset = timedelta(minutes=50)
+    cp.time_offset = charger_clock(50)
     await cp.unplug(1)
     await wait_until(hass, lambda: len(ended) == 1, what="session ended event")
     summary = ended[0].data
@@ -278,7 +285,7 @@ async def test_session_continues_across_hub_restart(
     await cp.connect()
     await cp.plug_in(1)
     await cp.start(1, "TAG-BO")
-    cp.time_offset = timedelta(minutes=10)
+    cp.time_offset = charger_clock(10)
     await cp.send_meter_values(1, sampled_values=energy(1_500))
     await wait_state(hass, "sensor", "CP3_session_energy", "1.0")
 
@@ -289,11 +296,11 @@ async def test_session_continues_across_hub_restart(
     )
     await cp.disconnect()
     await cp.connect()  # the charger comes back (no new boot: same transaction)
-    cp.time_offset = timedelta(minutes=20)
+    cp.time_offset = charger_clock(20)
     await cp.send_meter_values(1, sampled_values=energy(2_500))
     await wait_state(hass, "sensor", "CP3_session_energy", "2.0")
     cp.connector(1).energy_wh = 3_000
-    cp.time_offset = timedelta(minutes=30)
+    cp.time_offset = charger_clock(30)
     await cp.stop(1, "Local")
     await cp.unplug(1)
     await wait_until(hass, lambda: len(ended) == 1)
@@ -377,12 +384,12 @@ async def test_ocpp_201_session_in_home_assistant(
     await cp.plug_in(1)
     await cp.start(1, "TAG-BO")
     await cp.send_meter_values(1, sampled_values=energy_201(2_000))
-    cp.time_offset = timedelta(minutes=15)
+    cp.time_offset = charger_clock(15)
     await cp.send_meter_values(1, sampled_values=energy_201(3_500))
     await wait_state(hass, "sensor", "CP201_session_energy", "1.5")
     assert state_of(hass, "sensor", "CP201_status") == "charging"
     cp.connector(1).energy_wh = 4_000
-    cp.time_offset = timedelta(minutes=20)
+    cp.time_offset = charger_clock(20)
     await cp.stop(1, "EVDisconnected")
     await cp.unplug(1)
     await wait_until(hass, lambda: len(ended) == 1, what="2.0.1 session ended")
@@ -413,7 +420,7 @@ async def test_states_written_for_one_frame_share_one_context(
     await cp.send_meter_values(1, sampled_values=energy(1_000, 7_000))
     await hass.async_block_till_done()
     changes = async_capture_events(hass, "state_changed")
-    cp.time_offset = timedelta(minutes=5)
+    cp.time_offset = charger_clock(5)
     await cp.send_meter_values(1, sampled_values=[*energy(1_500, 6_000)[:2]])
     await wait_until(hass, lambda: len({e.data["entity_id"] for e in changes}) >= 3)
     await hass.async_block_till_done()
