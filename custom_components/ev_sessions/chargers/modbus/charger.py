@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from custom_components.ev_sessions.chargers.events import (
+    MAX_ENERGY_REGISTER_WH,
     VEHICLE_CONNECTED_STATES,
     AuthorizationRequest,
     ChargerCommand,
@@ -31,6 +32,7 @@ from custom_components.ev_sessions.chargers.events import (
     CommandResult,
     ConnectorState,
     MeterSample,
+    ProtocolDeviation,
     SetCurrentLimit,
     StartCharging,
     StatusChanged,
@@ -43,6 +45,7 @@ from .control import ControlState, WriteOp, effective_limit, limit_writes
 from .energy import LifetimeFromSession
 from .errors import ModbusConnectError, ModbusDeviceError, ModbusIdentityError
 from .planner import ReadBlock, plan_reads
+from .plausibility import IMPLAUSIBLE_REGISTER, ImplausibleRises, RiseWatch, max_power_w
 from .profile import (
     IdentityField,
     LifetimeSource,
@@ -178,12 +181,19 @@ class ModbusCharger:
         now: Callable[[], datetime] = _utcnow,
         lifetime_start_wh: float = 0.0,
         lifetime_session_wh: float | None = None,
+        jump_slack_wh: float = 2000.0,
+        implausible_after: int = 3,
     ) -> None:
         """Set up; nothing touches the network until :meth:`start` or :meth:`read_identity`.
 
         ``lifetime_start_wh`` / ``lifetime_session_wh``: for profiles without a lifetime
         register, the last counter value reported and the session register it included (see
         :class:`LifetimeFromSession`), so the counter continues across restarts.
+
+        An energy register that rises impossibly fast ``implausible_after`` polls in a row
+        (beyond the charger's maximum or measured power, plus ``jump_slack_wh``) is reported as
+        a ``ProtocolDeviation`` of kind ``implausible_register:<quantity>`` (see
+        :mod:`.plausibility`).
         """
         self.charger_id = charger_id
         #: The profile as configured; :attr:`profile` is its variant the device turned out to be.
@@ -213,6 +223,15 @@ class ModbusCharger:
             if self.profile.lifetime is LifetimeSource.FROM_SESSION
             else None
         )
+        self._watches = {
+            quantity: RiseWatch(
+                max_power_w=max_power_w(self.max_current_a),
+                slack_wh=jump_slack_wh,
+                after=implausible_after,
+            )
+            for quantity in (Quantity.ENERGY_TOTAL_WH, Quantity.SESSION_ENERGY_WH)
+        }
+        self._deviations: set[str] = set()
         self._unsupported: set[str] = set()
         self._solo: set[str] = set()
         self._blocks: list[ReadBlock[str]] = []
@@ -259,6 +278,7 @@ class ModbusCharger:
             "enabled": self._control.enabled,
             "max_current_a": self.max_current_a,
             "unsupported_registers": sorted(self._unsupported),
+            "deviations": sorted(self._deviations),
             "read_blocks": len(self._blocks),
             "info": asdict(self._info) if self._info is not None else None,
         }
@@ -611,11 +631,45 @@ class ModbusCharger:
         tag = values.get(_VALUE_PREFIX + Quantity.RFID)
         await self._handle_tag(str(tag) if tag is not None else None)
 
+    def _deviation(self, kind: str, detail: str, at: datetime) -> None:
+        """Report a deviation once per kind (and log it)."""
+        if kind in self._deviations:
+            return
+        self._deviations.add(kind)
+        _LOGGER.warning("%s: %s: %s", self.charger_id, kind, detail)
+        self._emit(ProtocolDeviation(charger_id=self.charger_id, at=at, kind=kind, detail=detail))
+
+    def _energy_value(
+        self, values: dict[str, Decoded], quantity: Quantity, power: float | None, at: datetime
+    ) -> float | None:
+        """An energy register's reading, checked: out of bounds is dropped, and impossible
+        rises in a row are reported (the value still goes to the engine, which refuses it)."""
+        value = _num(values.get(_VALUE_PREFIX + quantity))
+        if value is None:
+            return None
+        spec = self.profile.values[quantity]
+        where = (
+            f"{quantity} ({spec.function} register {spec.address}, {spec.type}, "
+            f"word_order {spec.word_order}, scale {spec.scale:g})"
+        )
+        if not 0 <= value <= MAX_ENERGY_REGISTER_WH:
+            self._deviation(
+                f"implausible_value:{quantity}",
+                f"{where} reads {value:,.0f} Wh: not a meter reading; dropped",
+                at,
+            )
+            return None
+        found = self._watches[quantity].feed(value, time.monotonic() / self._scale, power)
+        if found is not None:
+            self._deviation(f"{IMPLAUSIBLE_REGISTER}:{quantity}", _rises_text(where, found), at)
+        return value
+
     def _publish(self, values: dict[str, Decoded]) -> None:
         p = self.profile
         at = self._now()
-        energy = _num(values.get(_VALUE_PREFIX + Quantity.ENERGY_TOTAL_WH))
-        session = _num(values.get(_VALUE_PREFIX + Quantity.SESSION_ENERGY_WH))
+        power = _num(values.get(_VALUE_PREFIX + Quantity.POWER_W))
+        energy = self._energy_value(values, Quantity.ENERGY_TOTAL_WH, power, at)
+        session = self._energy_value(values, Quantity.SESSION_ENERGY_WH, power, at)
         if self._lifetime is not None:
             energy = None if session is None else self._lifetime.update(session)
         energy_wh = None if energy is None else round(energy)
@@ -624,7 +678,6 @@ class ModbusCharger:
             if session is not None and p.session_energy is SessionEnergy.LIVE
             else None
         )
-        power = _num(values.get(_VALUE_PREFIX + Quantity.POWER_W))
         currents = _phase(
             values, Quantity.CURRENT_L1_A, Quantity.CURRENT_L2_A, Quantity.CURRENT_L3_A
         )
@@ -716,6 +769,15 @@ class ModbusCharger:
                 status=result.status,
             )
         )
+
+
+def _rises_text(where: str, found: ImplausibleRises) -> str:
+    """The finding for people: which register, what it read, what to check."""
+    return (
+        f"{where}: {found.previous_wh:,.0f} -> {found.value_wh:,.0f} Wh in "
+        f"{found.seconds:.0f} s, {found.count} rises in a row faster than "
+        f"{found.allowed_w / 1000:,.0f} kW; check its word_order (low word first?) and scale"
+    )
 
 
 async def probe_profile(
