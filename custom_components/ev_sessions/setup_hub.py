@@ -15,6 +15,7 @@ from collections.abc import Callable
 import contextlib
 from datetime import timedelta
 from pathlib import Path
+import ssl
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -106,9 +107,25 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
             translation_placeholders={"error": str(err)},
         ) from err
 
-    hub = Hub(hass, entry, engine, store, build_directory(entry))
-    hub.reject_unknown = bool(options.get(CONF_REJECT_UNKNOWN, False))
-    await hub.async_start()
+    # Whatever fails or is cancelled from here on, what was started is stopped again (the
+    # engine last: its final save), so no socket, task or database thread is left behind.
+    async with contextlib.AsyncExitStack() as started:
+        started.push_async_callback(engine.async_stop)
+        hub = Hub(hass, entry, engine, store, build_directory(entry))
+        hub.reject_unknown = bool(options.get(CONF_REJECT_UNKNOWN, False))
+        await hub.async_start()
+        started.push_async_callback(hub.async_stop)
+        server, ssl_context = await _async_start_server(hass, entry, hub)
+        started.push_async_callback(server.stop)
+        await _async_wire_hub(hass, entry, hub, engine, server, ssl_context)
+        started.pop_all()
+
+
+async def _async_start_server(
+    hass: HomeAssistant, entry: ConfigEntry, hub: Hub
+) -> tuple[OcppServer, ssl.SSLContext | None]:
+    """Load the TLS certificate and start the OCPP server (not ready when either fails)."""
+    options = entry.options
     try:
         ssl_context = await hass.async_add_executor_job(
             build_ssl_context,
@@ -116,8 +133,6 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
             entry.data.get(CONF_SSL_KEYFILE) or "",
         )
     except TlsConfigError as err:
-        await hub.async_stop()
-        await engine.async_stop()
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="tls_error",
@@ -140,8 +155,6 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
     try:
         await server.start()
     except OSError as err:
-        await hub.async_stop()
-        await engine.async_stop()
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="port_unavailable",
@@ -150,6 +163,18 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
                 "error": str(err),
             },
         ) from err
+    return server, ssl_context
+
+
+async def _async_wire_hub(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    hub: Hub,
+    engine: SessionEngine,
+    server: OcppServer,
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    """Connect the hub to the server, the coordinators and HA."""
     hub.ocpp_execute = server.execute
     hub.ocpp_accept = server.accept
     hub.ocpp_forget = server.forget
