@@ -23,6 +23,7 @@ from .const import (
 from .coordinator import ChargerCoordinator, ChargerRuntimeData, HubRuntimeData
 from .hub import ChargerLink, Hub
 from .modbus_flow import profile_of_entry
+from .modbus_issues import ModbusEventRelay
 
 #: Multiplies every period of the Modbus pollers (poll, watchdog, backoff). Always 1 in use;
 #: tests set it lower so a 5 s poll takes milliseconds.
@@ -64,17 +65,20 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
         # Without a lifetime register (ABB) the adapter builds the counter: continue it from
         # the last value the engine applied, so a restart is no meter reset.
         register_wh, session_wh = hub.engine.last_registers(charger_id, MODBUS_CONNECTOR_ID)
+        relay = ModbusEventRelay(hass, entry, hub)  # raises the implausible-register repair
         adapter = ModbusCharger(
             charger_id,
             entry.data[CONF_HOST],
             int(entry.data[CONF_PORT]),
             profile,
-            hub,
+            relay,
             unit_id=int(entry.data[CONF_UNIT_ID]),
             time_scale=MODBUS_TIME_SCALE,
             lifetime_start_wh=float(register_wh or 0),
             lifetime_session_wh=None if register_wh is None else session_wh,
         )
+        relay.adapter = adapter
+        entry.async_on_unload(relay.clear)
         link.execute = adapter.execute
     coordinator = ChargerCoordinator(hass, entry, hub, charger_id)
     entry.runtime_data = ChargerRuntimeData(

@@ -17,6 +17,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -516,3 +517,74 @@ async def test_modbus_sessions_are_attributed_by_rfid_or_the_member_select(
     # HA's test teardown unloads all entries at once; the hub unloads its chargers itself, so
     # the harness would then try to unload a charger that is already being unloaded.
     assert await hass.config_entries.async_unload(hub.entry_id)
+
+
+# ---------------------------------------------------------------------- implausible registers
+
+#: An LSW-first controller; the profile a user first wrote for it forgets the word order.
+LSW_DEVICE: dict[str, Any] = {
+    "title": "LSW Wallbox",
+    "unit_id": 4,
+    "defaults": {"word_order": "little"},
+    "values": {
+        "energy_total_wh": {"address": 100, "type": "u32"},
+        "power_w": {"address": 102, "type": "u32"},
+    },
+    "state": {"status": {"address": 120}, "iec": {"0": "A", "1": "B", "2": "C"}},
+    "limit": {"register": {"address": 200}, "write": "fc6"},
+}
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_wrong_word_order_raises_a_repair_naming_the_register(
+    hass: HomeAssistant, hub: MockConfigEntry, sims: list[ChargerSimulator]
+) -> None:
+    """3,599,171,602 Wh-style readings while 11 kW flow: a repair names the register and the
+    likely causes; it is withdrawn when the charger unloads (the profile is being fixed)."""
+    sim = await start_simulator(custom_profile(LSW_DEVICE), 0, host=HOST, watchdog=False)
+    sims.append(sim)
+    wrong = {k: v for k, v in LSW_DEVICE.items() if k != "defaults"}
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=CID,
+        title="LSW Wallbox",
+        data={
+            CONF_ENTRY_TYPE: ENTRY_TYPE_CHARGER,
+            CONF_PROTOCOL: PROTOCOL_MODBUS,
+            CONF_CHARGER_ID: CID,
+            CONF_HOST: HOST,
+            CONF_PORT: sim.port,
+            CONF_MODEL: MODEL_CUSTOM,
+            CONF_UNIT_ID: 4,
+        },
+        options={CONF_PROFILE: wrong},
+    )
+    entry.add_to_hass(hass)
+    await _set_up(hass, entry)
+    sim.plug_in()
+    sim.start_charging(11000)
+    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+
+    registry = ir.async_get(hass)
+    issue_id = f"modbus_implausible_register_{entry.entry_id}_energy_total_wh"
+    for _ in range(10):
+        if registry.async_get_issue(DOMAIN, issue_id) is not None:
+            break
+        reads = sim.reads
+        sim.advance(5)  # about 15 Wh: read in the wrong order, a jump of ~1,000,000 Wh
+        await wait_until(hass, lambda r=reads: sim.reads >= r + 4, what="a full poll")
+    issue = registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "modbus_implausible_register"
+    assert issue.severity is ir.IssueSeverity.ERROR
+    placeholders = issue.translation_placeholders or {}
+    assert placeholders["charger"] == "LSW Wallbox"
+    assert placeholders["register"] == "energy_total_wh"
+    assert (placeholders["address"], placeholders["function"]) == ("100", "holding")
+    assert (placeholders["type"], placeholders["word_order"]) == ("u32", "big")
+    assert "3 rises in a row" in placeholders["detail"]
+    assert _engine(hub).lifetime_energy_wh(CID) == 0  # what the repair is about
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get_issue(DOMAIN, issue_id) is None
