@@ -138,6 +138,9 @@ class SimConfig:
     response_timeout: float = 10.0
     #: TLS for wss:// URLs (security profile 2); None uses the system's default trust.
     ssl_context: ssl.SSLContext | None = None
+    #: Seconds before connecting again when the central system closed the connection (as a
+    #: real charger does, e.g. after it was given a password); None: stay disconnected.
+    reconnect_after: float | None = None
 
 
 @dataclass(slots=True)
@@ -484,6 +487,7 @@ class SimulatedChargePoint:
         self._boot_now = asyncio.Event()
         self._booting = False
         self._connect_count = 0
+        self._online = asyncio.Event()
         #: Added to the charger's clock: lets a test fast-forward the charger's timestamps.
         self.time_offset = timedelta(0)
 
@@ -544,13 +548,38 @@ class SimulatedChargePoint:
         for connector in self.connectors:
             if connector.charging:
                 self._start_meter_loop(connector)
+        self._online.set()
+
+    async def wait_connected(self) -> None:
+        """Return once the charge point is connected (again)."""
+        await self._online.wait()
 
     async def _read(self, cp: ChargePoint16 | ChargePoint201) -> None:
         with contextlib.suppress(ConnectionError):
             await cp.start()
+        self._online.clear()
+        if self._cp is cp and self.config.reconnect_after is not None:
+            # The central system closed the connection (not us): come back, as chargers do.
+            self.spawn(self._reconnect(self.config.reconnect_after))
+
+    async def _reconnect(self, delay: float) -> None:
+        """Connect again until it works, waiting longer after each refusal (at most 5 min)."""
+        await self.disconnect()
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.connect()
+            except (aiohttp.ClientError, OSError) as error:
+                _LOGGER.info("%s: reconnect failed (%s)", self.charger_id, error)
+                delay = min(delay * 2, 300.0)
+            else:
+                _LOGGER.info("%s: reconnected", self.charger_id)
+                return
 
     async def disconnect(self) -> None:
         """Close the websocket (the charge point keeps its state and queues messages)."""
+        self._cp = None  # first: the reader then knows the close was ours (no reconnect)
+        self._online.clear()
         current = asyncio.current_task()
         tasks = [task for task in self._tasks if task is not current]
         for connector in self.connectors:
@@ -1238,24 +1267,37 @@ async def demo(url: str, version: str, tag: str, minutes: float, power_w: float)
             sample_interval=None,
             heartbeats=True,
             soc_pct=50.0,
+            reconnect_after=5.0,
         ),
     )
     await cp.connect()
     try:
         while True:
-            await cp.plug_in(1)
-            status = await cp.swipe(tag)
-            _LOGGER.info("tag %s…: %s", tag[:4], status)
-            if status == "Accepted":
-                transaction = await cp.start(1, tag)
-                _LOGGER.info("charging, transaction %s", transaction)
-                await asyncio.sleep(minutes * 60)
-                await cp.stop(1, "Local", id_tag=tag)
-            await asyncio.sleep(5)
-            await cp.unplug(1)
-            await asyncio.sleep(10)
+            try:
+                await _demo_session(cp, tag, minutes)
+            except ConnectionError as error:  # the hub closed the connection mid-session
+                _LOGGER.info("connection lost (%s); waiting to reconnect", error)
+                await asyncio.sleep(1)
+                await cp.wait_connected()
     finally:
         await cp.close()
+
+
+async def _demo_session(cp: SimulatedChargePoint, tag: str, minutes: float) -> None:
+    """One demo session on connector 1 (a transaction left over from a lost link is ended)."""
+    if cp.connector(1).transaction_id is not None:
+        await cp.stop(1, "Local", id_tag=tag)
+    await cp.plug_in(1)
+    status = await cp.swipe(tag)
+    _LOGGER.info("tag %s…: %s", tag[:4], status)
+    if status == "Accepted":
+        transaction = await cp.start(1, tag)
+        _LOGGER.info("charging, transaction %s", transaction)
+        await asyncio.sleep(minutes * 60)
+        await cp.stop(1, "Local", id_tag=tag)
+    await asyncio.sleep(5)
+    await cp.unplug(1)
+    await asyncio.sleep(10)
 
 
 def main(argv: list[str] | None = None) -> None:

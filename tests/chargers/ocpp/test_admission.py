@@ -392,3 +392,21 @@ async def test_websocket_that_sends_no_frame_is_closed() -> None:
             message = await ws.receive()
         assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         await wait_until(lambda: not server.is_connected("QUIET"))
+
+
+async def test_simulated_charger_comes_back_with_its_new_password() -> None:
+    """Like a real charger, the simulator reconnects when the hub closes its connection,
+    with the password it holds."""
+    passwords: dict[str, str] = {}
+    async with (
+        running_server(password_for=passwords.get) as (server, _handler),
+        charge_point(server, "CP1", reconnect_after=0.05) as cp,
+    ):
+        first = server.charger_diagnostics("CP1")
+        assert first["authenticated"] is False
+        passwords["CP1"] = PASSWORD
+        cp.config.password = PASSWORD  # set on the charger some other way (its web UI)
+        server.credentials_changed("CP1")
+        await wait_until(lambda: server.charger_diagnostics("CP1").get("authenticated") is True)
+        assert cp.connected
+        assert server.is_connected("CP1")
