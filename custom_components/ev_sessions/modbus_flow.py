@@ -10,6 +10,7 @@ entry's options under ``profile``, where it overrides the entry's model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import json
 import logging
 import re
@@ -43,7 +44,8 @@ from .chargers.modbus import (
     probe_modbus_charger,
     profile_for,
 )
-from .chargers.modbus.codec import decode
+from .chargers.modbus.charger import select_variant
+from .chargers.modbus.codec import RegisterSpec, decode
 from .chargers.modbus.transport import ModbusTransport
 from .const import CONF_MODEL, CONF_UNIT_ID
 
@@ -172,74 +174,172 @@ def parse_profile_text(text: str) -> dict[str, Any]:
     return plain
 
 
+@dataclass(slots=True)
+class RegisterReadings:
+    """What one check read: decoded values by name, one line per register for people, and
+    the value registers the device refused (problems)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _unit_of(name: str) -> str:
+    """The unit a value of this name is in (``energy_total_wh`` -> ``Wh``)."""
+    for suffix, unit in (("_wh", " Wh"), ("_w", " W"), ("_a", " A"), ("_v", " V")):
+        if name.endswith(suffix):
+            return unit
+    return ""
+
+
+def _shown(value: Any, unit: str = "") -> str:
+    """A decoded value for the form: thousands separated, at most 3 decimals."""
+    if value is None:
+        return "no value"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.3f}".rstrip("0").rstrip(".") + unit
+    if isinstance(value, int | float):
+        return f"{int(value):,}{unit}"
+    return f"{value!r}"
+
+
+def _where(profile: Profile, spec: RegisterSpec) -> str:
+    return f"{spec.function} {spec.address}, unit {profile.unit_for(spec)}"
+
+
+async def _read_one(
+    transport: ModbusTransport, profile: Profile, spec: RegisterSpec
+) -> tuple[Any, ModbusDeviceError | None]:
+    try:
+        words = await transport.read(
+            profile.unit_for(spec), spec.function, spec.address, spec.count
+        )
+    except ModbusDeviceError as err:
+        return None, err
+    return decode(spec, words), None
+
+
 async def read_value_registers(
     host: str, port: int, profile: Profile, *, timeout_s: float = _PROBE_TIMEOUT_S
-) -> tuple[dict[str, Any], list[str]]:
-    """Read every mapped value register once: (decoded values, problems).
+) -> RegisterReadings:
+    """Read every mapped value register once, the status register, and the write registers
+    that can be read back (limit, enable), as the device's firmware variant maps them.
 
-    Raises :class:`ModbusConnectError` when the device cannot be reached.
+    A value register the device refuses is a problem; a write register it refuses is only
+    shown (many are write-only). Raises :class:`ModbusConnectError` when unreachable.
     """
     transport = ModbusTransport(host, port, timeout_s=timeout_s, name="ev_sessions profile check")
     await transport.connect()
-    values: dict[str, Any] = {}
-    problems: list[str] = []
+    out = RegisterReadings()
     try:
+        profile = await select_variant(profile, transport.read)
+        if profile.variant is not None:
+            out.lines.append(f"variant: {profile.variant}")
         for quantity, spec in profile.values.items():
-            unit = profile.unit_for(spec)
-            try:
-                words = await transport.read(unit, spec.function, spec.address, spec.count)
-            except ModbusDeviceError as err:
-                problems.append(
+            value, err = await _read_one(transport, profile, spec)
+            if err is not None:
+                out.problems.append(
                     f"values.{quantity}: {spec.function} register {spec.address} "
-                    f"(unit {unit}) is not readable ({err})"
+                    f"(unit {profile.unit_for(spec)}) is not readable ({err})"
                 )
                 continue
-            values[str(quantity)] = decode(spec, words)
+            out.values[str(quantity)] = value
+            out.lines.append(
+                f"{quantity} ({_where(profile, spec)}): {_shown(value, _unit_of(quantity))}"
+            )
+        if (status := profile.state.status) is not None:
+            value, err = await _read_one(transport, profile, status)
+            iec = profile.state.iec.get(str(value)) if err is None else None
+            shown = f"{_shown(value)} → IEC {iec or '?'}" if err is None else f"{err}"
+            out.lines.append(f"state.status ({_where(profile, status)}): {shown}")
+        if (limit := profile.limit) is not None:
+            value, err = await _read_one(transport, profile, limit.register)
+            if err is None and isinstance(value, int | float):
+                amps = value / 1000 if limit.milliamps else value
+                out.values["limit"] = amps
+                shown = _shown(amps, " A")
+            else:
+                shown = f"not readable ({err})"
+            out.lines.append(f"limit ({_where(profile, limit.register)}): {shown}")
+        if (enable := profile.enable) is not None:
+            value, err = await _read_one(transport, profile, enable.register)
+            if err is None:
+                out.values["enable"] = value
+                state = {enable.on: "on", enable.off: "off"}.get(int(value or 0), "?")
+                shown = f"{state} ({_shown(value)})"
+            else:
+                shown = f"not readable ({err})"
+            out.lines.append(f"enable ({_where(profile, enable.register)}): {shown}")
     finally:
         transport.close()
-    return values, problems
+    return out
+
+
+@dataclass(slots=True)
+class ProfileCheck:
+    """The outcome of checking a profile text against the device.
+
+    ``error`` is ``None`` when the profile can be saved (``data`` and ``info`` are set).
+    """
+
+    data: dict[str, Any] | None = None
+    info: ChargerInfo | None = None
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+    readings: RegisterReadings | None = None
 
 
 async def validate_profile_text(
     host: str, port: int, unit_id: int | None, text: str
-) -> tuple[dict[str, Any] | None, ChargerInfo | None, str | None, list[str]]:
+) -> ProfileCheck:
     """Parse, validate and check a profile against the device.
 
-    ``unit_id`` (the add form's, if given) replaces the profile's ``unit_id``. Returns
-    ``(profile dict, charger info, error key, problems)``; the error key is one of
-    ``invalid_syntax``, ``invalid_profile``, ``profile_mismatch``, ``register_unreadable``
-    (all tied to the profile field), ``cannot_connect`` or ``unknown``; ``None`` when valid.
+    ``unit_id`` (the add form's, if given) replaces the profile's ``unit_id``. The error key
+    is one of ``invalid_syntax``, ``invalid_profile``, ``profile_mismatch``,
+    ``register_unreadable`` (all tied to the profile field), ``cannot_connect`` or
+    ``unknown``; ``None`` when valid (then ``readings`` has what was read).
     """
     try:
         data = parse_profile_text(text)
     except ProfileError as err:
-        return None, None, "invalid_syntax", err.errors
+        return ProfileCheck(error="invalid_syntax", problems=err.errors)
     if unit_id is not None:
         data["unit_id"] = unit_id
+        if isinstance(defaults := data.get("defaults"), dict):
+            defaults.pop("unit_id", None)  # the form's unit id wins
     try:
         profile = custom_profile(data)
     except ProfileError as err:
-        return None, None, "invalid_profile", err.errors
+        return ProfileCheck(error="invalid_profile", problems=err.errors)
     data.setdefault("unit_id", profile.unit_id)
     try:
         info = await probe_modbus_charger(
             host, port, profile.unit_id, profile, timeout_s=_PROBE_TIMEOUT_S
         )
-        values, problems = await read_value_registers(host, port, profile)
+        readings = await read_value_registers(host, port, profile)
     except ModbusIdentityError as err:
-        return None, None, "profile_mismatch", [str(err)]
+        return ProfileCheck(error="profile_mismatch", problems=[str(err)])
     except ModbusConnectError as err:
         _LOGGER.debug("Modbus profile check of %s failed: %s", host, err)
-        return None, None, "cannot_connect", []
+        return ProfileCheck(error="cannot_connect")
     except ModbusChargerError as err:
-        return None, None, "profile_mismatch", [str(err)]
+        return ProfileCheck(error="profile_mismatch", problems=[str(err)])
     except Exception:
         _LOGGER.exception("Unexpected error checking a Modbus profile")
-        return None, None, "unknown", []
-    if problems:
-        return None, None, "register_unreadable", problems
-    _LOGGER.debug("Custom profile for %s:%s reads %s", host, port, values)
-    return data, info, None, []
+        return ProfileCheck(error="unknown")
+    if readings.problems:
+        return ProfileCheck(
+            error="register_unreadable", problems=readings.problems, readings=readings
+        )
+    _LOGGER.debug("Custom profile for %s:%s reads %s", host, port, readings.values)
+    return ProfileCheck(data=data, info=info, readings=readings)
+
+
+def readings_text(readings: RegisterReadings | None) -> str:
+    """The registers read as a Markdown list for the form's description ("" when none)."""
+    if readings is None or not readings.lines:
+        return ""
+    return "\n\n" + "\n".join(f"- `{line}`" for line in readings.lines)
 
 
 def problems_text(problems: list[str]) -> str:
@@ -253,7 +353,7 @@ def problems_text(problems: list[str]) -> str:
 
 
 class ModbusProfileSteps(_Base):
-    """The two profile steps (template, then the text), shared by both flows.
+    """The profile steps (template, the text, then the values read), shared by both flows.
 
     The flow sets :attr:`_modbus_target` (host, port, unit id or None) and
     :attr:`_modbus_current` (the profile in effect, or None) before calling
@@ -263,6 +363,7 @@ class ModbusProfileSteps(_Base):
     _modbus_target: tuple[str, int, int | None]
     _modbus_current: dict[str, Any] | None = None
     _modbus_text: str = ""
+    _modbus_checked: ProfileCheck | None = None
 
     async def async_step_modbus_template(
         self, user_input: dict[str, Any] | None = None
@@ -288,13 +389,14 @@ class ModbusProfileSteps(_Base):
         if user_input is not None:
             self._modbus_text = user_input[CONF_PROFILE]
             host, port, unit_id = self._modbus_target
-            data, info, error, problems = await validate_profile_text(
-                host, port, unit_id, self._modbus_text
+            check = await validate_profile_text(host, port, unit_id, self._modbus_text)
+            if check.error is None:
+                self._modbus_checked = check
+                return await self.async_step_modbus_check()
+            problems = check.problems
+            errors["base" if check.error in ("cannot_connect", "unknown") else CONF_PROFILE] = (
+                check.error
             )
-            if error is None and data is not None and info is not None:
-                return await self._modbus_profile_done(data, info)
-            if error is not None:
-                errors["base" if error in ("cannot_connect", "unknown") else CONF_PROFILE] = error
         host, port, _ = self._modbus_target
         return self.async_show_form(
             step_id="modbus_profile",
@@ -305,6 +407,33 @@ class ModbusProfileSteps(_Base):
                 "problems": problems_text(problems),
             },
         )
+
+    async def async_step_modbus_check(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The profile passed: show what it read (values, status, limit and enable read
+        back), so a wrong word order or scale shows before saving; save or edit again."""
+        check = self._modbus_checked
+        assert check is not None
+        host, port, _ = self._modbus_target
+        return self.async_show_menu(
+            step_id="modbus_check",
+            menu_options=["modbus_save", "modbus_profile"],
+            description_placeholders={
+                "host": f"{host}:{port}",
+                "readings": readings_text(check.readings),
+            },
+        )
+
+    async def async_step_modbus_save(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Save the checked profile."""
+        check = self._modbus_checked
+        assert check is not None
+        assert check.data is not None
+        assert check.info is not None
+        return await self._modbus_profile_done(check.data, check.info)
 
     async def _modbus_profile_done(
         self, profile: dict[str, Any], info: ChargerInfo
@@ -348,6 +477,8 @@ __all__ = [
     "MODEL_CUSTOM",
     "ModbusOptionsSteps",
     "ModbusProfileSteps",
+    "ProfileCheck",
+    "RegisterReadings",
     "model_options",
     "parse_profile_text",
     "profile_of_entry",

@@ -380,8 +380,26 @@ async def test_add_charger_with_a_custom_profile(
     assert result["errors"] == {CONF_PROFILE: "register_unreadable"}
     assert "values.voltage_l1_v" in result["description_placeholders"]["problems"]
 
-    # YAML works too (JSON is YAML).
+    # YAML works too (JSON is YAML). Before saving, the values read are shown, with the
+    # limit register read back; "edit" goes back to the text.
     result = await submit(json.dumps(ACME, indent=2))
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "modbus_check"
+    assert result["menu_options"] == ["modbus_save", "modbus_profile"]
+    readings = result["description_placeholders"]["readings"]
+    assert "- `energy_total_wh (holding 100, unit 3): 1,000,000 Wh`" in readings
+    assert "- `power_w (holding 102, unit 3): 0 W`" in readings
+    assert "- `state.status (holding 120, unit 3): 0 → IEC A`" in readings
+    assert "- `limit (holding 200, unit 3): 32 A`" in readings
+    result = dict(
+        await hass.config_entries.flow.async_configure(flow_id, {"next_step_id": "modbus_profile"})
+    )
+    assert result["step_id"] == "modbus_profile"
+    assert json.loads(_default(result, CONF_PROFILE)) == ACME  # the text is kept
+    result = await submit(json.dumps(ACME, indent=2))
+    result = dict(
+        await hass.config_entries.flow.async_configure(flow_id, {"next_step_id": "modbus_save"})
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "ACME W1"
     assert result["data"][CONF_MODEL] == MODEL_CUSTOM
@@ -428,6 +446,10 @@ async def test_options_turn_a_builtin_charger_into_a_custom_one(
     current["poll_interval_s"] = 3
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_PROFILE: json.dumps(current)}
+    )
+    assert result["step_id"] == "modbus_check"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "modbus_save"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.data[CONF_MODEL] == MODEL_CUSTOM
@@ -588,3 +610,56 @@ async def test_wrong_word_order_raises_a_repair_naming_the_register(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+@pytest.mark.usefixtures("no_setup", "socket_enabled")
+async def test_profile_check_reads_back_limit_and_enable_of_the_variant(
+    hass: HomeAssistant, sims: list[ChargerSimulator]
+) -> None:
+    """A Wallbe (EV-ETH firmware variant) in the options: the check finds the variant and
+    reads the limit (0.1 A steps: 32 A) and the enable coil back."""
+    _hub_only(hass)
+    sim = await start_simulator("phoenix_ev_eth", 0, host=HOST, watchdog=False, variant="wallbe")
+    sims.append(sim)
+    entry = _modbus_entry(hass, "phoenix_ev_eth", sim.port)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"template": "current"}
+    )
+    text = _default(dict(result), CONF_PROFILE)
+    assert json.loads(text)["variants"][0]["name"] == "wallbe"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PROFILE: text}
+    )
+    assert result["step_id"] == "modbus_check"
+    readings = result["description_placeholders"]["readings"]
+    assert "- `variant: wallbe`" in readings
+    assert "- `energy_total_wh (holding 2980, unit 255): 1,000,000 Wh`" in readings
+    assert "- `state.status (input 100, unit 255): 'A' → IEC A`" in readings
+    assert "- `limit (holding 528, unit 255): 32 A`" in readings
+    assert "- `enable (coil 400, unit 255): on (1)`" in readings
+
+
+@pytest.mark.usefixtures("no_setup", "socket_enabled")
+async def test_profile_check_shows_a_write_only_limit_as_not_readable(
+    hass: HomeAssistant, sims: list[ChargerSimulator]
+) -> None:
+    """ABB's limit register is write-only: shown with the refusal, not a reason to refuse."""
+    _hub_only(hass)
+    sim = await _simulator(sims, "abb")
+    entry = _modbus_entry(hass, "abb", sim.port)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"template": "current"}
+    )
+    profile = json.loads(_default(dict(result), CONF_PROFILE))
+    profile["limit"]["register"]["address"] = 16641  # nothing there: refused
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PROFILE: json.dumps(profile)}
+    )
+    assert result["step_id"] == "modbus_check"
+    readings = result["description_placeholders"]["readings"]
+    assert (
+        "- `limit (holding 16641, unit 1): not readable (read holding 16641+2 (FC3, unit 1): "
+        "Modbus exception 2 (illegal data address))`" in readings
+    )
