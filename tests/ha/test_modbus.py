@@ -17,7 +17,9 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from pymodbus.constants import ExcCodes
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -46,7 +48,7 @@ from custom_components.ev_sessions.const import (
 from custom_components.ev_sessions.core.engine import SessionEngine
 from custom_components.ev_sessions.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_sessions.hub import Hub
-from custom_components.ev_sessions.modbus_flow import CONF_PROFILE, MODEL_CUSTOM
+from custom_components.ev_sessions.modbus_flow import CONF_PROFILE, MODEL_CUSTOM, model_options
 from simulators.modbus import ChargerSimulator, start_simulator
 
 from .conftest import free_port
@@ -663,3 +665,61 @@ async def test_profile_check_shows_a_write_only_limit_as_not_readable(
         "- `limit (holding 16641, unit 1): not readable (read holding 16641+2 (FC3, unit 1): "
         "Modbus exception 2 (illegal data address))`" in readings
     )
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_phoenix_from_the_model_list_pauses_by_its_enable_coil(
+    hass: HomeAssistant, hub: MockConfigEntry, sims: list[ChargerSimulator]
+) -> None:
+    """A Phoenix EV-ETH is added from the model list, meters exactly, pauses by clearing coil
+    400 (never 0 A), and a pause it refuses says why."""
+    assert "phoenix_ev_eth" in model_options()
+    assert "phoenix_em_eth" in model_options()
+    sim = await _simulator(sims, "phoenix_ev_eth")
+    result = await _add_modbus(
+        hass, {CONF_HOST: HOST, CONF_PORT: sim.port, CONF_MODEL: "phoenix_ev_eth"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Phoenix Contact EV-CC-AC1-M3-ETH"
+    assert result["data"][CONF_UNIT_ID] == 255
+    cid = result["data"][CONF_CHARGER_ID]
+    entry = result["result"]
+    await hass.async_block_till_done()
+    await wait_state(hass, "sensor", f"{cid}_status", "available")
+    engine = _engine(hub)
+
+    sim.plug_in()
+    sim.start_charging(POWER_W)
+    await wait_state(hass, "sensor", f"{cid}_status", "charging")
+    for _ in range(3):
+        target = engine.lifetime_energy_wh(cid) + STEP_WH
+        sim.advance(STEP_S)
+        await wait_until(hass, lambda t=target: engine.lifetime_energy_wh(cid) == t, what="Wh")
+    await wait_state(hass, "sensor", f"{cid}_session_energy", "0.3")
+
+    limit = entity_id(hass, "number", f"{cid}_current_limit")
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": limit, "value": 0}, blocking=True
+    )
+    assert sim.enabled is False
+    assert sim.current_limit == 32  # 528 is never written with 0 A
+    assert [w.values for w in sim.writes_to(400)] == [(0,)]
+    await wait_state(hass, "sensor", f"{cid}_status", "suspended_evse")
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": limit, "value": 16}, blocking=True
+    )
+    assert (sim.enabled, sim.current_limit) == (True, 16)
+    await wait_state(hass, "sensor", f"{cid}_status", "charging")
+
+    sim.refuse_writes[400] = ExcCodes.DEVICE_FAILURE
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": limit, "value": 0}, blocking=True
+        )
+    assert err.value.translation_key == "command_rejected"
+    assert (err.value.translation_placeholders or {})["status"] == (
+        "Rejected: write coil 400=[0] (FC5, unit 255): Modbus exception 4 (server device failure)"
+    )
+    assert sim.enabled is True
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(hub.entry_id)
