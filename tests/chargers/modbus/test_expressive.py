@@ -103,6 +103,10 @@ def test_coils_and_discrete_inputs_are_bool_registers() -> None:
             {"limit": {"register": {"address": 400, "function": "coil"}, "write": "fc5"}},
             "a current limit is a number, not bool",
         ),
+        (
+            {"enable": {"register": {"address": 400, "function": "coil"}, "on": 65280}},
+            "enable.on: 65280 is outside 0..1",
+        ),
         ({"defaults": {"word_order": "middle"}}, "defaults.word_order: 'middle' is not one of"),
         ({"defaults": {"colour": 1}}, "defaults.colour: unknown key"),
         ({"unit_id": 1, "defaults": {"unit_id": 2}}, "defaults.unit_id: differs from unit_id"),

@@ -397,11 +397,12 @@ def _parse_enable(r: _Reader, data: Mapping[str, Any], path: str) -> EnableSpec 
     _check_writable(r, register, write, f"{path}.register")
     if register is None:
         return None
+    high = 1 if register.function is Function.COIL else 65535  # a coil is 0 or 1
     return EnableSpec(
         register=register,
         write=write,
-        on=r.integer(data, "on", path, 1, 0, 65535) or 0,
-        off=r.integer(data, "off", path, 0, 0, 65535) or 0,
+        on=r.integer(data, "on", path, 1, 0, high) or 0,
+        off=r.integer(data, "off", path, 0, 0, high) or 0,
     )
 
 
