@@ -21,7 +21,11 @@ from custom_components.ev_sessions.core import (
     SessionStore,
     StorageError,
 )
-from custom_components.ev_sessions.core.profile import append_point, pack_profile, unpack_profile
+from custom_components.ev_sessions.core.power_profile import (
+    append_point,
+    pack_profile,
+    unpack_profile,
+)
 from custom_components.ev_sessions.core.storage import SCHEMA_VERSION
 
 from .helpers import CP, Harness, at, sample, started, status

@@ -2,7 +2,7 @@
 
 * :mod:`.model` - sessions, profile points, anomalies, settings, the live connector view;
 * :mod:`.energy` - exact meter accounting and the lifetime counter;
-* :mod:`.profile` - power-profile compaction and its stored form;
+* :mod:`.power_profile` - power-profile compaction and its stored form;
 * :mod:`.estimate` - the live end-of-charging estimate;
 * :mod:`.stats` - occupancy and demand figures;
 * :mod:`.storage` - the SQLAlchemy database with versioned migrations;

@@ -81,7 +81,7 @@ from .model import (
     Target,
     utcnow,
 )
-from .profile import append_point
+from .power_profile import append_point
 from .stats import OccupancyStats, compute_stats
 from .storage import (
     LifetimeRecord,

@@ -14,7 +14,7 @@ kind of fault it is (read-only, full, unavailable database, or a row's data).
 
 Schema versions are tracked in the ``schema_version`` table and upgraded step by step by the
 functions in :data:`MIGRATIONS`. Times are stored as naive UTC, money as a decimal string, the
-power profile in the compact form of :mod:`.profile`.
+power profile in the compact form of :mod:`.power_profile`.
 
 Schema history:
 
@@ -92,7 +92,7 @@ from .model import (
     from_iso,
     to_iso,
 )
-from .profile import pack_profile, unpack_profile
+from .power_profile import pack_profile, unpack_profile
 
 _LOGGER = logging.getLogger(__name__)
 
