@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 
 from simulators.home_assistant import HomeAssistantProcess
-from simulators.ocpp_cp import SimConfig, SimulatedChargePoint
+from simulators.ocpp import SimConfig, SimulatedChargePoint
 
 DOMAIN = "ev_sessions"
 CONFIGURATION = """

@@ -103,7 +103,7 @@ async def main(once: bool) -> int:
         await _ensure_member(hass)
         sims.append(
             _spawn(
-                "simulators.ocpp_cp",
+                "simulators.ocpp",
                 "--url",
                 f"ws://127.0.0.1:{OCPP_PORT}/{OCPP_ID}",
                 "--version",

@@ -21,7 +21,7 @@ from custom_components.ev_sessions.const import (
     ENTRY_TYPE_HUB,
     HUB_UNIQUE_ID,
 )
-from simulators.ocpp_cp import SimConfig, SimulatedChargePoint
+from simulators.ocpp import SimConfig, SimulatedChargePoint
 
 from .helpers import charger_clock
 

@@ -26,7 +26,7 @@ from custom_components.ev_sessions.const import (
     EVENT_SESSION_ENDED,
     EVENT_SESSION_STARTED,
 )
-from simulators.ocpp_cp import SimulatedChargePoint
+from simulators.ocpp import SimulatedChargePoint
 
 from .helpers import (
     charger_clock,

@@ -26,7 +26,7 @@ from custom_components.ev_sessions.const import (
     DOMAIN,
 )
 from custom_components.ev_sessions.hub import CONF_ALLOW_WITHOUT_PASSWORD, CONF_IDENTITY
-from simulators.ocpp_cp import SimulatedChargePoint
+from simulators.ocpp import SimulatedChargePoint
 
 from .helpers import entity_id, ocpp_charger_entry, wait_until
 from .test_ocpp_hub import Make

@@ -29,7 +29,7 @@ from custom_components.ev_sessions.const import (
 from custom_components.ev_sessions.core import AuditEntry, AuditSource, SessionStore
 from custom_components.ev_sessions.core.model import utcnow
 from custom_components.ev_sessions.setup_hub import CONF_AUDIT_RETENTION_DAYS
-from simulators.ocpp_cp import SimulatedChargePoint
+from simulators.ocpp import SimulatedChargePoint
 from tests.core.helpers import refusing_writes
 
 from .helpers import ocpp_charger_entry, wait_until

@@ -17,7 +17,7 @@ from custom_components.ev_sessions.chargers.events import (
     ChargerInfo,
 )
 from custom_components.ev_sessions.chargers.ocpp import OcppServer, OcppServerSettings
-from simulators.ocpp_cp import SimConfig, SimulatedChargePoint
+from simulators.ocpp import SimConfig, SimulatedChargePoint
 
 #: Fast settings for tests: no post-boot configuration unless a test asks for it.
 FAST = OcppServerSettings(

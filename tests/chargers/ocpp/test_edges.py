@@ -30,7 +30,7 @@ from custom_components.ev_sessions.chargers.events import (
     TransactionStarted,
 )
 from custom_components.ev_sessions.chargers.ocpp.v201 import split_key, variable_key
-from simulators import ocpp_cp
+from simulators.ocpp import demo as run_demo
 
 from .helpers import RecordingHandler, charge_point, running_server, wait_until
 
@@ -248,7 +248,7 @@ async def test_demo_cli_charges_a_session() -> None:
     async with running_server(pending_interval=1) as (server, handler):
         handler.tags["DEMO0001"] = AuthorizationStatus.ACCEPTED
         url = f"ws://127.0.0.1:{server.port}/DEMO"
-        demo = asyncio.create_task(ocpp_cp.demo(url, "1.6", "DEMO0001", 0.001, 11000.0))
+        demo = asyncio.create_task(run_demo(url, "1.6", "DEMO0001", 0.001, 11000.0))
         try:
             ended = await handler.wait_for(TransactionEnded)
             assert ended.id_tag == "DEMO0001"

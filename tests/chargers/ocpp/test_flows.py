@@ -386,7 +386,7 @@ async def test_server_stop_leaves_nothing_behind() -> None:
 
 
 async def _connected(server, charger_id: str, **config):  # type: ignore[no-untyped-def]
-    from simulators.ocpp_cp import SimConfig, SimulatedChargePoint
+    from simulators.ocpp import SimConfig, SimulatedChargePoint
 
     cp = SimulatedChargePoint(url(server, charger_id), SimConfig(charger_id=charger_id, **config))
     await cp.connect()

@@ -39,7 +39,7 @@ from custom_components.ev_sessions.chargers.events import (
 )
 from custom_components.ev_sessions.chargers.ocpp import OcppServer
 from custom_components.ev_sessions.core import EngineSettings, SessionEngine, SessionStore
-from simulators.ocpp_cp import SimConfig, SimulatedChargePoint
+from simulators.ocpp import SimConfig, SimulatedChargePoint
 
 from .helpers import FAST, url
 

@@ -236,7 +236,7 @@ def test_short_tag_never_shows_full_tag() -> None:
 
 def test_no_homeassistant_import_in_adapter_or_simulator() -> None:
     files = [*(ROOT / "custom_components/ev_sessions/chargers/ocpp").glob("*.py")]
-    files.append(ROOT / "simulators/ocpp_cp.py")
+    files.extend((ROOT / "simulators/ocpp").glob("*.py"))
     for path in files:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
