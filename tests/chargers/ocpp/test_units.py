@@ -20,10 +20,10 @@ from custom_components.ev_sessions.chargers.events import (
     SchedulePeriod,
 )
 from custom_components.ev_sessions.chargers.ocpp import TransactionIdFactory, charger_id_from_path
-from custom_components.ev_sessions.chargers.ocpp.connection import Hub, short_tag
+from custom_components.ev_sessions.chargers.ocpp.charging_profiles import schedule_periods
+from custom_components.ev_sessions.chargers.ocpp.connection import ServerContext, short_tag
 from custom_components.ev_sessions.chargers.ocpp.lenient import Unusable, repair
 from custom_components.ev_sessions.chargers.ocpp.meter import parse_meter_values
-from custom_components.ev_sessions.chargers.ocpp.profiles import schedule_periods
 from custom_components.ev_sessions.chargers.ocpp.schemas import schema, validator
 from custom_components.ev_sessions.chargers.ocpp.server import basic_credentials
 from custom_components.ev_sessions.chargers.ocpp.state import ChargerState, OcppServerSettings
@@ -267,9 +267,11 @@ async def test_meter_values_frame_cost_well_under_a_millisecond() -> None:
     """Full server-side handling of a 9-value MeterValues frame (no socket)."""
     ws = _FakeWs()
     settings = OcppServerSettings()
-    hub = Hub(handler=_Sink(), settings=settings, new_transaction_id=TransactionIdFactory())
+    context = ServerContext(
+        handler=_Sink(), settings=settings, new_transaction_id=TransactionIdFactory()
+    )
     state = ChargerState(charger_id="PERF", accepted=True)
-    connection = V16Connection(ws, state, hub)  # type: ignore[arg-type]
+    connection = V16Connection(ws, state, context)  # type: ignore[arg-type]
     values = [
         {
             "value": "123456",
@@ -325,7 +327,7 @@ async def test_meter_values_frame_cost_well_under_a_millisecond() -> None:
         started = time.perf_counter()
         await connection._route(frame)
         timings.append(time.perf_counter() - started)
-    sample = hub.handler.last  # type: ignore[attr-defined]
+    sample = context.handler.last  # type: ignore[attr-defined]
     assert isinstance(sample, MeterSample)
     assert sample.energy_register_wh == 123456
     assert sample.current_a == (10.7, 10.7, 10.7)

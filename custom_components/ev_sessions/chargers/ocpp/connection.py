@@ -113,8 +113,8 @@ class Reply:
 
 
 @dataclass(slots=True, kw_only=True)
-class Hub:
-    """What connections share with the server."""
+class ServerContext:
+    """What every connection shares with the server (handler, settings, transaction ids)."""
 
     handler: ChargerHandler
     settings: OcppServerSettings
@@ -152,11 +152,13 @@ class OcppConnection:
                 routes[str(action)] = name
         cls._routes = routes
 
-    def __init__(self, ws: web.WebSocketResponse, state: ChargerState, hub: Hub) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, state: ChargerState, context: ServerContext
+    ) -> None:
         self.ws = ws
         self.state = state
-        self.hub = hub
-        self.settings = hub.settings
+        self.context = context
+        self.settings = context.settings
         self.charger_id = state.charger_id
         self._pending: dict[str, asyncio.Future[Payload]] = {}
         self._call_lock = asyncio.Lock()
@@ -326,7 +328,7 @@ class OcppConnection:
         if isinstance(event, ChargerConnected):
             self.announced = True
         try:
-            self.hub.handler.handle_event(event)
+            self.context.handler.handle_event(event)
         except Exception:
             _LOGGER.exception(
                 "%s: event handler failed on %s", self.charger_id, type(event).__name__
@@ -388,7 +390,7 @@ class OcppConnection:
         would only repeat the message, and a repeated StartTransaction is a second session.
         """
         try:
-            await self.hub.handler.persist(self.charger_id)
+            await self.context.handler.persist(self.charger_id)
         except Exception:
             _LOGGER.exception("%s: persisting before an answer failed", self.charger_id)
 
@@ -628,7 +630,7 @@ class OcppConnection:
     ) -> AuthorizationResult:
         """Ask the hub; a failing hub means Invalid."""
         try:
-            return await self.hub.handler.authorize(
+            return await self.context.handler.authorize(
                 AuthorizationRequest(
                     charger_id=self.charger_id, id_tag=id_tag, connector_id=connector_id, at=at
                 )
@@ -650,7 +652,7 @@ class OcppConnection:
             state.force_accept = False
         else:
             try:
-                decision = await self.hub.handler.boot_decision(self.charger_id, info)
+                decision = await self.context.handler.boot_decision(self.charger_id, info)
             except Exception:
                 _LOGGER.exception("%s: boot decision failed, answering Pending", self.charger_id)
                 decision = BootDecision.PENDING

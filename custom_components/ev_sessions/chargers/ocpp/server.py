@@ -43,7 +43,7 @@ from custom_components.ev_sessions.chargers.events import (
     CommandResult,
 )
 
-from .connection import Hub, OcppConnection
+from .connection import OcppConnection, ServerContext
 from .schemas import load_schemas
 from .state import ChargerState, OcppServerSettings, TransactionIdFactory
 from .timeutil import utcnow
@@ -205,7 +205,7 @@ class OcppServer:
         self._password_for = password_for
         self._known = known
         self._forgotten = forgotten
-        self._hub = Hub(
+        self._context = ServerContext(
             handler=handler,
             settings=self.settings,
             new_transaction_id=transaction_id_factory or TransactionIdFactory(),
@@ -560,7 +560,7 @@ class OcppServer:
             # (most do): take it back at once; its identity comes with its next boot.
             state.accepted = True
             state.info = ChargerInfo(protocol=connection_class.protocol)
-        connection = connection_class(ws, state, self._hub)
+        connection = connection_class(ws, state, self._context)
         connection.authenticated_with = password
         connection.transport = request.transport
         task = asyncio.current_task()
@@ -597,7 +597,7 @@ class OcppServer:
     def _disconnected(self, charger_id: str, reason: str) -> None:
         _LOGGER.info("%s: disconnected (%s)", charger_id, reason)
         try:
-            self._hub.handler.handle_event(
+            self._context.handler.handle_event(
                 ChargerDisconnected(charger_id=charger_id, at=utcnow(), reason=reason)
             )
         except Exception:

@@ -40,6 +40,7 @@ from custom_components.ev_sessions.chargers.events import (
     UnlockConnector,
 )
 
+from .charging_profiles import ProfileIds, schedule_periods, standing_start
 from .connection import (
     CallRejectedError,
     ErrorCodes,
@@ -51,7 +52,6 @@ from .connection import (
     short_tag,
 )
 from .meter import parse_meter_values, register_wh
-from .profiles import ProfileIds, schedule_periods, standing_start
 from .timeutil import iso, utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -179,10 +179,10 @@ class V16Connection(OcppConnection):
         return {"idTagInfo": id_tag_info(result)}
 
     def _new_transaction_id(self) -> int:
-        issued = self.hub.issued_ids
-        transaction_id = self.hub.new_transaction_id()
+        issued = self.context.issued_ids
+        transaction_id = self.context.new_transaction_id()
         while transaction_id in issued or transaction_id <= 0:
-            transaction_id = self.hub.new_transaction_id()
+            transaction_id = self.context.new_transaction_id()
         issued.add(transaction_id)
         return transaction_id
 
@@ -234,7 +234,7 @@ class V16Connection(OcppConnection):
         transaction_id = str(raw_id)
         known = transaction_id in self.state.tx_connectors
         connector_id = self.state.end_transaction(transaction_id)
-        if not known and raw_id not in self.hub.issued_ids:
+        if not known and raw_id not in self.context.issued_ids:
             self.deviate(
                 "unknown_transaction",
                 f"StopTransaction for transaction {transaction_id:.30}, never issued here",

@@ -44,6 +44,7 @@ from custom_components.ev_sessions.chargers.events import (
     UnlockConnector,
 )
 
+from .charging_profiles import ProfileIds, schedule_periods, standing_start
 from .connection import (
     CallRejectedError,
     ErrorCodes,
@@ -54,7 +55,6 @@ from .connection import (
     short_tag,
 )
 from .meter import parse_meter_values
-from .profiles import ProfileIds, schedule_periods, standing_start
 from .timeutil import iso
 
 _LOGGER = logging.getLogger(__name__)
