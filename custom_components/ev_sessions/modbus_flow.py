@@ -37,8 +37,8 @@ from .chargers.modbus import (
     ModbusConnectError,
     ModbusDeviceError,
     ModbusIdentityError,
-    Profile,
     ProfileError,
+    RegisterMap,
     builtin_profile_data,
     custom_profile,
     probe_modbus_charger,
@@ -103,7 +103,7 @@ def model_options() -> list[str]:
     return [*sorted(PROFILES), MODEL_CUSTOM]
 
 
-def profile_of_entry(entry: ConfigEntry) -> Profile:
+def profile_of_entry(entry: ConfigEntry) -> RegisterMap:
     """The profile a Modbus charger entry runs with: its model's, or the custom one.
 
     Raises :class:`ProfileError` when the entry's profile is invalid or missing.
@@ -203,12 +203,12 @@ def _shown(value: Any, unit: str = "") -> str:
     return f"{value!r}"
 
 
-def _where(profile: Profile, spec: RegisterSpec) -> str:
+def _where(profile: RegisterMap, spec: RegisterSpec) -> str:
     return f"{spec.function} {spec.address}, unit {profile.unit_for(spec)}"
 
 
 async def _read_one(
-    transport: ModbusTransport, profile: Profile, spec: RegisterSpec
+    transport: ModbusTransport, profile: RegisterMap, spec: RegisterSpec
 ) -> tuple[Any, ModbusDeviceError | None]:
     try:
         words = await transport.read(
@@ -220,7 +220,7 @@ async def _read_one(
 
 
 async def read_value_registers(
-    host: str, port: int, profile: Profile, *, timeout_s: float = _PROBE_TIMEOUT_S
+    host: str, port: int, profile: RegisterMap, *, timeout_s: float = _PROBE_TIMEOUT_S
 ) -> RegisterReadings:
     """Read every mapped value register once, the status register, and the write registers
     that can be read back (limit, enable), as the device's firmware variant maps them.

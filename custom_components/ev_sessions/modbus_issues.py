@@ -24,7 +24,7 @@ from .chargers.events import (
 )
 from .chargers.modbus import ModbusCharger
 from .chargers.modbus.plausibility import IMPLAUSIBLE_REGISTER
-from .chargers.modbus.profile import Quantity
+from .chargers.modbus.register_map import Quantity
 from .const import DOMAIN
 
 #: Translation key (and issue id prefix) of the repair.

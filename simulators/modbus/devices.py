@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from custom_components.ev_sessions.chargers.modbus.codec import RegisterSpec, RegisterType
-from custom_components.ev_sessions.chargers.modbus.profile import (
+from custom_components.ev_sessions.chargers.modbus.register_map import (
     Condition,
     IdentityField,
-    Profile,
+    RegisterMap,
 )
 
 from .physics import EvPhysics, Phase, WatchdogConfig
@@ -240,7 +240,7 @@ def _condition_value(cond: Condition, want: bool) -> int:
     return 0
 
 
-def generic_behavior(profile: Profile) -> DeviceBehavior:
+def generic_behavior(profile: RegisterMap) -> DeviceBehavior:
     """Behaviour for any profile (custom ones): invert its state map, no watchdog."""
     spec = profile.state
 
@@ -270,6 +270,6 @@ def generic_behavior(profile: Profile) -> DeviceBehavior:
     return DeviceBehavior(status=status)
 
 
-def behavior_for(profile: Profile) -> DeviceBehavior:
+def behavior_for(profile: RegisterMap) -> DeviceBehavior:
     """The built-in behaviour of a profile name, or the generic one."""
     return BEHAVIORS.get(profile.name) or generic_behavior(profile)

@@ -26,10 +26,10 @@ from custom_components.ev_sessions.chargers.modbus.codec import (
     decode,
     encode,
 )
-from custom_components.ev_sessions.chargers.modbus.profile import (
+from custom_components.ev_sessions.chargers.modbus.register_map import (
     PauseMethod,
-    Profile,
     Quantity,
+    RegisterMap,
     WatchdogAction,
     WriteFunction,
 )
@@ -72,7 +72,7 @@ class ChargerSimulator:
 
     def __init__(
         self,
-        profile: Profile,
+        profile: RegisterMap,
         *,
         behavior: DeviceBehavior | None = None,
         host: str = "127.0.0.1",
@@ -425,7 +425,7 @@ class ChargerSimulator:
 
 
 async def start_simulator(
-    model: str | Profile,
+    model: str | RegisterMap,
     port: int = 0,
     *,
     host: str = "127.0.0.1",

@@ -27,7 +27,7 @@ from custom_components.ev_sessions import setup_charger
 from custom_components.ev_sessions.chargers.modbus import (
     PROFILES,
     ModbusCharger,
-    Profile,
+    RegisterMap,
     custom_profile,
     probe_modbus_charger,
 )
@@ -88,7 +88,7 @@ def _fast_pollers() -> Iterator[None]:
         yield
 
 
-def _profile(model: str) -> Profile:
+def _profile(model: str) -> RegisterMap:
     return custom_profile(ACME) if model == MODEL_CUSTOM else PROFILES[model]
 
 

@@ -18,7 +18,7 @@ from custom_components.ev_sessions.chargers.events import (
     MeterSample,
     StatusChanged,
 )
-from custom_components.ev_sessions.chargers.modbus import ModbusCharger, Profile, profile_for
+from custom_components.ev_sessions.chargers.modbus import ModbusCharger, RegisterMap, profile_for
 from simulators.modbus_devices import ChargerSimulator, start_simulator
 
 HOST = "127.0.0.1"
@@ -114,7 +114,7 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(
-    model: str | Profile,
+    model: str | RegisterMap,
     *,
     rate: float = 0.0,
     watchdog: bool = False,

@@ -26,7 +26,7 @@ from custom_components.ev_sessions.chargers.modbus.codec import (
     encode,
 )
 from custom_components.ev_sessions.chargers.modbus.control import ControlState, limit_writes
-from custom_components.ev_sessions.chargers.modbus.profile import Quantity, WriteFunction
+from custom_components.ev_sessions.chargers.modbus.register_map import Quantity, WriteFunction
 from simulators.modbus_devices import start_simulator
 
 from .helpers import HOST, rig, wait_state

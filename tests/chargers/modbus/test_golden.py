@@ -17,9 +17,9 @@ import pytest
 
 from custom_components.ev_sessions.chargers.modbus import PROFILES
 from custom_components.ev_sessions.chargers.modbus.codec import RegisterSpec, WordOrder, decode
-from custom_components.ev_sessions.chargers.modbus.profile import (
-    Profile,
+from custom_components.ev_sessions.chargers.modbus.register_map import (
     Quantity,
+    RegisterMap,
     WriteFunction,
 )
 
@@ -226,7 +226,7 @@ WALLBE: dict[str, Doc] = {
 }
 
 
-def registers_of(profile: Profile) -> dict[str, RegisterSpec]:
+def registers_of(profile: RegisterMap) -> dict[str, RegisterSpec]:
     """Every register a profile uses, by role."""
     out: dict[str, RegisterSpec] = {}
     out.update({f"values.{q}": s for q, s in profile.values.items()})
@@ -252,7 +252,7 @@ def registers_of(profile: Profile) -> dict[str, RegisterSpec]:
     return out
 
 
-def _check(profile: Profile, role: str, spec: RegisterSpec, doc: Doc) -> list[str]:
+def _check(profile: RegisterMap, role: str, spec: RegisterSpec, doc: Doc) -> list[str]:
     """Differences between a profile register and its documented row."""
     problems: list[str] = []
 
@@ -286,7 +286,7 @@ def _check(profile: Profile, role: str, spec: RegisterSpec, doc: Doc) -> list[st
     return problems
 
 
-def _compare(profile: Profile, table: dict[str, Doc], other: dict[str, str]) -> list[str]:
+def _compare(profile: RegisterMap, table: dict[str, Doc], other: dict[str, str]) -> list[str]:
     have = registers_of(profile)
     problems = [f"{role}: documented but not in the profile" for role in table if role not in have]
     problems += [

@@ -23,8 +23,8 @@ from custom_components.ev_sessions.chargers.modbus.codec import (
 )
 from custom_components.ev_sessions.chargers.modbus.control import ControlState, limit_writes
 from custom_components.ev_sessions.chargers.modbus.energy import LifetimeFromSession
-from custom_components.ev_sessions.chargers.modbus.planner import plan_reads
-from custom_components.ev_sessions.chargers.modbus.profile import Quantity
+from custom_components.ev_sessions.chargers.modbus.read_plan import plan_reads
+from custom_components.ev_sessions.chargers.modbus.register_map import Quantity
 from custom_components.ev_sessions.chargers.modbus.state import (
     StateReading,
     connector_state,

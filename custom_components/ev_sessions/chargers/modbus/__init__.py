@@ -23,7 +23,7 @@ from .errors import (
     ProfileError,
 )
 from .parser import parse_profile
-from .profile import Profile
+from .register_map import RegisterMap
 
 #: Built-in profiles by name: alfen, abb, vestel, webasto_next, keba, charx, phoenix_ev_eth,
 #: phoenix_em_eth.
@@ -34,11 +34,11 @@ profile_for = get_profile
 
 
 async def probe_modbus_charger(
-    host: str, port: int, unit_id: int | None, model: str | Profile, *, timeout_s: float = 5.0
+    host: str, port: int, unit_id: int | None, model: str | RegisterMap, *, timeout_s: float = 5.0
 ) -> ChargerInfo:
     """Test-before-create: connect, read identity, disconnect.
 
-    ``model`` is a built-in profile name or a :class:`Profile` (custom). Raises
+    ``model`` is a built-in profile name or a :class:`RegisterMap` (custom). Raises
     :class:`ModbusConnectError` when unreachable, :class:`ModbusIdentityError` when the device
     answers but not like the profile, :class:`ProfileError` for an unknown model.
     """
@@ -55,8 +55,8 @@ __all__ = [
     "ModbusConnectError",
     "ModbusDeviceError",
     "ModbusIdentityError",
-    "Profile",
     "ProfileError",
+    "RegisterMap",
     "builtin_profile_data",
     "custom_profile",
     "parse_profile",

@@ -13,13 +13,13 @@ from typing import Any
 
 from .errors import ProfileError
 from .parser import parse_profile
-from .profile import Profile
+from .register_map import RegisterMap
 
 _PROFILE_DIR = Path(__file__).with_name("profiles")
 
 
-def _load_all() -> tuple[dict[str, Profile], dict[str, dict[str, Any]]]:
-    profiles: dict[str, Profile] = {}
+def _load_all() -> tuple[dict[str, RegisterMap], dict[str, dict[str, Any]]]:
+    profiles: dict[str, RegisterMap] = {}
     raw: dict[str, dict[str, Any]] = {}
     for path in sorted(_PROFILE_DIR.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -36,7 +36,7 @@ _PROFILES, _RAW = _load_all()
 
 #: Every built-in profile by name (``alfen``, ``abb``, ``vestel``, ``webasto_next``, ``keba``,
 #: ``charx``).
-BUILTIN_PROFILES: Mapping[str, Profile] = _PROFILES
+BUILTIN_PROFILES: Mapping[str, RegisterMap] = _PROFILES
 
 
 def builtin_profile_data(name: str) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def builtin_profile_data(name: str) -> dict[str, Any]:
     return copy.deepcopy(_RAW[name])
 
 
-def get_profile(name: str) -> Profile:
+def get_profile(name: str) -> RegisterMap:
     """Return a built-in profile, or raise :class:`ProfileError` naming the known ones."""
     try:
         return BUILTIN_PROFILES[name]
@@ -54,6 +54,6 @@ def get_profile(name: str) -> Profile:
         raise ProfileError([f"unknown profile {name!r} (known: {known})"]) from None
 
 
-def custom_profile(data: Mapping[str, Any]) -> Profile:
+def custom_profile(data: Mapping[str, Any]) -> RegisterMap:
     """Validate a user-defined profile (same schema as the JSON files; name "custom")."""
     return parse_profile(data, name=str(data.get("name") or "custom"))

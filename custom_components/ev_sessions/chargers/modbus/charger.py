@@ -44,13 +44,13 @@ from .codec import Decoded, Function, RegisterSpec, decode
 from .control import ControlState, WriteOp, effective_limit, limit_writes
 from .energy import LifetimeFromSession
 from .errors import ModbusConnectError, ModbusDeviceError, ModbusIdentityError
-from .planner import ReadBlock, plan_reads
 from .plausibility import IMPLAUSIBLE_REGISTER, ImplausibleRises, RiseWatch, max_power_w
-from .profile import (
+from .read_plan import ReadBlock, plan_reads
+from .register_map import (
     IdentityField,
     LifetimeSource,
-    Profile,
     Quantity,
+    RegisterMap,
     SessionEnergy,
     WatchdogAction,
     WatchdogSpec,
@@ -95,7 +95,7 @@ def _rounded(
     )
 
 
-async def select_variant(profile: Profile, read: ReadFn) -> Profile:
+async def select_variant(profile: RegisterMap, read: ReadFn) -> RegisterMap:
     """The profile of the firmware variant the device is (the first whose ``when`` holds),
     or ``profile`` itself. A variant register the device refuses means "not this variant"."""
     for variant in profile.variants:
@@ -110,7 +110,7 @@ async def select_variant(profile: Profile, read: ReadFn) -> Profile:
     return profile
 
 
-async def read_identity_with(profile: Profile, read: ReadFn) -> ChargerInfo:
+async def read_identity_with(profile: RegisterMap, read: ReadFn) -> ChargerInfo:
     """Read the identity registers and check the state register decodes like this profile's.
 
     Raises :class:`ModbusIdentityError` when the device answers but not like ``profile``.
@@ -170,7 +170,7 @@ class ModbusCharger:
         charger_id: str,
         host: str,
         port: int,
-        profile: Profile,
+        profile: RegisterMap,
         handler: ChargerHandler,
         *,
         unit_id: int | None = None,
@@ -781,7 +781,7 @@ def _rises_text(where: str, found: ImplausibleRises) -> str:
 
 
 async def probe_profile(
-    host: str, port: int, profile: Profile, *, timeout_s: float = 5.0
+    host: str, port: int, profile: RegisterMap, *, timeout_s: float = 5.0
 ) -> ChargerInfo:
     """Connect once, read the identity, disconnect (the config flow's test-before-create)."""
     transport = ModbusTransport(host, port, timeout_s=timeout_s, name="ev_sessions probe")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import math
 
 from .codec import RegisterSpec, RegisterType, encode
-from .profile import PauseMethod, Profile, WriteFunction
+from .register_map import PauseMethod, RegisterMap, WriteFunction
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class ControlState:
     commanded: bool = False  # the hub has sent at least one command
 
 
-def effective_limit(profile: Profile, state: ControlState, max_current_a: float) -> float:
+def effective_limit(profile: RegisterMap, state: ControlState, max_current_a: float) -> float:
     """The current to offer in A; 0 means paused (also for limits below the IEC minimum)."""
     if not state.enabled:
         return 0.0
@@ -38,12 +38,12 @@ def effective_limit(profile: Profile, state: ControlState, max_current_a: float)
 
 
 def _op(
-    profile: Profile, spec: RegisterSpec, write: WriteFunction, value: float, purpose: str
+    profile: RegisterMap, spec: RegisterSpec, write: WriteFunction, value: float, purpose: str
 ) -> WriteOp:
     return WriteOp(profile.unit_for(spec), write, spec.address, tuple(encode(spec, value)), purpose)
 
 
-def limit_writes(profile: Profile, state: ControlState, max_current_a: float) -> list[WriteOp]:
+def limit_writes(profile: RegisterMap, state: ControlState, max_current_a: float) -> list[WriteOp]:
     """Writes that put the device into ``state``. Empty when the profile has no limit register."""
     if profile.limit is None:
         return []

@@ -12,7 +12,7 @@ from custom_components.ev_sessions.chargers.events import ConnectorState
 
 from .codec import ByteOrder, Function, RegisterSpec, RegisterType, WordOrder
 from .errors import ProfileError
-from .profile import (
+from .register_map import (
     IEC_STATES,
     Condition,
     ConditionMode,
@@ -22,8 +22,8 @@ from .profile import (
     LimitSpec,
     PauseMethod,
     PeriodFrom,
-    Profile,
     Quantity,
+    RegisterMap,
     SessionEnergy,
     StateSpec,
     Variant,
@@ -90,7 +90,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
-        #: Profile-wide defaults of every register (the ``defaults`` object).
+        #: Map-wide defaults of every register (the ``defaults`` object).
         self.word_order = WordOrder.BIG
         self.byte_order = ByteOrder.BIG
 
@@ -406,8 +406,8 @@ def _parse_enable(r: _Reader, data: Mapping[str, Any], path: str) -> EnableSpec 
     )
 
 
-def parse_profile(data: Mapping[str, Any], *, name: str | None = None) -> Profile:
-    """Build a :class:`Profile` from a plain dict.
+def parse_profile(data: Mapping[str, Any], *, name: str | None = None) -> RegisterMap:
+    """Build a :class:`RegisterMap` from a plain dict.
 
     Raises :class:`ProfileError` listing every problem (with its path) when invalid.
     """
@@ -438,7 +438,7 @@ def parse_profile(data: Mapping[str, Any], *, name: str | None = None) -> Profil
             if wd is not None:
                 watchdogs.append(wd)
     notes = data.get("notes", [])
-    profile = Profile(
+    profile = RegisterMap(
         name=profile_name,
         title=r.text(data, "title", "") or profile_name,
         vendor=r.text(data, "vendor", ""),
@@ -534,7 +534,7 @@ def _parse_variants(r: _Reader, data: Mapping[str, Any], name: str) -> tuple[Var
     return tuple(out)
 
 
-def _check_profile(r: _Reader, p: Profile) -> None:
+def _check_profile(r: _Reader, p: RegisterMap) -> None:
     """Cross-field rules."""
     if p.lifetime is LifetimeSource.REGISTER and Quantity.ENERGY_TOTAL_WH not in p.values:
         r.fail("values.energy_total_wh", "required (or set lifetime to from_session)")

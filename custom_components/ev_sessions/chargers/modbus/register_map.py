@@ -1,6 +1,9 @@
-"""Declarative charger profiles: the data model of one Modbus charger model.
+"""Register maps: the data model of one Modbus charger model.
 
-A profile says where every value lives, how to decode the state, how to write a limit and
+A :class:`RegisterMap` is what users call a charger's Modbus "profile" (the built-in JSON files,
+the custom profile in the options flow); in code it is a register map, never to be confused
+with a session's power profile or an OCPP charging profile.
+It says where every value lives, how to decode the state, how to write a limit and
 how to keep the device's watchdog happy. Built-in profiles are JSON files in ``profiles/``
 parsed with :func:`parse_profile`; a user's custom profile (options flow) goes through the
 same parser, so it is validated the same way.
@@ -182,8 +185,8 @@ class WatchdogSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Profile:
-    """Everything the adapter needs to know about one charger model."""
+class RegisterMap:
+    """Everything the adapter needs to know about one charger model (a "Modbus profile")."""
 
     name: str
     title: str
@@ -215,7 +218,7 @@ class Profile:
         """Unit id a register is read from."""
         return self.unit_id if spec.unit_id is None else spec.unit_id
 
-    def with_unit(self, unit_id: int) -> Profile:
+    def with_unit(self, unit_id: int) -> RegisterMap:
         """This profile (and its variants) on another default unit id."""
         variants = tuple(replace(v, profile=v.profile.with_unit(unit_id)) for v in self.variants)
         return replace(self, unit_id=unit_id, variants=variants)
@@ -230,7 +233,7 @@ class Variant:
 
     name: str
     when: Condition
-    profile: Profile
+    profile: RegisterMap
 
 
 __all__ = [
@@ -243,9 +246,9 @@ __all__ = [
     "LimitSpec",
     "PauseMethod",
     "PeriodFrom",
-    "Profile",
     "ProfileError",
     "Quantity",
+    "RegisterMap",
     "SessionEnergy",
     "StateSpec",
     "Variant",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from custom_components.ev_sessions.chargers.events import ConnectorState
 
 from .codec import Decoded
-from .profile import Condition, ConditionMode, StateSpec
+from .register_map import Condition, ConditionMode, StateSpec
 
 #: Keys under which the charger passes the decoded state registers.
 STATUS = "status"

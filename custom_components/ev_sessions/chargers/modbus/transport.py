@@ -15,7 +15,7 @@ from pymodbus.pdu import ModbusPDU
 
 from .codec import Function
 from .errors import ModbusConnectError, ModbusDeviceError
-from .profile import WriteFunction
+from .register_map import WriteFunction
 
 _LOGGER = logging.getLogger(__name__)
 
