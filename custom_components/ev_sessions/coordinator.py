@@ -16,7 +16,7 @@ from homeassistant.util import dt as dt_util
 
 from .chargers.ocpp import OcppServer
 from .const import DOMAIN, LOGGER
-from .core.authorization import AuthorizationMode
+from .core import AuthorizationMode
 from .core.stats import MemberTotals, OccupancyStats, member_totals
 from .core.storage import StorageError
 from .hub import ChargerLink, Hub

@@ -8,28 +8,34 @@
 * :mod:`.storage` - the SQLAlchemy database with versioned migrations;
 * :mod:`.engine` - the :class:`SessionEngine` tying them together;
 * :mod:`.members` - household members, their id tags and the :class:`MemberDirectory`;
-* :mod:`.authorization` - policies and decisions, learn mode, local list versioning;
+* :mod:`.charger_policy` - who may charge at a charger: policies and decisions on tags;
+* :mod:`.learn_mode` - learn mode: the next tag at a charger is taken for a member;
+* :mod:`.local_lists` - the chargers' local authorization lists and their versions;
+* :mod:`.access` - :class:`AccessControl`: policy, remote starts, learn mode and audit together;
 * :mod:`.audit` - the audit log of decisions and re-attributions.
 """
 
 from .access import REMOTE_START_WINDOW, AccessControl, Outcome
 from .audit import AuditEntry, AuditLog, AuditSource, SessionNotFoundError, async_reattribute
-from .authorization import (
+from .charger_policy import (
     GUEST_MEMBER_ID,
     AuthorizationMode,
     AuthorizationPolicy,
     Authorizer,
     Decision,
     DecisionReason,
-    LearnedTag,
-    LearnMode,
-    LearnWindow,
-    LocalListPlan,
-    LocalListRecord,
-    LocalListState,
     policy_change_needs_cache_clear,
 )
 from .engine import SessionEngine
+from .learn_mode import LearnedTag, LearnMode, LearnWindow
+from .local_lists import (
+    LocalListPlan,
+    LocalListRecord,
+    LocalListState,
+    entries_from_json,
+    entries_hash,
+    entries_to_json,
+)
 from .members import (
     MAX_ID_TAG_LENGTH,
     MAX_ID_TOKEN_LENGTH,
@@ -110,6 +116,9 @@ __all__ = [
     "Target",
     "async_reattribute",
     "diff_entries",
+    "entries_from_json",
+    "entries_hash",
+    "entries_to_json",
     "member_totals",
     "normalize_tag",
     "policy_change_needs_cache_clear",

@@ -18,16 +18,15 @@ from custom_components.ev_sessions.chargers.events import (
 )
 
 from .audit import AuditLog, AuditSource
-from .authorization import (
+from .charger_policy import (
     AuthorizationMode,
     AuthorizationPolicy,
     Authorizer,
     Decision,
     DecisionReason,
-    LearnedTag,
-    LearnMode,
     policy_change_needs_cache_clear,
 )
+from .learn_mode import LearnedTag, LearnMode
 from .members import MemberDirectory, normalize_tag
 from .model import utcnow
 

@@ -31,7 +31,7 @@ from .members import shorten_tag
 from .model import utcnow
 
 if TYPE_CHECKING:
-    from .authorization import Decision
+    from .charger_policy import Decision
     from .engine import SessionEngine
     from .storage import SessionStore
 

@@ -22,7 +22,7 @@ Schema history:
 2. ``sessions.anomalies``;
 3. ``auth_audit`` (authorization decisions and session re-attributions, see :mod:`.audit`) and
    ``local_auth_lists`` (per-charger local authorization list version and entries, see
-   :class:`~.authorization.LocalListState`);
+   :class:`~.local_lists.LocalListState`);
 4. ``quarantine`` (rows the database refused, as JSON).
 """
 
@@ -81,7 +81,7 @@ from sqlalchemy.types import TypeDecorator
 from custom_components.ev_sessions.chargers.events import AuthorizationStatus
 
 from .audit import AuditEntry, AuditSource
-from .authorization import LocalListRecord, entries_from_json, entries_hash, entries_to_json
+from .local_lists import LocalListRecord, entries_from_json, entries_hash, entries_to_json
 from .model import (
     Anomaly,
     AnomalyKind,
