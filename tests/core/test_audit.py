@@ -34,7 +34,7 @@ from custom_components.ev_sessions.core import (
     SessionStore,
     async_reattribute,
 )
-from custom_components.ev_sessions.core.storage import (
+from custom_components.ev_sessions.core.storage.schema import (
     SCHEMA_VERSION,
     lifetime_table,
     schema_version,

@@ -347,7 +347,7 @@ async def test_stats(harness: Harness) -> None:
 
 def test_core_does_not_import_homeassistant() -> None:
     """core/ stays plain Python."""
-    for path in CORE.glob("*.py"):
+    for path in CORE.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names: list[str] = []

@@ -1,0 +1,152 @@
+"""The database schema: every table, the schema version this code writes, and UTC times.
+
+Times are stored as naive UTC (:class:`UTCDateTime`), money as a decimal string, the power
+profile in the compact form of :mod:`..power_profile`. Older schemas are upgraded by
+:mod:`.migrations`.
+
+Schema history:
+
+1. ``sessions``, ``lifetime_energy``;
+2. ``sessions.anomalies``;
+3. ``auth_audit`` (authorization decisions and session re-attributions, see :mod:`..audit`) and
+   ``local_auth_lists`` (per-charger local authorization list version and entries, see
+   :class:`~..local_lists.LocalListState`);
+4. ``quarantine`` (rows the database refused, as JSON).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from custom_components.ev_sessions.core.model import as_utc
+
+#: The schema this code writes.
+SCHEMA_VERSION = 4
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes stored as naive UTC (portable across databases)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store as naive UTC."""
+        return None if value is None else as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Read back as aware UTC."""
+        return None if value is None else as_utc(value)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)
+
+sessions_table = Table(
+    "sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("charger_id", String(255), nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("transaction_id", String(64)),
+    Column("member_id", String(255)),
+    Column("id_tag", String(64)),
+    Column("plugged_in_at", UTCDateTime, nullable=False),
+    Column("unplugged_at", UTCDateTime),
+    Column("charging_started_at", UTCDateTime),
+    Column("charging_finished_at", UTCDateTime),
+    Column("transaction_ended_at", UTCDateTime),
+    Column("meter_start_wh", BigInteger),
+    Column("meter_stop_wh", BigInteger),
+    Column("energy_wh", BigInteger, nullable=False),
+    Column("max_power_w", Float),
+    Column("charging_duration_s", Float, nullable=False),
+    Column("speed_class", String(16)),
+    Column("stop_reason", String(64)),
+    Column("cost", String(40)),
+    Column("tariff", String(255)),
+    Column("profile", Text),
+    Column("tracking", Text),
+    Column("is_open", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("anomalies", Text),  # added in schema 2
+    Index("ix_sessions_charger_plugged", "charger_id", "plugged_in_at"),
+    Index("ix_sessions_plugged", "plugged_in_at"),
+    Index("ix_sessions_member", "member_id"),
+    Index("ix_sessions_open", "is_open"),
+)
+
+lifetime_table = Table(
+    "lifetime_energy",
+    metadata,
+    Column("charger_id", String(255), primary_key=True),
+    Column("total_wh", BigInteger, nullable=False),
+    Column("state", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+audit_table = Table(
+    "auth_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("charger_id", String(255)),
+    Column("connector_id", Integer),
+    Column("id_tag", String(64)),
+    Column("member_id", String(255)),
+    Column("status", String(16)),
+    Column("reason", String(32)),
+    Column("guest", Boolean, nullable=False),
+    Column("session_id", String(36)),
+    Column("previous_member_id", String(255)),
+    Column("user_id", String(255)),
+    Index("ix_auth_audit_at", "at"),
+    Index("ix_auth_audit_charger_at", "charger_id", "at"),
+    Index("ix_auth_audit_member_at", "member_id", "at"),
+    Index("ix_auth_audit_session", "session_id"),
+)
+
+local_list_table = Table(
+    "local_auth_lists",
+    metadata,
+    Column("charger_id", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("entries", Text, nullable=False),
+    Column("entries_hash", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+quarantine_table = Table(
+    "quarantine",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("data", Text, nullable=False),
+)

@@ -1,0 +1,345 @@
+"""The :class:`SessionStore` facade: one database, one worker thread, every table's repository.
+
+Every database call runs on one dedicated worker thread so the event loop never blocks, and the
+engine hands over batches: :meth:`SessionStore.async_save` is one transaction (one commit) for
+any number of sessions and counters. The rows themselves are written and read by the per-table
+modules (:mod:`.sessions`, :mod:`.lifetimes`, :mod:`.audit_rows`, :mod:`.local_list_rows`,
+:mod:`.quarantine`); this module opens the transactions and counts the commits.
+
+A storage error is confined to the row that caused it: when a batch fails because of a row's data
+(not because the database refuses writes), :meth:`SessionStore.async_save_rows` writes the rows one
+by one, and the rows the database refuses are quarantined (:mod:`.quarantine`) and returned to
+the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import UTC, datetime
+import functools
+import logging
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, update
+
+from custom_components.ev_sessions.core.audit import AuditEntry, AuditSource
+from custom_components.ev_sessions.core.local_lists import LocalListRecord
+from custom_components.ev_sessions.core.model import Session
+
+from . import audit_rows, local_list_rows
+from .errors import StorageError, StorageFault, fault_of, guard
+from .lifetimes import LifetimeRecord, load_lifetimes, write_lifetime
+from .migrations import current_version, migrate
+from .quarantine import QuarantineRecord, RowFailure, quarantine, select_quarantined
+from .schema import schema_version
+from .sessions import (
+    SessionPatch,
+    ended_since,
+    open_sessions,
+    overlapping,
+    select_sessions,
+    with_id,
+    write_patch,
+    write_session,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+type _RowWriter = Callable[[Connection, datetime], None]
+
+
+class SessionStore:
+    """The session database. Create, :meth:`async_open`, use, :meth:`async_close`."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        """Remember the URL; nothing is opened yet."""
+        self.url = url
+        self._echo = echo
+        self._engine: Engine | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        #: Number of committed write transactions (for tests and diagnostics).
+        self.commits = 0
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _run[T](self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ev_sessions_db")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(guard, fn, *args))
+
+    def _read[T](self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` on a connection (worker thread)."""
+        with self.engine.connect() as conn:
+            return fn(conn, *args)
+
+    def _write[T](self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` in one transaction, counted in :attr:`commits` (worker thread)."""
+        with self.engine.begin() as conn:
+            result = fn(conn, *args)
+        self.commits += 1
+        return result
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (only valid after :meth:`async_open`)."""
+        if self._engine is None:
+            raise StorageError("store is not open")
+        return self._engine
+
+    async def async_open(self) -> None:
+        """Connect and bring the schema to :data:`.schema.SCHEMA_VERSION` (idempotent)."""
+        if self._engine is None:
+            await self._run(self._open)
+
+    def _open(self) -> None:
+        engine = create_engine(self.url, echo=self._echo)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            with engine.begin() as conn:
+                migrate(conn)
+        except Exception:
+            engine.dispose()
+            raise
+        self._engine = engine
+
+    async def async_close(self) -> None:
+        """Release the connections and the worker thread (idempotent)."""
+        if self._executor is None:
+            return
+        if self._engine is not None:
+            await self._run(self.engine.dispose)
+            self._engine = None
+        executor, self._executor = self._executor, None
+        executor.shutdown(wait=True)
+
+    async def async_schema_version(self) -> int:
+        """The schema version of the open database."""
+        return await self._run(self._read, current_version)
+
+    async def async_check_writable(self) -> None:
+        """Commit a write that changes nothing; :class:`StorageError` if the database refuses.
+
+        Finds a read-only file or directory, a full disk and an unreachable server at setup
+        instead of at the first session.
+        """
+        await self._run(self._write, _touch_schema_version)
+
+    # ------------------------------------------------------------------ writes
+
+    async def async_save(
+        self,
+        sessions: Sequence[Session] = (),
+        lifetimes: Sequence[LifetimeRecord] = (),
+        patches: Sequence[SessionPatch] = (),
+    ) -> None:
+        """Write sessions (insert or update), counters and patches in one transaction."""
+        if sessions or lifetimes or patches:
+            await self._run(self._save, sessions, lifetimes, patches)
+
+    async def async_save_rows(
+        self,
+        sessions: Sequence[Session] = (),
+        lifetimes: Sequence[LifetimeRecord] = (),
+        patches: Sequence[SessionPatch] = (),
+    ) -> list[RowFailure]:
+        """Like :meth:`async_save`, but a row the database refuses does not stop the others.
+
+        The batch is one transaction. If it fails because of a row's data, every row is written
+        in its own transaction; the ones refused are quarantined (stored as JSON in the
+        ``quarantine`` table, or logged in full) and returned. If the database itself refuses
+        writes (read-only, full, unreachable) :class:`StorageError` is raised and the caller
+        keeps everything (rows already written are written again later, which is harmless).
+        """
+        if not (sessions or lifetimes or patches):
+            return []
+        return await self._run(self._save_rows, sessions, lifetimes, patches)
+
+    def _save(
+        self,
+        sessions: Sequence[Session],
+        lifetimes: Sequence[LifetimeRecord],
+        patches: Sequence[SessionPatch],
+    ) -> None:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            for _kind, _key, write, _data in _writers(sessions, lifetimes, patches):
+                write(conn, now)
+        self.commits += 1
+
+    def _save_rows(
+        self,
+        sessions: Sequence[Session],
+        lifetimes: Sequence[LifetimeRecord],
+        patches: Sequence[SessionPatch],
+    ) -> list[RowFailure]:
+        try:
+            self._save(sessions, lifetimes, patches)
+        except Exception as err:
+            if fault_of(err) is not StorageFault.ROW:
+                raise
+            _LOGGER.warning("A batch of ev_sessions changes failed (%s); writing row by row", err)
+        else:
+            return []
+        failures: list[tuple[RowFailure, Callable[[], object]]] = []
+        now = datetime.now(UTC)
+        for kind, key, write, data in _writers(sessions, lifetimes, patches):
+            try:
+                with self.engine.begin() as conn:
+                    write(conn, now)
+            except Exception as err:
+                if fault_of(err) is not StorageFault.ROW:
+                    raise
+                error = f"{type(err).__name__}: {err}"
+                failures.append((RowFailure(kind=kind, key=key, error=error), data))
+            else:
+                self.commits += 1
+        for failure, data in failures:
+            if quarantine(self.engine, failure, data, now):
+                self.commits += 1
+        return [failure for failure, _ in failures]
+
+    async def async_quarantined(self) -> list[QuarantineRecord]:
+        """The quarantined rows, newest first."""
+        return await self._run(self._read, select_quarantined)
+
+    # ------------------------------------------------------------------ reads
+
+    async def async_load_open(self) -> list[Session]:
+        """Sessions whose vehicle is still connected."""
+        return await self._select(open_sessions())
+
+    async def async_load_ended_since(self, since: datetime) -> list[Session]:
+        """Sessions that ended at or after ``since`` (oldest first)."""
+        return await self._select(ended_since(since))
+
+    async def async_load_lifetimes(self) -> list[LifetimeRecord]:
+        """Every charger's lifetime counter."""
+        return await self._run(self._read, load_lifetimes)
+
+    async def async_get(self, session_id: str) -> Session | None:
+        """One session by id."""
+        found = await self._select(with_id(session_id))
+        return found[0] if found else None
+
+    async def async_sessions(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        charger_id: str | None = None,
+        member_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Session]:
+        """Sessions that overlap ``[start, end)`` (open ones reach to now), newest first."""
+        conds = overlapping(start, end, charger_id, member_id)
+        return await self._select(conds, limit=limit, newest_first=True)
+
+    async def _select(
+        self, conds: list[Any], *, limit: int | None = None, newest_first: bool = False
+    ) -> list[Session]:
+        return await self._run(self._read, select_sessions, conds, limit, newest_first)
+
+    # ------------------------------------------------------------------ audit log
+
+    async def async_save_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append audit rows in one transaction."""
+        if entries:
+            await self._run(self._write, audit_rows.insert_entries, entries)
+
+    async def async_query_audit(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        charger_id: str | None = None,
+        member_id: str | None = None,
+        session_id: str | None = None,
+        source: AuditSource | None = None,
+        limit: int | None = 100,
+    ) -> list[AuditEntry]:
+        """Audit rows with ``start <= at < end``, newest first.
+
+        ``member_id`` matches ``member_id`` or ``previous_member_id`` (both sides of a
+        re-attribution).
+        """
+        stmt = audit_rows.audit_query(
+            start=start,
+            end=end,
+            charger_id=charger_id,
+            member_id=member_id,
+            session_id=session_id,
+            source=source,
+            limit=limit,
+        )
+        return await self._run(self._read, audit_rows.select_entries, stmt)
+
+    async def async_purge_audit(self, before: datetime) -> int:
+        """Delete audit rows older than ``before``; the number deleted."""
+        return await self._run(self._write, audit_rows.purge_entries, before)
+
+    # ------------------------------------------------------------------ local lists
+
+    async def async_load_local_lists(self) -> list[LocalListRecord]:
+        """Every charger's last confirmed local authorization list."""
+        return await self._run(self._read, local_list_rows.load_local_lists)
+
+    async def async_save_local_list(self, record: LocalListRecord) -> None:
+        """Store (insert or replace) a charger's confirmed local list."""
+        await self._run(self._write, local_list_rows.save_local_list, record)
+
+    async def async_delete_local_list(self, charger_id: str) -> None:
+        """Forget a removed charger's local list."""
+        await self._run(self._write, local_list_rows.delete_local_list, charger_id)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL journal: readers do not block the writer; NORMAL sync is safe with WAL."""
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _touch_schema_version(conn: Connection) -> None:
+    """A write that changes nothing."""
+    conn.execute(update(schema_version).values(version=schema_version.c.version))
+
+
+def _writers(
+    sessions: Sequence[Session],
+    lifetimes: Sequence[LifetimeRecord],
+    patches: Sequence[SessionPatch],
+) -> list[tuple[str, str, _RowWriter, Callable[[], object]]]:
+    """One writer per row: (kind, key, write(conn, now), its data as JSON-friendly values)."""
+    return [
+        *(
+            ("session", s.id, functools.partial(write_session, s), functools.partial(asdict, s))
+            for s in sessions
+        ),
+        *(
+            (
+                "lifetime",
+                r.charger_id,
+                functools.partial(write_lifetime, r),
+                functools.partial(asdict, r),
+            )
+            for r in lifetimes
+        ),
+        *(
+            (
+                "patch",
+                p.session_id,
+                functools.partial(write_patch, p),
+                functools.partial(asdict, p),
+            )
+            for p in patches
+        ),
+    ]
