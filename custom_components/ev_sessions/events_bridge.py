@@ -34,7 +34,7 @@ def async_forward_session_events(
         site.refresh_now()
         hass.async_create_task(members.async_request_refresh(), eager_start=True)
 
-    return hub.engine.add_session_listener(_on_session_event)
+    return hub.engine.session_events.add(_on_session_event)
 
 
 def _charger_name(hass: HomeAssistant, entry_id: str) -> str | None:

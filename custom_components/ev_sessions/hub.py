@@ -166,7 +166,7 @@ class Hub:
         self._password_tasks: set[str] = set()
         #: Chargers whose last boot contradicted their pinned identity.
         self._identity_blocked: set[str] = set()
-        engine.add_session_listener(self._on_session_event)
+        engine.session_events.add(self._on_session_event)
 
     async def async_start(self) -> None:
         """Load the local-list versions and start the audit log."""

@@ -192,7 +192,7 @@ async def _async_wire_hub(
     entry.runtime_data = runtime
     _report_storage(hass, engine.storage_status)
     runtime.stop_callbacks.append(
-        engine.add_storage_listener(lambda status: _report_storage(hass, status))
+        engine.storage_changes.add(lambda status: _report_storage(hass, status))
     )
     _schedule_audit_purge(hass, entry, runtime)
 

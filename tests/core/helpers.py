@@ -147,7 +147,7 @@ class Harness:
             SessionStore(self.url), clock=self.clock, settings=EngineSettings(**settings)
         )
         await engine.async_start()
-        engine.add_session_listener(self.events.append)
+        engine.session_events.add(self.events.append)
         self.engines.append(engine)
         return engine
 

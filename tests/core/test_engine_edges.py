@@ -133,8 +133,8 @@ async def test_listener_errors_do_not_break_the_engine(harness: Harness) -> None
     def broken(*_args: object) -> None:
         raise RuntimeError("boom")
 
-    engine.add_charger_listener(CP, broken)
-    remove = engine.add_session_listener(broken)
+    engine.charger_changes.add(CP, broken)
+    remove = engine.session_events.add(broken)
     engine.handle_event(status(at(0), ConnectorState.PREPARING))
     assert harness.kinds() == ["started"]
     remove()

@@ -452,14 +452,16 @@ async def test_listeners_only_for_affected_charger(harness: Harness) -> None:
     engine = await harness.engine()
     calls = {"a": 0, "b": 0}
 
-    def on_a() -> None:
+    def on_a(charger_id: str) -> None:
+        assert charger_id == "cp-a"
         calls["a"] += 1
 
-    def on_b() -> None:
+    def on_b(charger_id: str) -> None:
+        assert charger_id == "cp-b"
         calls["b"] += 1
 
-    engine.add_charger_listener("cp-a", on_a)
-    remove_b = engine.add_charger_listener("cp-b", on_b)
+    engine.charger_changes.add("cp-a", on_a)
+    remove_b = engine.charger_changes.add("cp-b", on_b)
     for m in range(5):
         engine.handle_event(sample(at(m), charger="cp-b", power_w=1000.0))
     assert calls == {"a": 0, "b": 5}

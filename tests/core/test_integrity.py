@@ -264,7 +264,7 @@ async def test_a_row_the_database_refuses_is_quarantined_and_others_are_written(
     retried when it changes."""
     engine = await harness.engine(flush_interval=timedelta(seconds=0.05))
     reports: list[StorageStatus] = []
-    engine.add_storage_listener(reports.append)
+    engine.storage_changes.add(reports.append)
     engine.handle_event(status(at(0), ConnectorState.CHARGING, charger=CP2))
     engine.handle_event(started(at(0), "ok", 1_000, charger=CP2))
     engine.handle_event(status(at(0), ConnectorState.CHARGING))
@@ -351,7 +351,7 @@ async def test_listing_and_shutdown_while_the_database_refuses_writes(
     await engine.async_flush()
     store = engine._store
     reports: list[StorageStatus] = []
-    engine.add_storage_listener(reports.append)
+    engine.storage_changes.add(reports.append)
     with refusing_writes(store):
         engine.handle_event(sample(at(1), transaction_id="1", energy_register_wh=1_400))
         [listed] = await engine.async_sessions()  # no StorageError
@@ -376,7 +376,7 @@ async def test_shutdown_saves_after_flush_loop_recovered(harness: Harness) -> No
     """Writes fail, then work again: the listener hears both and the data is stored."""
     engine = await harness.engine(flush_interval=timedelta(seconds=0.05))
     reports: list[StorageStatus] = []
-    engine.add_storage_listener(reports.append)
+    engine.storage_changes.add(reports.append)
     store = engine._store
     with refusing_writes(store):
         engine.handle_event(status(at(0), ConnectorState.CHARGING))

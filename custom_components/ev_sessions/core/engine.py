@@ -29,7 +29,7 @@ Nothing a charger sends can break the record:
   stamped at the engine's clock (``clock_ahead`` anomaly);
 * a row the database refuses is quarantined by the store (the other rows are written) and kept
   out of later writes until it changes; the flush loop survives any error; the storage state is
-  reported to storage listeners (:meth:`SessionEngine.add_storage_listener`).
+  reported to :attr:`SessionEngine.storage_changes`.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from custom_components.ev_sessions.chargers.events import (
 
 from .energy import LifetimeCounter, Reading
 from .estimate import estimate_end
+from .listeners import KeyedListeners, Listeners
 from .model import (
     AnomalyKind,
     ConnectorView,
@@ -136,8 +137,12 @@ class SessionEngine:
         self._clock = clock
         self.settings = settings or EngineSettings()
         self._chargers: dict[str, _Charger] = {}
-        self._charger_listeners: dict[str, list[Callable[[], None]]] = {}
-        self._session_listeners: list[Callable[[SessionEvent], None]] = []
+        #: Called with the charger id after every change of that charger (only its own).
+        self.charger_changes: KeyedListeners[str, str] = KeyedListeners("charger change")
+        #: Called on each session milestone (started, charging finished, ended).
+        self.session_events: Listeners[SessionEvent] = Listeners("session event")
+        #: Called when writes start or stop failing and when a row is quarantined.
+        self.storage_changes: Listeners[StorageStatus] = Listeners("storage status")
         self._dirty_sessions: dict[str, Session] = {}
         self._dirty_lifetimes: set[str] = set()
         self._patches: list[SessionPatch] = []
@@ -148,7 +153,6 @@ class SessionEngine:
         self._lock = asyncio.Lock()
         self._stopped = False
         self._warned: set[tuple[str, str]] = set()
-        self._storage_listeners: list[Callable[[StorageStatus], None]] = []
         self._storage = StorageStatus()
         self._quarantined: dict[tuple[str, str], QuarantinedRow] = {}
         #: While an event re-stamped at the engine's clock is applied: how far ahead it was
@@ -320,16 +324,6 @@ class SessionEngine:
         pending = len(self._dirty_sessions) + len(self._dirty_lifetimes) + len(self._patches)
         return replace(self._storage, pending=pending)
 
-    def add_storage_listener(self, cb: Callable[[StorageStatus], None]) -> Callable[[], None]:
-        """Call ``cb`` when writes start or stop failing and when a row is quarantined."""
-        self._storage_listeners.append(cb)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._storage_listeners.remove(cb)
-
-        return remove
-
     def _write_failed(self, err: Exception) -> None:
         fault = str(fault_of(err))
         error = str(err)
@@ -383,12 +377,7 @@ class SessionEngine:
             self._storage_changed()
 
     def _storage_changed(self) -> None:
-        status = self.storage_status
-        for cb in list(self._storage_listeners):
-            try:
-                cb(status)
-            except Exception:
-                _LOGGER.exception("Error in storage listener")
+        self.storage_changes.emit(self.storage_status)
 
     def _check_timeouts(self, now: datetime) -> None:
         """Confirm charging finished for flows stopped long enough without further events."""
@@ -407,44 +396,13 @@ class SessionEngine:
 
     # ------------------------------------------------------------------ listeners
 
-    def add_charger_listener(self, charger_id: str, cb: Callable[[], None]) -> Callable[[], None]:
-        """Call ``cb`` after every change of ``charger_id`` (and only that charger)."""
-        listeners = self._charger_listeners.setdefault(charger_id, [])
-        listeners.append(cb)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                listeners.remove(cb)
-
-        return remove
-
-    def add_session_listener(self, cb: Callable[[SessionEvent], None]) -> Callable[[], None]:
-        """Call ``cb`` on each session milestone (started, charging finished, ended)."""
-        self._session_listeners.append(cb)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._session_listeners.remove(cb)
-
-        return remove
-
     def _notify(self, charger_id: str) -> None:
-        for cb in list(self._charger_listeners.get(charger_id, ())):
-            try:
-                cb()
-            except Exception:
-                _LOGGER.exception("Error in charger listener")
+        self.charger_changes.emit(charger_id, charger_id)
 
     def _emit(self, kind: SessionEventKind, session: Session) -> None:
         self._mark(session, urgent=True)
-        if not self._session_listeners:
-            return
-        event = SessionEvent(kind=kind, session=session.snapshot())
-        for cb in list(self._session_listeners):
-            try:
-                cb(event)
-            except Exception:
-                _LOGGER.exception("Error in session listener")
+        if self.session_events:
+            self.session_events.emit(SessionEvent(kind=kind, session=session.snapshot()))
 
     # ------------------------------------------------------------------ queries
 
