@@ -5,14 +5,16 @@
 * :mod:`.power_profile` - power-profile compaction and its stored form;
 * :mod:`.estimate` - the live end-of-charging estimate;
 * :mod:`.stats` - occupancy and demand figures;
-* :mod:`.storage` - the SQLAlchemy database with versioned migrations;
+* :mod:`.storage` - the SQLAlchemy database (a package, one module per table) with versioned
+  migrations;
 * :mod:`.engine` - the :class:`SessionEngine` tying them together;
 * :mod:`.members` - household members, their id tags and the :class:`MemberDirectory`;
 * :mod:`.charger_policy` - who may charge at a charger: policies and decisions on tags;
 * :mod:`.learn_mode` - learn mode: the next tag at a charger is taken for a member;
 * :mod:`.local_lists` - the chargers' local authorization lists and their versions;
 * :mod:`.access` - :class:`AccessControl`: policy, remote starts, learn mode and audit together;
-* :mod:`.audit` - the audit log of decisions and re-attributions.
+* :mod:`.audit` - the audit log of decisions and re-attributions;
+* :mod:`.listeners` - typed listeners, the one way to subscribe to changes.
 """
 
 from .access import REMOTE_START_WINDOW, AccessControl, Outcome
@@ -26,8 +28,11 @@ from .charger_policy import (
     DecisionReason,
     policy_change_needs_cache_clear,
 )
+from .energy import ConnectorMeter, LifetimeCounter, Reading
 from .engine import SessionEngine
+from .estimate import PowerSample, estimate_end, remaining_energy_wh, seconds_to_deliver
 from .learn_mode import LearnedTag, LearnMode, LearnWindow
+from .listeners import KeyedListeners, Listeners, Remove
 from .local_lists import (
     LocalListPlan,
     LocalListRecord,
@@ -51,10 +56,14 @@ from .members import (
     shorten_tag,
 )
 from .model import (
+    COUNTED_ANOMALIES,
+    MAX_ANOMALIES,
     Anomaly,
     AnomalyKind,
+    ChargeTracking,
     ConnectorView,
     EngineSettings,
+    Phases,
     ProfilePoint,
     QuarantinedRow,
     Session,
@@ -63,15 +72,33 @@ from .model import (
     SpeedClass,
     StorageStatus,
     Target,
+    as_utc,
+    from_iso,
+    to_iso,
+    utcnow,
 )
-from .stats import MemberTotals, OccupancyStats, member_totals
-from .storage import SessionStore, StorageError, StorageFault
+from .power_profile import append_point, pack_profile, unpack_profile
+from .stats import MemberTotals, OccupancyStats, compute_stats, member_totals
+from .storage import (
+    SCHEMA_VERSION,
+    LifetimeRecord,
+    QuarantineRecord,
+    RowFailure,
+    SessionPatch,
+    SessionStore,
+    StorageError,
+    StorageFault,
+    fault_of,
+)
 
 __all__ = [
+    "COUNTED_ANOMALIES",
     "GUEST_MEMBER_ID",
+    "MAX_ANOMALIES",
     "MAX_ID_TAG_LENGTH",
     "MAX_ID_TOKEN_LENGTH",
     "REMOTE_START_WINDOW",
+    "SCHEMA_VERSION",
     "AccessControl",
     "Anomaly",
     "AnomalyKind",
@@ -81,15 +108,21 @@ __all__ = [
     "AuthorizationMode",
     "AuthorizationPolicy",
     "Authorizer",
+    "ChargeTracking",
+    "ConnectorMeter",
     "ConnectorView",
     "Decision",
     "DecisionReason",
     "EngineSettings",
     "IdTag",
+    "KeyedListeners",
     "LearnMode",
     "LearnWindow",
     "LearnedTag",
+    "LifetimeCounter",
+    "LifetimeRecord",
     "ListDiff",
+    "Listeners",
     "LocalListPlan",
     "LocalListRecord",
     "LocalListState",
@@ -99,13 +132,20 @@ __all__ = [
     "MemberTotals",
     "OccupancyStats",
     "Outcome",
+    "Phases",
+    "PowerSample",
     "ProfilePoint",
+    "QuarantineRecord",
     "QuarantinedRow",
+    "Reading",
+    "Remove",
+    "RowFailure",
     "Session",
     "SessionEngine",
     "SessionEvent",
     "SessionEventKind",
     "SessionNotFoundError",
+    "SessionPatch",
     "SessionStore",
     "SpeedClass",
     "StorageError",
@@ -114,13 +154,25 @@ __all__ = [
     "TagMatch",
     "TagStatus",
     "Target",
+    "append_point",
+    "as_utc",
     "async_reattribute",
+    "compute_stats",
     "diff_entries",
     "entries_from_json",
     "entries_hash",
     "entries_to_json",
+    "estimate_end",
+    "fault_of",
+    "from_iso",
     "member_totals",
     "normalize_tag",
+    "pack_profile",
     "policy_change_needs_cache_clear",
+    "remaining_energy_wh",
+    "seconds_to_deliver",
     "shorten_tag",
+    "to_iso",
+    "unpack_profile",
+    "utcnow",
 ]
