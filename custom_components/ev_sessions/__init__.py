@@ -11,6 +11,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_CHARGER, ENTRY_TYPE_HUB
+from .devices import async_link_charger_device, async_namespace_entries, async_register_hub_device
 from .services import async_setup_services
 from .setup_charger import async_setup_charger, async_unload_charger
 from .setup_hub import async_setup_hub, async_unload_hub
@@ -37,6 +38,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     """Set up the hub or a charger."""
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
+        async_register_hub_device(hass, entry)
         await async_setup_hub(hass, entry)
         await hass.config_entries.async_forward_entry_setups(entry, HUB_PLATFORMS)
         # Chargers that waited for the hub (or were unloaded with it) come up now. While HA
@@ -48,7 +50,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
                 hass.config_entries.async_schedule_reload(other.entry_id)
         return True
     await async_setup_charger(hass, entry)
+    async_link_charger_device(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, CHARGER_PLATFORMS)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Bring entries of older versions up to date (1.1 -> 1.2: namespaced device identifiers
+    and unique ids, done for all entries at once; see ``devices``)."""
+    await async_namespace_entries(hass)
     return True
 
 

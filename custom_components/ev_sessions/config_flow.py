@@ -64,6 +64,7 @@ from .const import (
     PROTOCOL_MODBUS,
     PROTOCOL_OCPP,
 )
+from .devices import NAMESPACED_MINOR_VERSION
 from .member_flow import SUBENTRY_MEMBER, MemberSubentryFlow
 from .modbus_flow import (
     CONF_PROFILE,
@@ -119,6 +120,8 @@ class EvSessionsConfigFlow(ModbusProfileSteps, ConfigFlow, domain=DOMAIN):
     """Set up the hub, then add chargers (discovered OCPP chargers or Modbus chargers)."""
 
     VERSION = 1
+    #: 1.2: namespaced device identifiers and unique ids (``devices.async_namespace_entries``).
+    MINOR_VERSION = NAMESPACED_MINOR_VERSION
 
     _discovered: dict[str, Any]
     _modbus_pending: dict[str, Any]

@@ -12,8 +12,8 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
 from .coordinator import ChargerConfigEntry, ChargerCoordinator, HubConfigEntry, SiteCoordinator
+from .devices import charger_identifier, charger_unique_id, hub_device_info
 from .members import member_subentries
 
 _UNSET: Any = object()
@@ -24,7 +24,7 @@ def charger_device_info(entry: ChargerConfigEntry) -> DeviceInfo:
     runtime = entry.runtime_data
     info = runtime.link.info
     return DeviceInfo(
-        identifiers={(DOMAIN, runtime.link.charger_id)},
+        identifiers={charger_identifier(runtime.link.charger_id)},
         name=entry.title,
         manufacturer=info.vendor if info else None,
         model=info.model if info else None,
@@ -56,7 +56,7 @@ class EvSessionsEntity(CoordinatorEntity[ChargerCoordinator]):
         self.connector_id = connector_id
         self.charger_id = entry.runtime_data.link.charger_id
         suffix = f"_{connector_id}" if connector_id is not None and connector_id != 1 else ""
-        self._attr_unique_id = f"{self.charger_id}_{description.key}{suffix}"
+        self._attr_unique_id = charger_unique_id(self.charger_id, f"{description.key}{suffix}")
         if multi_connector and connector_id is not None and description.translation_key:
             # "Connector 2 power": names of chargers with several connectors say which one.
             self._attr_translation_key = f"{description.translation_key}_connector"
@@ -93,9 +93,7 @@ class EvSessionsSiteEntity(CoordinatorEntity[SiteCoordinator]):
         super().__init__(coordinator)
         self.entity_description = description
         self._attr_unique_id = f"site_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, "hub")}, name="EV Sessions", manufacturer="EV Sessions"
-        )
+        self._attr_device_info = hub_device_info()
 
 
 @callback

@@ -12,9 +12,9 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
 from .coordinator import MemberCoordinator
 from .core import MemberTotals
+from .devices import member_identifier
 
 EMPTY = MemberTotals(member_id="")
 
@@ -44,7 +44,7 @@ class MemberEntity(CoordinatorEntity[MemberCoordinator]):
         self.member_id: str = subentry.data["id"]
         self._attr_unique_id = f"member_{self.member_id}_{description.key}"
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, f"member_{self.member_id}")},
+            identifiers={member_identifier(self.member_id)},
             name=subentry.title,
             entry_type=DeviceEntryType.SERVICE,
             manufacturer="EV Sessions",

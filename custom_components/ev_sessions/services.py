@@ -35,6 +35,7 @@ from .chargers.events import (
 )
 from .const import DOMAIN
 from .core import SessionNotFoundError, StorageError, async_reattribute
+from .devices import charger_id_of
 from .helpers import execute_command, run_command
 from .hub import Hub
 from .members import member_by_id_or_name
@@ -101,9 +102,11 @@ def charger_id_from_device(hass: HomeAssistant, hub: Hub, device_id: str) -> str
     """The charger id behind an HA device id."""
     device = dr.async_get(hass).async_get(device_id)
     if device is not None:
-        for domain, identifier in device.identifiers:
-            if domain == DOMAIN and hub.charger(identifier) is not None:
-                return identifier
+        for identifier in device.identifiers:
+            # Only a charger's device: the hub's and the members' are never chargers.
+            charger_id = charger_id_of(identifier)
+            if charger_id is not None and hub.charger(charger_id) is not None:
+                return charger_id
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="unknown_charger_device",

@@ -21,6 +21,7 @@ from .const import (
     PROTOCOL_MODBUS,
 )
 from .coordinator import ChargerCoordinator, ChargerRuntimeData, HubRuntimeData
+from .devices import charger_identifier
 from .hub import ChargerLink, Hub
 from .modbus_flow import profile_of_entry
 from .modbus_issues import ModbusEventRelay
@@ -90,7 +91,9 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
     def update_device(info: ChargerInfo) -> None:
         """The charger (re)booted: keep its device's identity and firmware current."""
         registry = dr.async_get(hass)
-        device = registry.async_get_device_by_identifier((DOMAIN, charger_id), entry.entry_id)
+        device = registry.async_get_device_by_identifier(
+            charger_identifier(charger_id), entry.entry_id
+        )
         if device is not None and info.vendor is not None:
             registry.async_update_device(
                 device.id,

@@ -28,7 +28,7 @@ async def test_charger_and_hub_diagnostics(
     await cp.send_meter_values(1, sampled_values=energy(0))
     cp.time_offset = charger_clock(10)
     await cp.send_meter_values(1, sampled_values=energy(1_000))
-    await wait_state(hass, "sensor", "CP-D_session_energy", "1.0")
+    await wait_state(hass, "sensor", "charger_CP-D_session_energy", "1.0")
 
     data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert data["entry"]["data"]["password"] == "**REDACTED**"

@@ -69,11 +69,11 @@ async def test_tags_are_decided_by_member_status(
     issues = ir.async_get(hass).issues
     assert (DOMAIN, "unknown_tag_stranger") in issues
     assert (DOMAIN, "unknown_tag_tag-anna-old") not in issues
-    event_state = hass.states.get(entity_id(hass, "event", "CP-M_authorization"))
+    event_state = hass.states.get(entity_id(hass, "event", "charger_CP-M_authorization"))
     assert event_state is not None
     assert event_state.attributes["event_type"] == "rejected"
     assert event_state.attributes["tag"] == "STRA…(8)"
-    assert state_of(hass, "sensor", "CP-M_last_member") == "Anna"  # the last accepted one
+    assert state_of(hass, "sensor", "charger_CP-M_last_member") == "Anna"  # the last accepted one
 
     response = await hass.services.async_call(
         DOMAIN, "list_authorizations", {"limit": 10}, blocking=True, return_response=True
@@ -218,11 +218,11 @@ async def test_guest_and_free_policies(
     """Guests are accepted as guests; free charging goes to the chosen member."""
     _entry, cp = await _charger(hass, make_cp)
     assert await cp.swipe("VISITOR") == "Invalid"
-    await _select(hass, "CP-M_authorization", "members_and_guests")
+    await _select(hass, "charger_CP-M_authorization", "members_and_guests")
     assert await cp.swipe("VISITOR") == "Accepted"
     assert await cp.swipe("TAG-ANNA-OLD") == "Blocked"  # blocked stays blocked
-    await _select(hass, "CP-M_member", "Bo")
-    await _select(hass, "CP-M_authorization", "free")
+    await _select(hass, "charger_CP-M_member", "Bo")
+    await _select(hass, "charger_CP-M_authorization", "free")
     assert await cp.swipe("ANYTHING") == "Accepted"
     ended = async_capture_events(hass, EVENT_SESSION_ENDED)
     await cp.plug_in(1)
@@ -239,9 +239,12 @@ async def test_learn_mode_adds_the_next_tag_to_the_member(
 ) -> None:
     """Choose the member, press Learn tag, swipe: the tag is theirs."""
     _entry, cp = await _charger(hass, make_cp)
-    await _select(hass, "CP-M_member", "Bo")
+    await _select(hass, "charger_CP-M_member", "Bo")
     await hass.services.async_call(
-        "button", "press", {"entity_id": entity_id(hass, "button", "CP-M_learn_tag")}, blocking=True
+        "button",
+        "press",
+        {"entity_id": entity_id(hass, "button", "charger_CP-M_learn_tag")},
+        blocking=True,
     )
     assert await cp.swipe("FOB-42") == "Accepted"
     await hass.async_block_till_done()
@@ -262,12 +265,12 @@ async def test_remote_start_uses_the_callers_member_tag(
     await hass.services.async_call(
         "button",
         "press",
-        {"entity_id": entity_id(hass, "button", "CP-M_start_charging")},
+        {"entity_id": entity_id(hass, "button", "charger_CP-M_start_charging")},
         blocking=True,
         context=Context(user_id=anna.id),
     )
     assert cp.requests_for("RemoteStartTransaction")[0]["idTag"] == "TAG-ANNA"
-    await wait_state(hass, "sensor", "CP-M_last_member", "Anna")
+    await wait_state(hass, "sensor", "charger_CP-M_last_member", "Anna")
     await cp.stop(1, "Local")
     # A user without a member gets an HA tag the charger is allowed to start with.
     await hass.services.async_call(
@@ -285,7 +288,9 @@ async def test_remote_start_uses_the_callers_member_tag(
 
 def _device_id(hass: HomeAssistant, charger_id: str) -> str:
     entry = next(e for e in hass.config_entries.async_entries(DOMAIN) if e.unique_id == charger_id)
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, charger_id), entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"charger_{charger_id}"), entry.entry_id
+    )
     assert device is not None
     return device.id
 

@@ -154,8 +154,8 @@ async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    await wait_state(hass, "sensor", f"{CID}_status", "available")
-    assert state_of(hass, "binary_sensor", f"{CID}_charger_connected") == "on"
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "available")
+    assert state_of(hass, "binary_sensor", f"charger_{CID}_charger_connected") == "on"
 
 
 def _modbus_tasks() -> list[asyncio.Task[Any]]:
@@ -179,14 +179,14 @@ async def test_session_limit_outage_and_unload(
     assert adapter.profile.name == ("custom" if model == MODEL_CUSTOM else model)
 
     sim.plug_in()
-    await wait_state(hass, "sensor", f"{CID}_status", "preparing")
-    assert state_of(hass, "binary_sensor", f"{CID}_vehicle_connected") == "on"
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "preparing")
+    assert state_of(hass, "binary_sensor", f"charger_{CID}_vehicle_connected") == "on"
     sim.start_charging(POWER_W)
-    await wait_state(hass, "sensor", f"{CID}_status", "charging")
-    assert state_of(hass, "binary_sensor", f"{CID}_charging") == "on"
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "charging")
+    assert state_of(hass, "binary_sensor", f"charger_{CID}_charging") == "on"
     await _deliver(hass, hub, sim, 3)
-    await wait_state(hass, "sensor", f"{CID}_session_energy", "0.3")
-    assert float(state_of(hass, "sensor", f"{CID}_power")) == pytest.approx(7.2)
+    await wait_state(hass, "sensor", f"charger_{CID}_session_energy", "0.3")
+    assert float(state_of(hass, "sensor", f"charger_{CID}_power")) == pytest.approx(7.2)
 
     # The current limit: written to the profile's limit register, in its unit.
     limit = adapter.profile.limit
@@ -194,7 +194,7 @@ async def test_session_limit_outage_and_unload(
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": entity_id(hass, "number", f"{CID}_current_limit"), "value": 16},
+        {"entity_id": entity_id(hass, "number", f"charger_{CID}_current_limit"), "value": 16},
         blocking=True,
     )
     assert sim.current_limit == 16
@@ -202,18 +202,18 @@ async def test_session_limit_outage_and_unload(
     assert writes, "no write to the limit register"
     written = decode(limit.register, list(writes[-1].values))
     assert written == (16_000 if limit.milliamps else 16)
-    assert state_of(hass, "number", f"{CID}_current_limit") == "16.0"
+    assert state_of(hass, "number", f"charger_{CID}_current_limit") == "16.0"
 
     # An outage mid-session: unavailable, energy delivered meanwhile counted on return.
     await sim.go_offline()
-    await wait_state(hass, "binary_sensor", f"{CID}_charger_connected", "off")
-    await wait_state(hass, "sensor", f"{CID}_status", "unavailable")
-    assert state_of(hass, "sensor", f"{CID}_session_energy") == "unavailable"
+    await wait_state(hass, "binary_sensor", f"charger_{CID}_charger_connected", "off")
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "unavailable")
+    assert state_of(hass, "sensor", f"charger_{CID}_session_energy") == "unavailable"
     sim.advance(STEP_S)  # 100 Wh while nobody is looking
     await sim.back_online()
-    await wait_state(hass, "binary_sensor", f"{CID}_charger_connected", "on")
-    await wait_state(hass, "sensor", f"{CID}_session_energy", "0.4")
-    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await wait_state(hass, "binary_sensor", f"charger_{CID}_charger_connected", "on")
+    await wait_state(hass, "sensor", f"charger_{CID}_session_energy", "0.4")
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "charging")
     await _deliver(hass, hub, sim, 1)
 
     sim.stop_charging()
@@ -222,9 +222,9 @@ async def test_session_limit_outage_and_unload(
     assert ended[0].data["energy_wh"] == 500
     assert ended[0].data["charger_id"] == CID
     assert ended[0].data["anomalies"] == ""
-    await wait_state(hass, "sensor", f"{CID}_status", "available")
-    assert state_of(hass, "sensor", f"{CID}_session_energy") == "0.5"
-    assert state_of(hass, "sensor", f"{CID}_lifetime_energy") == "0.5"
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "available")
+    assert state_of(hass, "sensor", f"charger_{CID}_session_energy") == "0.5"
+    assert state_of(hass, "sensor", f"charger_{CID}_lifetime_energy") == "0.5"
 
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["adapter"]["profile"] == adapter.profile.name
@@ -254,7 +254,7 @@ async def test_abb_counter_continues_across_a_restart(
     await _set_up(hass, entry)
     sim.plug_in()
     sim.start_charging(POWER_W)
-    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "charging")
     await _deliver(hass, hub, sim, 3)
     assert _engine(hub).last_registers(CID, 1) == (300, 300)
 
@@ -280,10 +280,10 @@ async def test_abb_counter_continues_across_a_restart(
     assert "meter_reset" not in ended[0].data["anomalies"]
     sim.plug_in()
     sim.start_charging(POWER_W)
-    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "charging")
     await _deliver(hass, hub, sim, 1)
     assert engine.last_registers(CID, 1) == (600, 100)
-    await wait_state(hass, "sensor", f"{CID}_lifetime_energy", "0.6")
+    await wait_state(hass, "sensor", f"charger_{CID}_lifetime_energy", "0.6")
     # HA's test teardown unloads all entries at once; the hub unloads its chargers itself, so
     # the harness would then try to unload a charger that is already being unloaded.
     assert await hass.config_entries.async_unload(hub.entry_id)
@@ -514,24 +514,24 @@ async def test_modbus_sessions_are_attributed_by_rfid_or_the_member_select(
     sim.set_rfid("TAG-BO")
     sim.plug_in()
     sim.start_charging(POWER_W)
-    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "charging")
     await _deliver(hass, hub, sim, 1)
     sim.stop_charging()
     sim.unplug()
     await wait_until(hass, lambda: len(ended) == 1, what="first session ended")
     assert ended[0].data["member_id"] == "bo"
-    await wait_state(hass, "sensor", f"{CID}_last_member", "Bo")
+    await wait_state(hass, "sensor", f"charger_{CID}_last_member", "Bo")
 
     sim.set_rfid("")
     await hass.services.async_call(
         "select",
         "select_option",
-        {"entity_id": entity_id(hass, "select", f"{CID}_member"), "option": "Anna"},
+        {"entity_id": entity_id(hass, "select", f"charger_{CID}_member"), "option": "Anna"},
         blocking=True,
     )
     sim.plug_in()
     sim.start_charging(POWER_W)
-    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "charging")
     await _deliver(hass, hub, sim, 1)
     sim.stop_charging()
     sim.unplug()
@@ -587,7 +587,7 @@ async def test_wrong_word_order_raises_a_repair_naming_the_register(
     await _set_up(hass, entry)
     sim.plug_in()
     sim.start_charging(11000)
-    await wait_state(hass, "sensor", f"{CID}_status", "charging")
+    await wait_state(hass, "sensor", f"charger_{CID}_status", "charging")
 
     registry = ir.async_get(hass)
     issue_id = f"modbus_implausible_register_{entry.entry_id}_energy_total_wh"
@@ -685,31 +685,31 @@ async def test_phoenix_from_the_model_list_pauses_by_its_enable_coil(
     cid = result["data"][CONF_CHARGER_ID]
     entry = result["result"]
     await hass.async_block_till_done()
-    await wait_state(hass, "sensor", f"{cid}_status", "available")
+    await wait_state(hass, "sensor", f"charger_{cid}_status", "available")
     engine = _engine(hub)
 
     sim.plug_in()
     sim.start_charging(POWER_W)
-    await wait_state(hass, "sensor", f"{cid}_status", "charging")
+    await wait_state(hass, "sensor", f"charger_{cid}_status", "charging")
     for _ in range(3):
         target = engine.lifetime_energy_wh(cid) + STEP_WH
         sim.advance(STEP_S)
         await wait_until(hass, lambda t=target: engine.lifetime_energy_wh(cid) == t, what="Wh")
-    await wait_state(hass, "sensor", f"{cid}_session_energy", "0.3")
+    await wait_state(hass, "sensor", f"charger_{cid}_session_energy", "0.3")
 
-    limit = entity_id(hass, "number", f"{cid}_current_limit")
+    limit = entity_id(hass, "number", f"charger_{cid}_current_limit")
     await hass.services.async_call(
         "number", "set_value", {"entity_id": limit, "value": 0}, blocking=True
     )
     assert sim.enabled is False
     assert sim.current_limit == 32  # 528 is never written with 0 A
     assert [w.values for w in sim.writes_to(400)] == [(0,)]
-    await wait_state(hass, "sensor", f"{cid}_status", "suspended_evse")
+    await wait_state(hass, "sensor", f"charger_{cid}_status", "suspended_evse")
     await hass.services.async_call(
         "number", "set_value", {"entity_id": limit, "value": 16}, blocking=True
     )
     assert (sim.enabled, sim.current_limit) == (True, 16)
-    await wait_state(hass, "sensor", f"{cid}_status", "charging")
+    await wait_state(hass, "sensor", f"charger_{cid}_status", "charging")
 
     sim.refuse_writes[400] = ExcCodes.DEVICE_FAILURE
     with pytest.raises(HomeAssistantError) as err:

@@ -80,12 +80,14 @@ async def test_unknown_charger_is_discovered_and_accepted_without_reconnect(
 
     entry = hass.config_entries.async_entries(DOMAIN)[-1]
     await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED)
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "GARAGE-1"), entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "charger_GARAGE-1"), entry.entry_id
+    )
     assert device is not None
     assert (device.manufacturer, device.model) == ("Acme", "Wallbox 11")
     await wait_until(
         hass,
-        lambda: state_of(hass, "binary_sensor", "GARAGE-1_charger_connected") == "on",
+        lambda: state_of(hass, "binary_sensor", "charger_GARAGE-1_charger_connected") == "on",
         what="charger connected",
     )
 
@@ -119,21 +121,21 @@ async def test_full_session_shows_in_home_assistant(
     await cp.connect()
     assert cp.boot_status == "Accepted"
     await cp.plug_in(1)
-    await wait_state(hass, "sensor", "CP1_status", "preparing")
-    assert state_of(hass, "binary_sensor", "CP1_vehicle_connected") == "on"
+    await wait_state(hass, "sensor", "charger_CP1_status", "preparing")
+    assert state_of(hass, "binary_sensor", "charger_CP1_vehicle_connected") == "on"
     await wait_state(hass, "sensor", "site_vehicles_waiting", "1")  # plugged in, no energy yet
     assert await cp.swipe("TAG-ANNA") == "Accepted"
     await cp.start(1, "TAG-ANNA")
     await cp.send_meter_values(1, sampled_values=energy(10_000))
     cp.time_offset = charger_clock(20)  # the charger's clock: 20 minutes of charging
     await cp.send_meter_values(1, sampled_values=energy(12_345))
-    await wait_state(hass, "sensor", "CP1_session_energy", "2.345")
-    assert state_of(hass, "sensor", "CP1_status") == "charging"
-    assert state_of(hass, "binary_sensor", "CP1_charging") == "on"
+    await wait_state(hass, "sensor", "charger_CP1_session_energy", "2.345")
+    assert state_of(hass, "sensor", "charger_CP1_status") == "charging"
+    assert state_of(hass, "binary_sensor", "charger_CP1_charging") == "on"
     await wait_state(hass, "sensor", "site_vehicles_waiting", "0")
     assert state_of(hass, "sensor", "site_occupied_connectors") == "1"
-    assert float(state_of(hass, "sensor", "CP1_power")) == 7.4  # shown in kW
-    assert float(state_of(hass, "sensor", "CP1_current_l1")) == 10.5
+    assert float(state_of(hass, "sensor", "charger_CP1_power")) == 7.4  # shown in kW
+    assert float(state_of(hass, "sensor", "charger_CP1_current_l1")) == 10.5
     assert len(started) == 1
     assert started[0].data["charger_id"] == "CP1"
 
@@ -149,15 +151,15 @@ async def test_full_session_shows_in_home_assistant(
     assert summary["charger_name"] == "CP1"
     assert summary["speed_class"] == "normal"
     assert len(finished) == 1
-    assert state_of(hass, "sensor", "CP1_status") == "available"
-    assert state_of(hass, "sensor", "CP1_session_energy") == "4.0"
-    assert state_of(hass, "sensor", "CP1_lifetime_energy") == "4.0"
-    assert state_of(hass, "sensor", "CP1_session_cost") == "unknown"  # not priced yet
+    assert state_of(hass, "sensor", "charger_CP1_status") == "available"
+    assert state_of(hass, "sensor", "charger_CP1_session_energy") == "4.0"
+    assert state_of(hass, "sensor", "charger_CP1_lifetime_energy") == "4.0"
+    assert state_of(hass, "sensor", "charger_CP1_session_cost") == "unknown"  # not priced yet
 
     # Once priced (the tariff engine's job), the last session's cost shows in HA's currency.
     hub.runtime_data.hub.engine.set_cost(summary["id"], Decimal("12.34"), "test tariff")
-    await wait_state(hass, "sensor", "CP1_session_cost", "12.34")
-    cost_state = hass.states.get(entity_id(hass, "sensor", "CP1_session_cost"))
+    await wait_state(hass, "sensor", "charger_CP1_session_cost", "12.34")
+    cost_state = hass.states.get(entity_id(hass, "sensor", "charger_CP1_session_cost"))
     assert cost_state is not None
     assert cost_state.attributes["unit_of_measurement"] == hass.config.currency
 
@@ -210,42 +212,44 @@ async def test_control_from_home_assistant(
     cp = make_cp("CP2", vendor="Zap", model="Z1", firmware="4.2")
     await cp.connect()
     await cp.plug_in(1)
-    await wait_state(hass, "sensor", "CP2_status", "preparing")
+    await wait_state(hass, "sensor", "charger_CP2_status", "preparing")
     # Added by id before it ever connected: the device learns its identity at boot.
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "CP2"), entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "charger_CP2"), entry.entry_id
+    )
     assert device is not None
     assert (device.manufacturer, device.model, device.sw_version) == ("Zap", "Z1", "4.2")
 
     await hass.services.async_call(
         "button",
         "press",
-        {"entity_id": entity_id(hass, "button", "CP2_start_charging")},
+        {"entity_id": entity_id(hass, "button", "charger_CP2_start_charging")},
         blocking=True,
     )
     remote = cp.requests_for("RemoteStartTransaction")
     assert len(remote) == 1
     assert remote[0]["connectorId"] == 1
     assert 0 < len(remote[0]["idTag"]) <= 20
-    await wait_state(hass, "sensor", "CP2_status", "charging")
+    await wait_state(hass, "sensor", "charger_CP2_status", "charging")
 
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": entity_id(hass, "number", "CP2_current_limit"), "value": 0},
+        {"entity_id": entity_id(hass, "number", "charger_CP2_current_limit"), "value": 0},
         blocking=True,
     )
     profile = cp.requests_for("SetChargingProfile")[-1]["csChargingProfiles"]
     assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
     assert profile["chargingSchedule"]["chargingRateUnit"] == "A"
     assert profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 0
-    assert state_of(hass, "number", "CP2_current_limit") == "0.0"
+    assert state_of(hass, "number", "charger_CP2_current_limit") == "0.0"
 
     started = cp.connector(1).transaction_id
     assert started is not None
     await hass.services.async_call(
         "button",
         "press",
-        {"entity_id": entity_id(hass, "button", "CP2_stop_charging")},
+        {"entity_id": entity_id(hass, "button", "charger_CP2_stop_charging")},
         blocking=True,
     )
     stop = cp.requests_for("RemoteStopTransaction")
@@ -260,11 +264,11 @@ async def test_action_on_disconnected_charger_raises_translated_error(
     entry = ocpp_charger_entry(hass, "OFFLINE-1")
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert state_of(hass, "sensor", "OFFLINE-1_lifetime_energy") == "0.0"
+    assert state_of(hass, "sensor", "charger_OFFLINE-1_lifetime_energy") == "0.0"
     # Its entities are unavailable, so HA skips button presses; the action still answers.
-    assert state_of(hass, "button", "OFFLINE-1_stop_charging") == "unavailable"
+    assert state_of(hass, "button", "charger_OFFLINE-1_stop_charging") == "unavailable"
     device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, "OFFLINE-1"), entry.entry_id
+        (DOMAIN, "charger_OFFLINE-1"), entry.entry_id
     )
     assert device is not None
     with pytest.raises(HomeAssistantError) as err:
@@ -287,7 +291,7 @@ async def test_session_continues_across_hub_restart(
     await cp.start(1, "TAG-BO")
     cp.time_offset = charger_clock(10)
     await cp.send_meter_values(1, sampled_values=energy(1_500))
-    await wait_state(hass, "sensor", "CP3_session_energy", "1.0")
+    await wait_state(hass, "sensor", "charger_CP3_session_energy", "1.0")
 
     assert await hass.config_entries.async_reload(hub.entry_id)
     await hass.async_block_till_done()
@@ -298,7 +302,7 @@ async def test_session_continues_across_hub_restart(
     await cp.connect()  # the charger comes back (no new boot: same transaction)
     cp.time_offset = charger_clock(20)
     await cp.send_meter_values(1, sampled_values=energy(2_500))
-    await wait_state(hass, "sensor", "CP3_session_energy", "2.0")
+    await wait_state(hass, "sensor", "charger_CP3_session_energy", "2.0")
     cp.connector(1).energy_wh = 3_000
     cp.time_offset = charger_clock(30)
     await cp.stop(1, "Local")
@@ -355,7 +359,7 @@ async def test_security_profile_2_tls_and_password(
     cp = secure("correct horse")
     await cp.connect()
     assert cp.boot_status == "Accepted"
-    await wait_state(hass, "binary_sensor", "SECURE-1_charger_connected", "on")
+    await wait_state(hass, "binary_sensor", "charger_SECURE-1_charger_connected", "on")
 
 
 def energy_201(wh: int, power_w: float = 7400.0) -> list[dict[str, Any]]:
@@ -386,8 +390,8 @@ async def test_ocpp_201_session_in_home_assistant(
     await cp.send_meter_values(1, sampled_values=energy_201(2_000))
     cp.time_offset = charger_clock(15)
     await cp.send_meter_values(1, sampled_values=energy_201(3_500))
-    await wait_state(hass, "sensor", "CP201_session_energy", "1.5")
-    assert state_of(hass, "sensor", "CP201_status") == "charging"
+    await wait_state(hass, "sensor", "charger_CP201_session_energy", "1.5")
+    assert state_of(hass, "sensor", "charger_CP201_status") == "charging"
     cp.connector(1).energy_wh = 4_000
     cp.time_offset = charger_clock(20)
     await cp.stop(1, "EVDisconnected")
@@ -398,7 +402,7 @@ async def test_ocpp_201_session_in_home_assistant(
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": entity_id(hass, "number", "CP201_current_limit"), "value": 10},
+        {"entity_id": entity_id(hass, "number", "charger_CP201_current_limit"), "value": 10},
         blocking=True,
     )
     profile = cp.requests_for("SetChargingProfile")[-1]["chargingProfile"]
@@ -427,9 +431,9 @@ async def test_states_written_for_one_frame_share_one_context(
     ours = [e for e in changes if e.data["entity_id"].startswith(("sensor.cp_ctx", "binary"))]
     changed = {e.data["entity_id"] for e in ours}
     assert {
-        entity_id(hass, "sensor", "CP-CTX_power"),
-        entity_id(hass, "sensor", "CP-CTX_session_energy"),
-        entity_id(hass, "sensor", "CP-CTX_lifetime_energy"),
+        entity_id(hass, "sensor", "charger_CP-CTX_power"),
+        entity_id(hass, "sensor", "charger_CP-CTX_session_energy"),
+        entity_id(hass, "sensor", "charger_CP-CTX_lifetime_energy"),
     } <= changed
     assert len({e.context.id for e in ours}) == 1
 

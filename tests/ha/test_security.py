@@ -276,7 +276,7 @@ async def test_stricter_policy_clears_the_charger_cache(
     # the first (full) local list is followed by a ClearCache of its own
     await wait_until(hass, lambda: bool(cp.requests_for("ClearCache")), what="first list")
     await hass.async_block_till_done()
-    select = entity_id(hass, "select", "CP-POL_authorization")
+    select = entity_id(hass, "select", "charger_CP-POL_authorization")
     before = len(cp.requests_for("ClearCache"))
     assert before == 1
 

@@ -155,7 +155,9 @@ async def test_shutdown_saves_sessions_when_the_audit_log_fails_to_stop(
 
 
 async def _device_id(hass: HomeAssistant, entry: MockConfigEntry, charger_id: str) -> str:
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, charger_id), entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"charger_{charger_id}"), entry.entry_id
+    )
     assert device is not None
     return device.id
 
