@@ -209,9 +209,11 @@ async def run(
                 await watcher.connect()
                 registry = await watcher.request({"type": "config/entity_registry/list"})
                 power_entity = {
-                    e["unique_id"][: -len("_power")]: e["entity_id"]
+                    e["unique_id"][len("charger_") : -len("_power")]: e["entity_id"]
                     for e in registry
-                    if e["platform"] == DOMAIN and e["unique_id"].endswith("_power")
+                    if e["platform"] == DOMAIN
+                    and e["unique_id"].startswith("charger_")
+                    and e["unique_id"].endswith("_power")
                 }
                 for i in range(n):
                     cp = SimulatedChargePoint(
