@@ -734,6 +734,12 @@ class SimulatedChargePoint:
             connector.profiles[profile_id] = (purpose, limit)
         return "Accepted"
 
+    def composite_limit(self, connector_id: int) -> float | None:
+        """The limit in force on a connector (0: the lowest of all); None without one."""
+        targets = self.connectors if connector_id == 0 else [self.connector(connector_id)]
+        limits = [c.limit_a for c in targets if c.limit_a is not None]
+        return min(limits) if limits else None
+
     def clear_profiles(
         self, connector_id: int | None, profile_id: int | None = None, purpose: str | None = None
     ) -> str:
@@ -806,17 +812,23 @@ class SimulatedChargePoint:
         return known, [k for k in keys if k not in self.configuration]
 
     async def send_report(self, request_id: int) -> None:
-        """NotifyReport with every variable (answer to GetBaseReport)."""
+        """NotifyReport with every variable (answer to GetBaseReport); the measurand
+        variables list the measurands the station can sample (``valuesList``)."""
         data = []
         for key, value in self.configuration.items():
             component, _, variable = key.partition(".")
-            data.append(
-                {
-                    "component": {"name": component},
-                    "variable": {"name": variable},
-                    "variable_attribute": [{"type": "Actual", "value": value}],
+            item: dict[str, Any] = {
+                "component": {"name": component},
+                "variable": {"name": variable},
+                "variable_attribute": [{"type": "Actual", "value": value}],
+            }
+            if key.endswith("Measurands"):
+                item["variable_characteristics"] = {
+                    "data_type": "MemberList",
+                    "supports_monitoring": False,
+                    "values_list": ",".join(sorted(self.config.supported_measurands)),
                 }
-            )
+            data.append(item)
         await self.call(
             call201.NotifyReport(
                 request_id=request_id,

@@ -51,6 +51,8 @@ class SimConfig:
     boot_on_reconnect: bool = False
     #: Measurands MeterValuesSampledData may contain; others make ChangeConfiguration Rejected.
     supported_measurands: frozenset[str] = ALL_MEASURANDS
+    #: Answer GetCompositeSchedule with the limit in force (False: NotImplemented).
+    composite_schedule: bool = True
     #: Validate our requests and the central system's answers with the ``ocpp`` schemas.
     strict: bool = True
     response_timeout: float = 10.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
 from ocpp.v16 import ChargePoint as ChargePoint16, call_result as result16
 
 from .routing import after, on
@@ -70,6 +71,26 @@ class Routes16(ChargePoint16):  # type: ignore[misc]
     @after("ClearChargingProfile")
     def after_clear_profile(self, **_: Any) -> None:
         self.sim.spawn(self.sim.report_limits())
+
+    @on("GetCompositeSchedule")
+    def on_get_composite(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None
+    ) -> Any:
+        if not self.sim.config.composite_schedule:
+            raise OcppNotImplementedError("GetCompositeSchedule")
+        limit = self.sim.composite_limit(connector_id)
+        if limit is None:
+            return result16.GetCompositeSchedule(status="Rejected")
+        return result16.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=self.sim.now_iso(),
+            charging_schedule={
+                "duration": duration,
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": 0, "limit": limit}],
+            },
+        )
 
     @on("ChangeConfiguration")
     def on_change_configuration(self, key: str, value: str) -> Any:

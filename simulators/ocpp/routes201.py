@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
 from ocpp.v201 import ChargePoint as ChargePoint201, call_result as result201
 
 from .routing import after, on
@@ -76,6 +77,24 @@ class Routes201(ChargePoint201):  # type: ignore[misc]
     @after("ClearChargingProfile")
     def after_clear_profile(self, **_: Any) -> None:
         self.sim.spawn(self.sim.report_limits())
+
+    @on("GetCompositeSchedule")
+    def on_get_composite(self, duration: int, evse_id: int, **_: Any) -> Any:
+        if not self.sim.config.composite_schedule:
+            raise OcppNotImplementedError("GetCompositeSchedule")
+        limit = self.sim.composite_limit(evse_id)
+        if limit is None:
+            return result201.GetCompositeSchedule(status="Rejected")
+        return result201.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evse_id": evse_id,
+                "duration": duration,
+                "schedule_start": self.sim.now_iso(),
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": 0, "limit": limit}],
+            },
+        )
 
     @on("SetVariables")
     def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:

@@ -274,10 +274,34 @@ class StopCharging(ChargerCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetCurrentLimit(ChargerCommand):
-    """A standing limit in A (0 suspends charging); connector 0 = whole charger."""
+    """A standing limit in A (0 suspends charging); connector 0 = whole charger.
+
+    A new limit replaces the previous one of the same scope (see :func:`limit_scope`).
+    """
 
     connector_id: int = 0
     limit_a: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetCurrentLimit(ChargerCommand):
+    """Read back the limit in force: ``data["limit_a"]`` (A, None when unknown)."""
+
+    connector_id: int = 0
+
+
+def limit_scope(connector_id: int | None, connectors: int) -> int:
+    """The connector a current limit applies to, so that a charger has one limit per scope.
+
+    On a charger with one connector, 0 (the whole charger) and 1 are the same scope: connector 1.
+    On a charger with several, 0 is the whole charger (also when none is named) and ``n`` is
+    connector ``n``.
+    """
+    if connector_id is None:
+        return 1 if connectors <= 1 else 0
+    if connectors <= 1 and connector_id == 0:
+        return 1
+    return connector_id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -412,3 +436,11 @@ class ChargerTimeoutError(ChargerError):
 
 class CommandNotSupportedError(ChargerError):
     """The charger (or its protocol/profile) cannot do this."""
+
+
+class InvalidCommandError(ChargerError, ValueError):
+    """The command cannot be carried by the protocol (nothing was sent).
+
+    E.g. an id tag longer than OCPP 1.6 allows, or a negative limit. A :class:`ValueError`
+    too: the command's arguments are what is wrong, not the charger.
+    """

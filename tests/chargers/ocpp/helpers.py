@@ -28,6 +28,7 @@ FAST = OcppServerSettings(
     configure_on_boot=False,
     command_timeout=2.0,
     boot_grace=30.0,
+    resume_grace=0.5,
     ws_ping_interval=None,
 )
 

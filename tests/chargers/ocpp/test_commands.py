@@ -91,17 +91,18 @@ async def test_remote_start_stop_201() -> None:
 
 
 async def test_current_limit_16_profile_and_zero_suspends() -> None:
+    """On a charger with one connector the whole charger is connector 1: one limit there."""
     async with running_server() as (server, handler), charge_point(server, "CP1") as cp:
         await cp.plug_in(1)
         await cp.start(1, "TAG1")
         result = await server.execute("CP1", SetCurrentLimit(connector_id=0, limit_a=16))
         assert (result.accepted, result.status) == (True, "Accepted")
         request = cp.requests_for("SetChargingProfile")[0]
-        assert request["connectorId"] == 0
+        assert request["connectorId"] == 1
         profile = request["csChargingProfiles"]
         assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
         assert profile["stackLevel"] == 0
-        assert profile["chargingProfileId"] == 1000
+        assert profile["chargingProfileId"] == 1001
         assert profile["chargingProfileKind"] == "Absolute"
         schedule = profile["chargingSchedule"]
         assert schedule["chargingRateUnit"] == "A"
@@ -115,11 +116,11 @@ async def test_current_limit_16_profile_and_zero_suspends() -> None:
         )
         assert suspended.connector_id == 1
         assert cp.power_of(cp.connector(1)) == 0.0
+        cleared_before = len(cp.requests_for("ClearChargingProfile"))
         result = await server.execute("CP1", ClearLimits(connector_id=0))
         assert result.accepted
-        clears = cp.requests_for("ClearChargingProfile")
-        assert {"chargingProfilePurpose": "TxDefaultProfile"} in clears
-        assert {"chargingProfilePurpose": "TxProfile"} in clears
+        # only the hub's own profile, by its id (never by purpose: others' profiles stay)
+        assert cp.requests_for("ClearChargingProfile")[cleared_before:] == [{"id": 1001}]
         await handler.wait_for(StatusChanged, 2, where=lambda e: e.state is ConnectorState.CHARGING)
 
 
@@ -151,7 +152,8 @@ async def test_charging_schedule_16_tx_profile_and_default() -> None:
         assert profile["chargingProfileId"] == 2001
         # a standing limit afterwards drops our TxProfile so the limit applies
         await server.execute("CP1", SetCurrentLimit(connector_id=1, limit_a=10))
-        assert cp.requests_for("ClearChargingProfile") == [{"id": 2001}]
+        # (and a whole-charger limit an earlier version may have left: once, by its id)
+        assert cp.requests_for("ClearChargingProfile") == [{"id": 1000}, {"id": 2001}]
         with pytest.raises(ValueError, match="period"):
             await server.execute("CP1", SetChargingSchedule(connector_id=1, periods=[]))
 
@@ -194,14 +196,12 @@ async def test_limits_201() -> None:
         ]
         result = await server.execute("CS1", ClearLimits(connector_id=1))
         assert result.accepted
+        # the hub's own profiles by id: an earlier whole-charger limit (checked once, after the
+        # first limit), then the limit and the schedule it set
         assert cp.requests_for("ClearChargingProfile") == [
-            {
-                "chargingProfileCriteria": {
-                    "chargingProfilePurpose": "TxDefaultProfile",
-                    "evseId": 1,
-                }
-            },
-            {"chargingProfileCriteria": {"chargingProfilePurpose": "TxProfile", "evseId": 1}},
+            {"chargingProfileId": 1000},
+            {"chargingProfileId": 1001},
+            {"chargingProfileId": 2001},
         ]
 
 

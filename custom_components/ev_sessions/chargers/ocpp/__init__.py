@@ -4,11 +4,12 @@ The HA glue creates one :class:`OcppServer` with a :class:`~..events.ChargerHand
 and sends commands with :meth:`OcppServer.execute`.
 """
 
-from .connection import OcppCallError
+from .connection import ChargerNotAcceptedError, OcppCallError
 from .server import OcppServer, charger_id_from_path
 from .state import OcppServerSettings, TransactionIdFactory
 
 __all__ = [
+    "ChargerNotAcceptedError",
     "OcppCallError",
     "OcppServer",
     "OcppServerSettings",

@@ -1,7 +1,13 @@
-"""One charger's websocket: framing, routing, validation, outgoing calls.
+"""One charger's websocket: framing, routing, validation, outgoing calls, boot and admission.
 
-Version-specific subclasses (:mod:`.v16`, :mod:`.v201`) mark CALL handlers with :func:`on` (the
-``ocpp`` package's routing decorator) and implement :meth:`OcppConnection.execute`. Handlers get
+Nothing is sent to a charger before its BootNotification is answered Accepted (or, for an
+accepted charger that reconnects without booting, before it shows that it resumes), except what
+a central system may send a charger that is not accepted: TriggerMessage for a boot, and reading
+or changing its configuration.
+
+The command flows are in :mod:`.commands`; the version-specific subclasses (:mod:`.v16`,
+:mod:`.v201`) translate payloads and mark CALL handlers with :func:`on` (the ``ocpp`` package's
+routing decorator). Handlers get
 the payload as the charger sent it (camelCase dict, already validated or repaired) and return the
 response payload, or an awaitable of it when they need to ask the hub. Synchronous handlers (the
 high-rate MeterValues, StatusNotification, Heartbeat) are answered inline, in order; asynchronous
@@ -15,7 +21,7 @@ thread, which is most of the cost of a frame (see the performance notes).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 import inspect
@@ -44,10 +50,14 @@ from custom_components.ev_sessions.chargers.events import (
     ChargerTimeoutError,
     CommandNotSupportedError,
     CommandResult,
+    InvalidCommandError,
+    MeterSample,
     ProtocolDeviation,
+    TagPresented,
 )
 
 from . import lenient, schemas
+from .meter import parse_meter_values
 from .state import ChargerState, OcppServerSettings
 from .timeutil import iso, parse_timestamp, utcnow
 
@@ -85,6 +95,11 @@ class OcppCallError(ChargerError):
         self.code = code
         self.description = description
         self.details = details
+
+
+class ChargerNotAcceptedError(ChargerNotConnectedError):
+    """The charger is connected, but its boot is not answered Accepted (yet): nothing but
+    provisioning may be sent to it."""
 
 
 class CallRejectedError(Exception):
@@ -141,6 +156,10 @@ class OcppConnection:
     errors: ClassVar[ErrorCodes]
     #: Every action of the protocol version (for NotImplemented vs NotSupported).
     known_actions: ClassVar[frozenset[str]]
+    #: What may be sent before the boot is answered Accepted (besides TriggerMessage for a
+    #: BootNotification): reading and changing the configuration, as the specs allow a
+    #: central system while a charger is Pending.
+    provisioning_actions: ClassVar[frozenset[str]]
     _routes: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -165,6 +184,8 @@ class OcppConnection:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._booted = False
+        #: Commands may be sent: its boot was answered Accepted, or it resumed without one.
+        self._ready = False
         #: Set by the server when a newer connection of the same charger took over.
         self.replaced = False
         #: The password this connection proved (HTTP Basic, or given to it): None when none.
@@ -177,7 +198,49 @@ class OcppConnection:
         self.frames_received = 0
         self._heard = asyncio.Event()
 
+    # ------------------------------------------------------------------ translations
+
+    def boot_info(self, payload: Payload) -> ChargerInfo:
+        """What a BootNotification says about the charger."""
+        raise NotImplementedError
+
+    def authorize_token(self, payload: Payload) -> str:
+        """The id tag (token) of an Authorize request."""
+        raise NotImplementedError
+
+    def authorize_reply(self, result: AuthorizationResult) -> Payload:
+        """The Authorize response for the hub's decision."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ shared handlers
+
+    @on("BootNotification")
+    async def on_boot_notification(self, payload: Payload, received: datetime) -> Reply:
+        """BootNotification: ask the hub, answer Accepted/Pending/Rejected."""
+        decision = await self.decide_boot(self.boot_info(payload))
+        return self.boot_reply(decision, received)
+
+    @on("Heartbeat")
+    def on_heartbeat(self, payload: Payload, received: datetime) -> Payload:
+        """Heartbeat: our time."""
+        return {"currentTime": iso(received)}
+
+    @on("Authorize")
+    async def on_authorize(self, payload: Payload, received: datetime) -> Payload:
+        """Authorize: the hub decides."""
+        id_tag = self.authorize_token(payload)
+        result = await self.authorize(id_tag, None, received)
+        _LOGGER.debug("%s: tag %s is %s", self.charger_id, short_tag(id_tag), result.status)
+        self.emit(
+            TagPresented(
+                charger_id=self.charger_id,
+                at=received,
+                connector_id=None,
+                id_tag=id_tag,
+                status=result.status,
+            )
+        )
+        return self.authorize_reply(result)
 
     @on("DataTransfer")
     def on_data_transfer(self, payload: Payload, received: datetime) -> Payload:
@@ -213,14 +276,31 @@ class OcppConnection:
         """The websocket is gone."""
         return self._closed
 
+    @property
+    def ready(self) -> bool:
+        """Commands may be sent: the charger is accepted and its boot answered (or it resumed)."""
+        return self._ready and not self._closed and self.state.accepted
+
+    def _announce(self) -> None:
+        """The charger is in: the hub counts it connected and may send it commands."""
+        self._ready = True
+        info = self.state.info or ChargerInfo(protocol=self.protocol)
+        self.emit(ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=info))
+
+    def _resume(self) -> None:
+        """An accepted charger is back without booting (a reconnect, not a reboot)."""
+        if not self._ready and not self._booted and self.state.accepted and not self._closed:
+            _LOGGER.debug("%s: resumes without a boot", self.charger_id)
+            self._announce()
+
+    async def _resume_later(self) -> None:
+        await asyncio.sleep(self.settings.resume_grace)
+        self._resume()
+
     async def run(self) -> None:
         """Serve the websocket until it closes. Never raises for a bad frame."""
         self.state.connected_since = utcnow()
-        if self.state.accepted and self.state.info is not None:
-            # a reconnect without a reboot: the charger is back with what we knew of it
-            self.emit(
-                ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=self.state.info)
-            )
+        self.spawn(self._resume_later())
         self.spawn(self._ask_for_boot_later())
         self.spawn(self._watch_liveness())
         self.spawn(self._close_if_silent())
@@ -378,6 +458,41 @@ class OcppConnection:
         )
         return False
 
+    def meter_samples(
+        self,
+        meter_values: Sequence[Payload],
+        *,
+        connector_id: int,
+        transaction_id: str | None,
+        received: datetime,
+        offline: bool = False,
+    ) -> list[MeterSample]:
+        """The samples of ``meterValue`` entries, under this charger's clock rules.
+
+        1.6 has no offline flag: a sample lagging ``received`` by more than ``offline_after``
+        counts as replayed. 2.0.1 says so itself (``offline``).
+        """
+        v201 = self.version == "2.0.1"
+        return parse_meter_values(
+            meter_values,
+            v201=v201,
+            charger_id=self.charger_id,
+            connector_id=connector_id,
+            transaction_id=transaction_id,
+            received=received,
+            offline_after=None if v201 else self.settings.offline_delta,
+            offline=offline,
+            deviate=self.deviate,
+            max_ahead=self.settings.clock_tolerance_delta,
+        )
+
+    def check_connector(self, connector_id: int, *, zero: bool, what: str) -> None:
+        """Raise :class:`CallRejectedError` (PropertyConstraintViolation) when out of range."""
+        if not self.connector_in_range(connector_id, zero=zero, what=what):
+            raise CallRejectedError(
+                "PropertyConstraintViolation", f"{what} {connector_id!r:.30} out of range"
+            )
+
     async def persisted[R](self, reply: R) -> R:
         """``reply`` once :meth:`persist` returned (a handler emits first, then returns this)."""
         await self.persist()
@@ -480,9 +595,12 @@ class OcppConnection:
                 await self._send_error(unique_id, "NotImplemented", f"{action} is not known")
             return
         state = self.state
-        if action != "BootNotification" and not state.accepted:
-            await self._send_error(unique_id, "SecurityError", "charger is not accepted")
-            return
+        if action != "BootNotification":
+            if not state.accepted:
+                await self._send_error(unique_id, "SecurityError", "charger is not accepted")
+                return
+            if not self._ready:
+                self._resume()  # an accepted charger sending anything but a boot is back
         try:
             checked = self._validate(action, payload)
             result = getattr(self, method)(checked, received)
@@ -569,8 +687,9 @@ class OcppConnection:
     async def call(self, action: str, payload: Payload) -> Payload:
         """Send a CALL and return the answer's payload.
 
-        Raises :class:`ValueError` for a payload the schema rejects (nothing is sent),
-        :class:`ChargerNotConnectedError`, :class:`ChargerTimeoutError` and
+        Raises :class:`InvalidCommandError` for a payload the schema rejects (nothing is sent),
+        :class:`ChargerNotConnectedError`, :class:`ChargerNotAcceptedError` before the boot is
+        answered Accepted (but for provisioning), :class:`ChargerTimeoutError` and
         :class:`OcppCallError` for a CALLERROR answer.
         """
         validate = schemas.validator(self.version, action)
@@ -578,9 +697,11 @@ class OcppConnection:
             try:
                 validate(payload)
             except schemas.SchemaError as error:
-                raise ValueError(f"invalid {action} request: {error.message}") from error
+                raise InvalidCommandError(f"invalid {action} request: {error.message}") from error
         if self._closed:
             raise ChargerNotConnectedError(self.charger_id)
+        if not self._ready and not self._allowed_before_accepted(action, payload):
+            raise ChargerNotAcceptedError(f"{self.charger_id}: not accepted, {action} not sent")
         limit = self.settings.command_timeout
         async with self._call_lock:
             if self._closed:
@@ -603,6 +724,12 @@ class OcppConnection:
         self._check_answer(action, answer)
         return answer
 
+    def _allowed_before_accepted(self, action: str, payload: Payload) -> bool:
+        """Provisioning, or asking for the boot: what a charger not (yet) accepted may get."""
+        if action == "TriggerMessage":
+            return payload.get("requestedMessage") == "BootNotification"
+        return action in self.provisioning_actions
+
     def _check_answer(self, action: str, answer: Payload) -> None:
         validate = schemas.validator(self.version, action, response=True)
         if validate is None:
@@ -611,19 +738,6 @@ class OcppConnection:
             validate(answer)
         except schemas.SchemaError as error:
             self.deviate(f"invalid_response:{action}", error.message)
-
-    async def command(self, action: str, payload: Payload, *, ok: frozenset[str]) -> CommandResult:
-        """Send a CALL whose answer has a ``status``; ``accepted`` when it is in ``ok``."""
-        try:
-            answer = await self.call(action, payload)
-        except OcppCallError as error:
-            if error.code in {"NotImplemented", "NotSupported"}:
-                raise CommandNotSupportedError(f"{self.charger_id}: {action}: {error}") from error
-            return CommandResult(
-                accepted=False, status=error.code, data={"description": error.description}
-            )
-        status = str(answer.get("status", ""))
-        return CommandResult(accepted=status in ok, status=status, data=dict(answer))
 
     async def authorize(
         self, id_tag: str, connector_id: int | None, at: datetime
@@ -647,6 +761,7 @@ class OcppConnection:
         state.boot_count += 1
         state.info = info
         self._booted = True
+        self._ready = False  # nothing goes out until the boot is answered
         if state.force_accept:
             decision = BootDecision.ACCEPTED
             state.force_accept = False
@@ -659,9 +774,7 @@ class OcppConnection:
         state.accepted = decision is BootDecision.ACCEPTED
         state.pending = decision is BootDecision.PENDING
         state.rejected = decision is BootDecision.REJECTED
-        if state.accepted:
-            self.emit(ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=info))
-        else:
+        if not state.accepted:
             _LOGGER.info("%s: boot answered %s", self.charger_id, decision.value)
         return decision
 
@@ -679,6 +792,10 @@ class OcppConnection:
         return Reply(payload, after)
 
     def _after_accepted(self) -> None:
+        """The Accepted answer is out: the charger is in (announced), then configured."""
+        if not self.state.accepted or self._closed:
+            return
+        self._announce()
         if self.settings.configure_on_boot:
             self.spawn(self.configure())
 

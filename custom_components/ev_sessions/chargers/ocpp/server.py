@@ -43,7 +43,7 @@ from custom_components.ev_sessions.chargers.events import (
     CommandResult,
 )
 
-from .connection import OcppConnection, ServerContext
+from .connection import ChargerNotAcceptedError, OcppConnection, ServerContext
 from .schemas import load_schemas
 from .state import ChargerState, OcppServerSettings, TransactionIdFactory
 from .timeutil import utcnow
@@ -349,13 +349,17 @@ class OcppServer:
     async def execute(self, charger_id: str, command: ChargerCommand) -> CommandResult:
         """Send a command to a charger.
 
-        Raises :class:`ChargerNotConnectedError`, :class:`ChargerTimeoutError`,
-        :class:`CommandNotSupportedError`, and :class:`ValueError` for arguments the protocol
-        cannot carry (e.g. an id tag over 20 characters in 1.6).
+        Raises :class:`ChargerNotConnectedError` (:class:`ChargerNotAcceptedError` while the
+        charger is connected but its boot is not answered Accepted: Pending, or not booted yet),
+        :class:`ChargerTimeoutError`, :class:`CommandNotSupportedError`, and
+        :class:`InvalidCommandError` (a ValueError) for arguments the protocol cannot carry
+        (e.g. an id tag over 20 characters in 1.6).
         """
         connection = self._connections.get(charger_id)
-        if connection is None or connection.closed or not connection.state.accepted:
+        if connection is None or connection.closed:
             raise ChargerNotConnectedError(charger_id)
+        if not connection.ready:
+            raise ChargerNotAcceptedError(f"{charger_id}: not accepted (yet)")
         return await connection.execute(command)
 
     def diagnostics(self) -> dict[str, Any]:

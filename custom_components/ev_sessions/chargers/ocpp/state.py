@@ -66,6 +66,10 @@ class OcppServerSettings:
     command_timeout: float = 30.0
     #: A connection that did not boot within this time is asked to (TriggerMessage).
     boot_grace: float = 10.0
+    #: An accepted charger that reconnects is sent nothing until it has booted (and the boot is
+    #: answered) or shows that it resumes without a boot: it sends another message, or no
+    #: BootNotification within this time.
+    resume_grace: float = 5.0
     #: Messages whose timestamp lags the receive time by more than this are marked offline.
     offline_after: float = 120.0
     #: idToken type used for 2.0.1 remote starts and local lists.
@@ -142,6 +146,34 @@ class ChargerState:
     connected_since: datetime | None = None
     boot_count: int = 0
     remote_start_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    #: Allowed values the charger reported for its variables (2.0.1 ``valuesList``), by
+    #: "Component.Variable".
+    values_lists: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Charging profile ids of ours the charger accepted (id -> scope), and ids it is known not
+    #: to hold; an id in neither may be left from an earlier run of the hub.
+    profiles_set: dict[int, int] = field(default_factory=dict)
+    profiles_absent: set[int] = field(default_factory=set)
+    #: The standing limit (A) the charger last accepted from the hub, per scope (0 = charger).
+    limits: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def connector_count(self) -> int:
+        """How many connectors (EVSEs) the charger has, as far as it told."""
+        return max(self.connectors, self.reported_connectors or 0)
+
+    def profile_set(self, profile_id: int, scope: int) -> None:
+        """The charger accepted a profile of ours."""
+        self.profiles_set[profile_id] = scope
+        self.profiles_absent.discard(profile_id)
+
+    def profile_gone(self, profile_id: int) -> None:
+        """The charger no longer holds a profile of ours (cleared, or it never had it)."""
+        self.profiles_set.pop(profile_id, None)
+        self.profiles_absent.add(profile_id)
+
+    def may_hold(self, profile_ids: list[int]) -> list[int]:
+        """The ids of ours among ``profile_ids`` the charger may still hold."""
+        return [pid for pid in profile_ids if pid not in self.profiles_absent]
 
     @property
     def connector_limit(self) -> int:
@@ -196,6 +228,8 @@ class ChargerState:
             "deviations": dict(self.deviations),
             "configuration": dict(self.configuration),
             "configured": dict(self.configured),
+            "limits": {str(k): v for k, v in self.limits.items()},
+            "charging_profiles": sorted(self.profiles_set),
             "notifications": dict(self.notifications),
             "last_seen": None if self.last_seen is None else self.last_seen.isoformat(),
             "connected_since": None

@@ -1,4 +1,5 @@
-"""OCPP 1.6J: translate charger CALLs into events and commands into CALLs."""
+"""OCPP 1.6J: translate charger CALLs into events, and the command flows' requests into 1.6
+payloads (the flows themselves are in :mod:`.commands`)."""
 
 from __future__ import annotations
 
@@ -13,45 +14,21 @@ from custom_components.ev_sessions.chargers.events import (
     AuthorizationListEntry,
     AuthorizationResult,
     AuthorizationStatus,
-    ChangeConfiguration,
-    ChargerCommand,
     ChargerConnected,
     ChargerInfo,
-    ClearAuthorizationCache,
-    ClearLimits,
-    CommandNotSupportedError,
     CommandResult,
     ConnectorState,
-    GetAuthorizationListVersion,
     GetConfiguration,
-    PushAuthorizationList,
-    Reset,
-    SetAvailability,
-    SetChargerPassword,
-    SetChargingSchedule,
-    SetCurrentLimit,
-    StartCharging,
+    InvalidCommandError,
     StatusChanged,
-    StopCharging,
-    TagPresented,
     TransactionEnded,
     TransactionStarted,
-    TriggerMessage,
-    UnlockConnector,
 )
 
-from .charging_profiles import ProfileIds, schedule_periods, standing_start
-from .connection import (
-    CallRejectedError,
-    ErrorCodes,
-    OcppCallError,
-    OcppConnection,
-    Payload,
-    Reply,
-    on,
-    short_tag,
-)
-from .meter import parse_meter_values, register_wh
+from .charging_profiles import ProfileSpec
+from .commands import CONFIG_OK, CommandConnection, ConfigKeys, ConfigStep, Request
+from .connection import ErrorCodes, OcppCallError, Payload, on
+from .meter import register_wh
 from .timeutil import iso, utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -85,7 +62,10 @@ TRIGGERS = frozenset(
         "StatusNotification",
     }
 )
-ACCEPTED = frozenset({"Accepted"})
+#: SecurityProfile: "NotSupported" is a charger without the key that took the AuthorizationKey.
+_PROFILE_OK = frozenset({"Accepted", "RebootRequired", "NotSupported"})
+#: The security whitepaper's AuthorizationKey: 16 to 20 bytes (sent as 32 to 40 hex digits).
+PASSWORD_BYTES = (16, 20)
 
 
 def id_tag_info(result: AuthorizationResult) -> Payload:
@@ -98,13 +78,7 @@ def id_tag_info(result: AuthorizationResult) -> Payload:
     return info
 
 
-def check_id_tag(id_tag: str) -> None:
-    """Raise :class:`ValueError` for an id tag 1.6 cannot carry."""
-    if not id_tag or len(id_tag) > ID_TAG_MAX:
-        raise ValueError(f"OCPP 1.6 id tags are 1 to {ID_TAG_MAX} characters, got {len(id_tag)}")
-
-
-class V16Connection(OcppConnection):
+class V16Connection(CommandConnection):
     """A charger speaking OCPP 1.6J."""
 
     version = "1.6"
@@ -115,13 +89,19 @@ class V16Connection(OcppConnection):
         bad_message_type="PropertyConstraintViolation",
     )
     known_actions = frozenset(action.value for action in Action)
+    provisioning_actions = frozenset({"GetConfiguration", "ChangeConfiguration"})
+    tag_max = ID_TAG_MAX
+    triggers = TRIGGERS
+    config_keys = ConfigKeys(
+        interval="MeterValueSampleInterval", measurands="MeterValuesSampledData"
+    )
+    list_version_key = "listVersion"
 
     # ------------------------------------------------------------------ from the charger
 
-    @on(Action.boot_notification)
-    async def on_boot_notification(self, payload: Payload, received: datetime) -> Reply:
-        """BootNotification: ask the hub, answer Accepted/Pending/Rejected."""
-        info = ChargerInfo(
+    def boot_info(self, payload: Payload) -> ChargerInfo:
+        """BootNotification: vendor, model, serial (charge point's, else charge box's)."""
+        return ChargerInfo(
             vendor=payload.get("chargePointVendor"),
             model=payload.get("chargePointModel"),
             serial=payload.get("chargePointSerialNumber") or payload.get("chargeBoxSerialNumber"),
@@ -129,20 +109,22 @@ class V16Connection(OcppConnection):
             protocol=self.protocol,
             connectors=self.state.connectors,
         )
-        decision = await self.decide_boot(info)
-        return self.boot_reply(decision, received)
 
-    @on(Action.heartbeat)
-    def on_heartbeat(self, payload: Payload, received: datetime) -> Payload:
-        """Heartbeat: our time."""
-        return {"currentTime": iso(received)}
+    def authorize_token(self, payload: Payload) -> str:
+        """Authorize: the idTag."""
+        id_tag: str = payload["idTag"]
+        return id_tag
+
+    def authorize_reply(self, result: AuthorizationResult) -> Payload:
+        """Authorize: the idTagInfo."""
+        return {"idTagInfo": id_tag_info(result)}
 
     @on(Action.status_notification)
     def on_status_notification(self, payload: Payload, received: datetime) -> Payload:
         """StatusNotification: connector (0 = station) state."""
         at = self.charger_time(payload.get("timestamp"), received)
         connector_id: int = payload["connectorId"]
-        self._check_connector(connector_id, zero=True, what="StatusNotification connectorId")
+        self.check_connector(connector_id, zero=True, what="StatusNotification connectorId")
         self.state.connectors = max(self.state.connectors, connector_id)
         error_code = payload.get("errorCode")
         status = payload.get("status")
@@ -160,23 +142,6 @@ class V16Connection(OcppConnection):
             )
         )
         return {}
-
-    @on(Action.authorize)
-    async def on_authorize(self, payload: Payload, received: datetime) -> Payload:
-        """Authorize: the hub decides."""
-        id_tag: str = payload["idTag"]
-        result = await self.authorize(id_tag, None, received)
-        _LOGGER.debug("%s: tag %s is %s", self.charger_id, short_tag(id_tag), result.status)
-        self.emit(
-            TagPresented(
-                charger_id=self.charger_id,
-                at=received,
-                connector_id=None,
-                id_tag=id_tag,
-                status=result.status,
-            )
-        )
-        return {"idTagInfo": id_tag_info(result)}
 
     def _new_transaction_id(self) -> int:
         issued = self.context.issued_ids
@@ -242,17 +207,12 @@ class V16Connection(OcppConnection):
         offline = received - at > self.settings.offline_delta
         if connector_id is not None:
             # without a connector they are not the charger's own (connector 0) readings
-            for sample in parse_meter_values(
+            for sample in self.meter_samples(
                 payload.get("transactionData") or (),
-                v201=False,
-                charger_id=self.charger_id,
                 connector_id=connector_id,
                 transaction_id=transaction_id,
                 received=received,
-                offline_after=self.settings.offline_delta,
                 offline=offline,
-                deviate=self.deviate,
-                max_ahead=self.settings.clock_tolerance_delta,
             ):
                 self.emit(sample)
         id_tag = payload.get("idTag")
@@ -275,32 +235,19 @@ class V16Connection(OcppConnection):
     def on_meter_values(self, payload: Payload, received: datetime) -> Payload:
         """MeterValues: one sample per timestamp (0 = the charger's own meter)."""
         connector_id: int = payload["connectorId"]
-        self._check_connector(connector_id, zero=True, what="MeterValues connectorId")
+        self.check_connector(connector_id, zero=True, what="MeterValues connectorId")
         raw_tx = payload.get("transactionId")
         transaction_id = str(raw_tx) if raw_tx is not None else None
         if transaction_id is None and connector_id > 0:
             transaction_id = self.state.transactions.get(connector_id)
-        for sample in parse_meter_values(
+        for sample in self.meter_samples(
             payload["meterValue"],
-            v201=False,
-            charger_id=self.charger_id,
             connector_id=connector_id,
             transaction_id=transaction_id,
             received=received,
-            offline_after=self.settings.offline_delta,
-            offline=False,
-            deviate=self.deviate,
-            max_ahead=self.settings.clock_tolerance_delta,
         ):
             self.emit(sample)
         return {}
-
-    def _check_connector(self, connector_id: int, *, zero: bool, what: str) -> None:
-        """Raise :class:`CallRejectedError` (PropertyConstraintViolation) when out of range."""
-        if not self.connector_in_range(connector_id, zero=zero, what=what):
-            raise CallRejectedError(
-                "PropertyConstraintViolation", f"{what} {connector_id!r:.30} out of range"
-            )
 
     @on(Action.diagnostics_status_notification)
     def on_diagnostics_status_notification(self, payload: Payload, received: datetime) -> Payload:
@@ -310,41 +257,26 @@ class V16Connection(OcppConnection):
 
     # ------------------------------------------------------------------ after boot
 
-    async def configure(self) -> None:
-        """Read the configuration, then set the sample interval and the measurands."""
-        state = self.state
+    async def read_configuration(self) -> None:
+        """GetConfiguration: every key, and the number of connectors."""
         try:
             answer = await self.call("GetConfiguration", {})
         except OcppCallError as error:
-            state.configured["GetConfiguration"] = error.code
-        else:
-            for entry in answer.get("configurationKey") or ():
-                if isinstance(entry, dict) and isinstance(entry.get("key"), str):
-                    state.configuration[entry["key"]] = entry.get("value")
-            self._learn_connectors()
-        interval = self.settings.meter_interval
-        if interval is not None:
-            result = await self._change("MeterValueSampleInterval", str(interval))
-            state.configured["MeterValueSampleInterval"] = {
-                "value": interval,
-                "status": result,
-            }
-        if self.settings.measurands:
-            for measurands in (self.settings.measurands, self.settings.fallback_measurands):
-                value = ",".join(measurands)
-                result = await self._change("MeterValuesSampledData", value)
-                state.configured["MeterValuesSampledData"] = {"value": value, "status": result}
-                if result in {"Accepted", "RebootRequired"}:
-                    break
+            self.state.configured["GetConfiguration"] = error.code
+            return
+        self._remember_configuration(answer)
+        self._learn_connectors()
 
-    async def _change(self, key: str, value: str) -> str:
-        try:
-            answer = await self.call("ChangeConfiguration", {"key": key, "value": value})
-        except OcppCallError as error:
-            return error.code
-        if answer.get("status") in {"Accepted", "RebootRequired"}:
-            self.state.configuration[key] = value
-        return str(answer.get("status"))
+    def _remember_configuration(self, answer: Payload) -> tuple[dict[str, Any], list[str]]:
+        values: dict[str, Any] = {}
+        readonly: list[str] = []
+        for entry in answer.get("configurationKey") or ():
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+                values[entry["key"]] = entry.get("value")
+                if entry.get("readonly"):
+                    readonly.append(entry["key"])
+        self.state.configuration.update(values)
+        return values, readonly
 
     def _learn_connectors(self) -> None:
         raw = self.state.configuration.get("NumberOfConnectors")
@@ -370,245 +302,11 @@ class V16Connection(OcppConnection):
                 self.state.info = info
                 self.emit(ChargerConnected(charger_id=self.charger_id, at=utcnow(), info=info))
 
-    # ------------------------------------------------------------------ commands
-
-    async def execute(self, command: ChargerCommand) -> CommandResult:
-        """Carry out a normalized command with the matching 1.6 CALL."""
-        match command:
-            case StartCharging():
-                check_id_tag(command.id_tag)
-                _LOGGER.info(
-                    "%s: remote start on %s for %s",
-                    self.charger_id,
-                    command.connector_id,
-                    short_tag(command.id_tag),
-                )
-                payload: Payload = {"idTag": command.id_tag}
-                if command.connector_id > 0:
-                    payload["connectorId"] = command.connector_id
-                return await self.command("RemoteStartTransaction", payload, ok=ACCEPTED)
-            case StopCharging():
-                return await self._stop(command)
-            case SetCurrentLimit():
-                return await self._set_limit(command)
-            case SetChargingSchedule():
-                return await self._set_schedule(command)
-            case ClearLimits():
-                return await self._clear_limits(command.connector_id)
-            case UnlockConnector():
-                return await self.command(
-                    "UnlockConnector", {"connectorId": command.connector_id}, ok=_UNLOCKED
-                )
-            case SetAvailability():
-                return await self.command(
-                    "ChangeAvailability",
-                    {
-                        "connectorId": command.connector_id,
-                        "type": "Operative" if command.available else "Inoperative",
-                    },
-                    ok=_SCHEDULED,
-                )
-            case Reset():
-                return await self.command(
-                    "Reset", {"type": "Hard" if command.hard else "Soft"}, ok=ACCEPTED
-                )
-            case TriggerMessage():
-                return await self._trigger(command)
-            case ChangeConfiguration():
-                result = await self.command(
-                    "ChangeConfiguration",
-                    {"key": command.key, "value": command.value},
-                    ok=frozenset({"Accepted", "RebootRequired"}),
-                )
-                if result.accepted:
-                    self.state.configuration[command.key] = command.value
-                return result
-            case GetConfiguration():
-                return await self._get_configuration(command)
-            case PushAuthorizationList():
-                return await self._send_local_list(command)
-            case GetAuthorizationListVersion():
-                answer = await self._call_or_unsupported("GetLocalListVersion", {})
-                version = answer.get("listVersion")
-                return CommandResult(
-                    accepted=isinstance(version, int) and version >= 0,
-                    status="Accepted"
-                    if isinstance(version, int) and version >= 0
-                    else "NotSupported",
-                    data={"version": version},
-                )
-            case ClearAuthorizationCache():
-                return await self.command("ClearCache", {}, ok=ACCEPTED)
-            case SetChargerPassword():
-                return await self._set_password(command)
-        raise CommandNotSupportedError(f"OCPP 1.6 cannot {type(command).__name__}")
-
-    async def _set_password(self, command: SetChargerPassword) -> CommandResult:
-        """``AuthorizationKey`` (the hex digits of the password), then ``SecurityProfile``.
-
-        The security whitepaper wants the key set first; profile 1 (Basic auth) or 2 (over TLS).
-        A charger without a ``SecurityProfile`` key (NotSupported) that took the key is taken to
-        use it. The password never lands in the configuration kept for diagnostics.
-        """
-        size = len(command.password.encode())
-        if not PASSWORD_BYTES[0] <= size <= PASSWORD_BYTES[1]:
-            raise ValueError(f"OCPP 1.6 passwords are 16 to 20 bytes, got {size}")
-        key = await self._change_quietly("AuthorizationKey", command.password.encode().hex())
-        statuses = {"AuthorizationKey": key}
-        if key in _CONFIG_OK:
-            profile = "2" if command.tls else "1"
-            statuses["SecurityProfile"] = await self._change(_PROFILE_KEY, profile)
-        accepted = key in _CONFIG_OK and statuses["SecurityProfile"] in _PROFILE_OK
-        if accepted:
-            self.authenticated_with = command.password  # this connection got it from us
-        if accepted:
-            status = "Accepted"
-        else:
-            status = key if key not in _CONFIG_OK else statuses[_PROFILE_KEY]
-        return CommandResult(accepted=accepted, status=status, data=dict(statuses))
-
-    async def _change_quietly(self, key: str, value: str) -> str:
-        """ChangeConfiguration whose value is a secret: not remembered, never logged."""
-        try:
-            answer = await self.call("ChangeConfiguration", {"key": key, "value": value})
-        except OcppCallError as error:
-            return error.code
-        return str(answer.get("status"))
-
-    async def _call_or_unsupported(self, action: str, payload: Payload) -> Payload:
-        try:
-            return await self.call(action, payload)
-        except OcppCallError as error:
-            if error.code in {"NotImplemented", "NotSupported"}:
-                raise CommandNotSupportedError(f"{self.charger_id}: {action}") from error
-            raise
-
-    async def _stop(self, command: StopCharging) -> CommandResult:
-        transaction_id = command.transaction_id or self.state.transactions.get(command.connector_id)
-        if transaction_id is None:
-            return CommandResult(accepted=False, status="NoTransaction")
-        try:
-            number = int(transaction_id)
-        except ValueError as error:
-            raise ValueError(
-                f"OCPP 1.6 transaction ids are integers: {transaction_id!r}"
-            ) from error
-        return await self.command("RemoteStopTransaction", {"transactionId": number}, ok=ACCEPTED)
-
-    def _profile(
-        self,
-        *,
-        profile_id: int,
-        purpose: str,
-        start: datetime,
-        periods: list[tuple[int, float]],
-        transaction_id: str | None = None,
-    ) -> Payload:
-        profile: Payload = {
-            "chargingProfileId": profile_id,
-            "stackLevel": 0,
-            "chargingProfilePurpose": purpose,
-            "chargingProfileKind": "Absolute",
-            "chargingSchedule": {
-                "startSchedule": iso(start),
-                "chargingRateUnit": "A",
-                "chargingSchedulePeriod": [
-                    {"startPeriod": offset, "limit": round(limit, 1)} for offset, limit in periods
-                ],
-            },
-        }
-        if transaction_id is not None:
-            profile["transactionId"] = int(transaction_id)
-        return profile
-
-    async def _set_limit(self, command: SetCurrentLimit) -> CommandResult:
-        if command.limit_a < 0:
-            raise ValueError(f"a current limit cannot be negative: {command.limit_a}")
-        connector_id = command.connector_id
-        profile = self._profile(
-            profile_id=ProfileIds.limit(connector_id),
-            purpose="TxDefaultProfile",
-            start=standing_start(),
-            periods=[(0, command.limit_a)],
-        )
-        result = await self.command(
-            "SetChargingProfile",
-            {"connectorId": connector_id, "csChargingProfiles": profile},
-            ok=ACCEPTED,
-        )
-        if result.accepted:
-            # a schedule (TxProfile) of ours would win over the new default limit: drop it
-            await self._clear_tx_profiles(connector_id)
-        return result
-
-    async def _clear_tx_profiles(self, connector_id: int) -> None:
-        connectors = list(self.state.transactions) if connector_id == 0 else [connector_id]
-        for connector in connectors:
-            if connector in self.state.transactions:
-                try:
-                    await self.call("ClearChargingProfile", {"id": ProfileIds.schedule(connector)})
-                except OcppCallError as error:
-                    _LOGGER.debug("%s: clearing TxProfile failed: %s", self.charger_id, error)
-
-    async def _set_schedule(self, command: SetChargingSchedule) -> CommandResult:
-        start, periods = schedule_periods(command.periods)
-        connector_id = command.connector_id
-        transaction_id = self.state.transactions.get(connector_id)
-        if transaction_id is not None:
-            profile = self._profile(
-                profile_id=ProfileIds.schedule(connector_id),
-                purpose="TxProfile",
-                start=start,
-                periods=periods,
-                transaction_id=transaction_id,
-            )
-        else:
-            profile = self._profile(
-                profile_id=ProfileIds.limit(connector_id),
-                purpose="TxDefaultProfile",
-                start=start,
-                periods=periods,
-            )
-        return await self.command(
-            "SetChargingProfile",
-            {"connectorId": connector_id, "csChargingProfiles": profile},
-            ok=ACCEPTED,
-        )
-
-    async def _clear_limits(self, connector_id: int) -> CommandResult:
-        statuses: list[str] = []
-        for purpose in ("TxDefaultProfile", "TxProfile"):
-            payload: Payload = {"chargingProfilePurpose": purpose}
-            if connector_id > 0:
-                payload["connectorId"] = connector_id
-            result = await self.command("ClearChargingProfile", payload, ok=ACCEPTED)
-            statuses.append(result.status)
-        accepted = "Accepted" in statuses
-        return CommandResult(
-            accepted=accepted or all(status == "Unknown" for status in statuses),
-            status="Accepted" if accepted else statuses[0],
-            data={"statuses": statuses},
-        )
-
-    async def _trigger(self, command: TriggerMessage) -> CommandResult:
-        if command.message not in TRIGGERS:
-            raise CommandNotSupportedError(f"OCPP 1.6 cannot trigger {command.message!r}")
-        payload: Payload = {"requestedMessage": command.message}
-        if command.connector_id is not None:
-            payload["connectorId"] = command.connector_id
-        return await self.command("TriggerMessage", payload, ok=ACCEPTED)
-
-    async def _get_configuration(self, command: GetConfiguration) -> CommandResult:
+    async def get_configuration(self, command: GetConfiguration) -> CommandResult:
+        """GetConfiguration of the keys (all when none)."""
         payload: Payload = {"key": list(command.keys)} if command.keys else {}
-        answer = await self._call_or_unsupported("GetConfiguration", payload)
-        values: dict[str, Any] = {}
-        readonly: list[str] = []
-        for entry in answer.get("configurationKey") or ():
-            if isinstance(entry, dict) and isinstance(entry.get("key"), str):
-                values[entry["key"]] = entry.get("value")
-                if entry.get("readonly"):
-                    readonly.append(entry["key"])
-        self.state.configuration.update(values)
+        answer = await self.call_or_unsupported(("GetConfiguration", payload))
+        values, readonly = self._remember_configuration(answer)
         return CommandResult(
             accepted=True,
             status="Accepted",
@@ -619,40 +317,118 @@ class V16Connection(OcppConnection):
             },
         )
 
-    async def _send_local_list(self, command: PushAuthorizationList) -> CommandResult:
-        entries: list[Payload] = []
-        for entry in command.entries:
-            check_id_tag(entry.id_tag)
-            item: Payload = {"idTag": entry.id_tag}
-            if entry.status is not None:
-                item["idTagInfo"] = _entry_info(entry)
-            elif command.full:
-                raise ValueError("a full local list cannot remove tags (status None)")
-            entries.append(item)
-        return await self.command(
-            "SendLocalList",
-            {
-                "listVersion": command.version,
-                "updateType": "Full" if command.full else "Differential",
-                "localAuthorizationList": entries,
+    # ------------------------------------------------------------------ command payloads
+
+    def start_request(self, connector_id: int, id_tag: str) -> Request:
+        """RemoteStartTransaction."""
+        payload: Payload = {"idTag": id_tag}
+        if connector_id > 0:
+            payload["connectorId"] = connector_id
+        return "RemoteStartTransaction", payload
+
+    def stop_request(self, transaction_id: str) -> Request:
+        """RemoteStopTransaction (1.6 transaction ids are integers)."""
+        try:
+            number = int(transaction_id)
+        except ValueError as error:
+            raise InvalidCommandError(
+                f"OCPP 1.6 transaction ids are integers: {transaction_id!r}"
+            ) from error
+        return "RemoteStopTransaction", {"transactionId": number}
+
+    def profile_request(self, scope: int, profile: ProfileSpec) -> Request:
+        """SetChargingProfile with csChargingProfiles."""
+        payload: Payload = {
+            "chargingProfileId": profile.profile_id,
+            "stackLevel": profile.stack_level,
+            "chargingProfilePurpose": profile.purpose,
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "startSchedule": iso(profile.start),
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [
+                    {"startPeriod": offset, "limit": round(limit, 1)}
+                    for offset, limit in profile.periods
+                ],
             },
-            ok=ACCEPTED,
-        )
+        }
+        if profile.transaction_id is not None:
+            payload["transactionId"] = int(profile.transaction_id)
+        return "SetChargingProfile", {"connectorId": scope, "csChargingProfiles": payload}
 
+    def clear_profile_request(self, profile_id: int) -> Request:
+        """ClearChargingProfile by id."""
+        return "ClearChargingProfile", {"id": profile_id}
 
-_UNLOCKED = frozenset({"Unlocked"})
-_CONFIG_OK = frozenset({"Accepted", "RebootRequired"})
-_PROFILE_KEY = "SecurityProfile"
-_PROFILE_OK = frozenset({"Accepted", "RebootRequired", "NotSupported"})
-#: The security whitepaper's AuthorizationKey: 16 to 20 bytes (sent as 32 to 40 hex digits).
-PASSWORD_BYTES = (16, 20)
-_SCHEDULED = frozenset({"Accepted", "Scheduled"})
+    def composite_request(self, scope: int, seconds: int) -> Request:
+        """GetCompositeSchedule of a connector (0: the charge point)."""
+        return "GetCompositeSchedule", {
+            "connectorId": scope,
+            "duration": seconds,
+            "chargingRateUnit": "A",
+        }
 
+    def composite_schedule(self, answer: Payload) -> object:
+        """GetCompositeSchedule answer: chargingSchedule."""
+        return answer.get("chargingSchedule")
 
-def _entry_info(entry: AuthorizationListEntry) -> Payload:
-    assert entry.status is not None
-    return id_tag_info(
-        AuthorizationResult(
-            status=entry.status, expiry=entry.expiry, parent_id_tag=entry.parent_id_tag
-        )
-    )
+    def unlock_request(self, connector_id: int) -> Request:
+        """UnlockConnector."""
+        return "UnlockConnector", {"connectorId": connector_id}
+
+    def availability_request(self, connector_id: int, available: bool) -> Request:
+        """ChangeAvailability."""
+        kind = "Operative" if available else "Inoperative"
+        return "ChangeAvailability", {"connectorId": connector_id, "type": kind}
+
+    def reset_request(self, hard: bool) -> Request:
+        """Reset Hard / Soft."""
+        return "Reset", {"type": "Hard" if hard else "Soft"}
+
+    def trigger_request(self, message: str, connector_id: int | None) -> Request:
+        """TriggerMessage."""
+        payload: Payload = {"requestedMessage": message}
+        if connector_id is not None:
+            payload["connectorId"] = connector_id
+        return "TriggerMessage", payload
+
+    def set_config_request(self, key: str, value: str) -> Request:
+        """ChangeConfiguration."""
+        return "ChangeConfiguration", {"key": key, "value": value}
+
+    def set_config_status(self, answer: Payload) -> str:
+        """ChangeConfiguration answer: status."""
+        return str(answer.get("status"))
+
+    def local_list_request(self, version: int, full: bool) -> Request:
+        """SendLocalList (listVersion, updateType)."""
+        return "SendLocalList", {
+            "listVersion": version,
+            "updateType": "Full" if full else "Differential",
+        }
+
+    def list_entry(self, entry: AuthorizationListEntry) -> Payload:
+        """idTag, with idTagInfo unless it is removed."""
+        item: Payload = {"idTag": entry.id_tag}
+        if entry.status is not None:
+            item["idTagInfo"] = id_tag_info(
+                AuthorizationResult(
+                    status=entry.status, expiry=entry.expiry, parent_id_tag=entry.parent_id_tag
+                )
+            )
+        return item
+
+    def password_steps(self, password: str, tls: bool) -> list[ConfigStep]:
+        """``AuthorizationKey`` (the hex digits of the password), then ``SecurityProfile``.
+
+        The security whitepaper wants the key set first; profile 1 (Basic auth) or 2 (over TLS).
+        A charger without a ``SecurityProfile`` key (NotSupported) that took the key is taken to
+        use it.
+        """
+        size = len(password.encode())
+        if not PASSWORD_BYTES[0] <= size <= PASSWORD_BYTES[1]:
+            raise InvalidCommandError(f"OCPP 1.6 passwords are 16 to 20 bytes, got {size}")
+        return [
+            ConfigStep("AuthorizationKey", password.encode().hex(), CONFIG_OK, secret=True),
+            ConfigStep("SecurityProfile", "2" if tls else "1", _PROFILE_OK),
+        ]

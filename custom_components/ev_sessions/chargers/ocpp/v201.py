@@ -1,4 +1,5 @@
-"""OCPP 2.0.1: translate charging station CALLs into events and commands into CALLs.
+"""OCPP 2.0.1: translate charging station CALLs into events, and the command flows' requests
+into 2.0.1 payloads (the flows themselves are in :mod:`.commands`).
 
 An EVSE is what the normalized events call a connector: ``connector_id`` is the ``evseId``.
 """
@@ -14,47 +15,25 @@ from typing import Any
 from ocpp.v201.enums import Action
 
 from custom_components.ev_sessions.chargers.events import (
+    AuthorizationListEntry,
     AuthorizationResult,
     AuthorizationStatus,
-    ChangeConfiguration,
-    ChargerCommand,
     ChargerInfo,
-    ClearAuthorizationCache,
-    ClearLimits,
-    CommandNotSupportedError,
     CommandResult,
     ConnectorState,
-    GetAuthorizationListVersion,
     GetConfiguration,
+    InvalidCommandError,
     MeterSample,
-    PushAuthorizationList,
-    Reset,
     SampleContext,
-    SetAvailability,
-    SetChargerPassword,
-    SetChargingSchedule,
-    SetCurrentLimit,
-    StartCharging,
     StatusChanged,
-    StopCharging,
     TagPresented,
     TransactionEnded,
     TransactionStarted,
-    TriggerMessage,
-    UnlockConnector,
 )
 
-from .charging_profiles import ProfileIds, schedule_periods, standing_start
-from .connection import (
-    CallRejectedError,
-    ErrorCodes,
-    OcppCallError,
-    OcppConnection,
-    Payload,
-    on,
-    short_tag,
-)
-from .meter import parse_meter_values
+from .charging_profiles import ProfileSpec
+from .commands import CONFIG_OK, CommandConnection, ConfigKeys, ConfigStep, Request
+from .connection import ErrorCodes, Payload, on
 from .timeutil import iso
 
 _LOGGER = logging.getLogger(__name__)
@@ -95,8 +74,6 @@ TRIGGERS = frozenset(
         "PublishFirmwareStatusNotification",
     }
 )
-ACCEPTED = frozenset({"Accepted"})
-_SET_OK = frozenset({"Accepted", "RebootRequired"})
 #: BasicAuthPassword is a passwordString of 16 to 40 characters.
 PASSWORD_LENGTH = (16, 40)
 _report_ids = itertools.count(1)
@@ -110,12 +87,6 @@ def id_token_info(result: AuthorizationResult, token_type: str) -> Payload:
     if result.parent_id_tag is not None:
         info["groupIdToken"] = {"idToken": result.parent_id_tag[:ID_TOKEN_MAX], "type": token_type}
     return info
-
-
-def check_id_token(id_token: str) -> None:
-    """Raise :class:`ValueError` for an id token 2.0.1 cannot carry."""
-    if not id_token or len(id_token) > ID_TOKEN_MAX:
-        raise ValueError(f"OCPP 2.0.1 id tokens are 1 to {ID_TOKEN_MAX} characters")
 
 
 def variable_key(component: Payload, variable: Payload) -> str:
@@ -133,14 +104,16 @@ def variable_key(component: Payload, variable: Payload) -> str:
 
 
 def split_key(key: str) -> tuple[str, str]:
-    """``"Component.Variable"`` -> ``("Component", "Variable")``; ValueError without a dot."""
+    """``"Component.Variable"`` -> ``("Component", "Variable")``; InvalidCommandError without."""
     component, dot, variable = key.partition(".")
     if not dot or not component or not variable:
-        raise ValueError(f"OCPP 2.0.1 configuration keys are 'Component.Variable', got {key!r}")
+        raise InvalidCommandError(
+            f"OCPP 2.0.1 configuration keys are 'Component.Variable', got {key!r}"
+        )
     return component, variable
 
 
-class V201Connection(OcppConnection):
+class V201Connection(CommandConnection):
     """A charging station speaking OCPP 2.0.1."""
 
     version = "2.0.1"
@@ -151,6 +124,15 @@ class V201Connection(OcppConnection):
         bad_message_type="MessageTypeNotSupported",
     )
     known_actions = frozenset(action.value for action in Action)
+    #: While Pending a CSMS may read and change the configuration (and trigger a boot).
+    provisioning_actions = frozenset({"GetVariables", "SetVariables", "GetBaseReport", "GetReport"})
+    tag_max = ID_TOKEN_MAX
+    triggers = TRIGGERS
+    config_keys = ConfigKeys(
+        interval="SampledDataCtrlr.TxUpdatedInterval",
+        measurands="SampledDataCtrlr.TxUpdatedMeasurands",
+    )
+    list_version_key = "versionNumber"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,11 +147,10 @@ class V201Connection(OcppConnection):
 
     # ------------------------------------------------------------------ from the station
 
-    @on(Action.boot_notification)
-    async def on_boot_notification(self, payload: Payload, received: datetime) -> Any:
-        """BootNotification: ask the hub, answer Accepted/Pending/Rejected."""
+    def boot_info(self, payload: Payload) -> ChargerInfo:
+        """BootNotification: the chargingStation."""
         station = payload.get("chargingStation") or {}
-        info = ChargerInfo(
+        return ChargerInfo(
             vendor=station.get("vendorName"),
             model=station.get("model"),
             serial=station.get("serialNumber"),
@@ -177,20 +158,22 @@ class V201Connection(OcppConnection):
             protocol=self.protocol,
             connectors=self.state.connectors,
         )
-        decision = await self.decide_boot(info)
-        return self.boot_reply(decision, received)
 
-    @on(Action.heartbeat)
-    def on_heartbeat(self, payload: Payload, received: datetime) -> Payload:
-        """Heartbeat: our time."""
-        return {"currentTime": iso(received)}
+    def authorize_token(self, payload: Payload) -> str:
+        """Authorize: the idToken's value."""
+        id_token: str = payload["idToken"]["idToken"]
+        return id_token
+
+    def authorize_reply(self, result: AuthorizationResult) -> Payload:
+        """Authorize: the idTokenInfo."""
+        return {"idTokenInfo": id_token_info(result, self.token_type)}
 
     @on(Action.status_notification)
     def on_status_notification(self, payload: Payload, received: datetime) -> Payload:
         """StatusNotification: the state of an EVSE's connector."""
         at = self.charger_time(payload.get("timestamp"), received)
         evse_id: int = payload["evseId"]
-        self._check_evse(evse_id, zero=True, what="StatusNotification evseId")
+        self.check_connector(evse_id, zero=True, what="StatusNotification evseId")
         self.state.connectors = max(self.state.connectors, evse_id)
         status = payload.get("connectorStatus")
         state = CONNECTOR_STATES.get(status) if isinstance(status, str) else None
@@ -203,22 +186,6 @@ class V201Connection(OcppConnection):
             StatusChanged(charger_id=self.charger_id, at=at, connector_id=evse_id, state=state)
         )
         return {}
-
-    @on(Action.authorize)
-    async def on_authorize(self, payload: Payload, received: datetime) -> Payload:
-        """Authorize: the hub decides."""
-        id_token: str = payload["idToken"]["idToken"]
-        result = await self.authorize(id_token, None, received)
-        self.emit(
-            TagPresented(
-                charger_id=self.charger_id,
-                at=received,
-                connector_id=None,
-                id_tag=id_token,
-                status=result.status,
-            )
-        )
-        return {"idTokenInfo": id_token_info(result, self.token_type)}
 
     @on(Action.transaction_event)
     def on_transaction_event(self, payload: Payload, received: datetime) -> Any:
@@ -247,17 +214,12 @@ class V201Connection(OcppConnection):
             return {"idTokenInfo": {"status": "Invalid"}}
         if connector_id is None:
             connector_id = self.state.tx_connectors.get(transaction_id)
-        samples = parse_meter_values(
+        samples = self.meter_samples(
             payload.get("meterValue") or (),
-            v201=True,
-            charger_id=self.charger_id,
             connector_id=connector_id or 0,
             transaction_id=transaction_id,
             received=received,
-            offline_after=None,
             offline=offline,
-            deviate=self.deviate,
-            max_ahead=self.settings.clock_tolerance_delta,
         )
         if event_type == "Started":
             if connector_id is None:
@@ -344,38 +306,34 @@ class V201Connection(OcppConnection):
     def on_meter_values(self, payload: Payload, received: datetime) -> Payload:
         """MeterValues outside transactions (or the main meter with evseId 0)."""
         evse_id: int = payload["evseId"]
-        self._check_evse(evse_id, zero=True, what="MeterValues evseId")
-        for sample in parse_meter_values(
+        self.check_connector(evse_id, zero=True, what="MeterValues evseId")
+        for sample in self.meter_samples(
             payload["meterValue"],
-            v201=True,
-            charger_id=self.charger_id,
             connector_id=evse_id,
             transaction_id=self.state.transactions.get(evse_id) if evse_id else None,
             received=received,
-            offline_after=None,
-            offline=False,
-            deviate=self.deviate,
-            max_ahead=self.settings.clock_tolerance_delta,
         ):
             self.emit(sample)
         return {}
 
-    def _check_evse(self, evse_id: int, *, zero: bool, what: str) -> None:
-        """Raise :class:`CallRejectedError` (PropertyConstraintViolation) when out of range."""
-        if not self.connector_in_range(evse_id, zero=zero, what=what):
-            raise CallRejectedError(
-                "PropertyConstraintViolation", f"{what} {evse_id!r:.30} out of range"
-            )
-
     @on(Action.notify_report)
     def on_notify_report(self, payload: Payload, received: datetime) -> Payload:
-        """NotifyReport: configuration variables (answer to GetBaseReport)."""
+        """NotifyReport: configuration variables (answer to GetBaseReport), and the values a
+        variable allows (its ``valuesList``, e.g. the measurands the station can sample)."""
         values: dict[str, str | None] = {}
         for item in payload.get("reportData") or ():
             component, variable = item["component"], item["variable"]
+            key = variable_key(component, variable)
             for attribute in item.get("variableAttribute") or ():
                 if attribute.get("type", "Actual") == "Actual":
-                    values[variable_key(component, variable)] = attribute.get("value")
+                    values[key] = attribute.get("value")
+            characteristics = item.get("variableCharacteristics")
+            if isinstance(characteristics, dict):
+                allowed = characteristics.get("valuesList")
+                if isinstance(allowed, str):
+                    self.state.values_lists[key] = frozenset(
+                        value.strip() for value in allowed.split(",") if value.strip()
+                    )
             evse = component.get("evse")
             if isinstance(evse, dict) and isinstance(evse.get("id"), int):
                 self._report_evses = max(self._report_evses, evse["id"])
@@ -417,287 +375,34 @@ class V201Connection(OcppConnection):
 
     # ------------------------------------------------------------------ after boot
 
-    async def configure(self) -> None:
-        """Read the configuration (GetBaseReport), then set the sample interval and measurands."""
-        configured = self.state.configured
+    async def read_configuration(self) -> None:
+        """GetBaseReport (FullInventory): every variable, the EVSEs, the allowed values."""
         report = await self._base_report()
-        configured["GetBaseReport"] = report.status
-        if report.accepted:
-            values = report.data.get("configuration")
-            if isinstance(values, dict):
-                self.state.configuration.update(values)
-        interval = self.settings.meter_interval
-        if interval is not None:
-            status = await self._set_variable(
-                "SampledDataCtrlr", "TxUpdatedInterval", str(interval)
-            )
-            configured["SampledDataCtrlr.TxUpdatedInterval"] = {"value": interval, "status": status}
-        if self.settings.measurands:
-            for measurands in (self.settings.measurands, self.settings.fallback_measurands):
-                value = ",".join(measurands)
-                status = await self._set_variable("SampledDataCtrlr", "TxUpdatedMeasurands", value)
-                configured["SampledDataCtrlr.TxUpdatedMeasurands"] = {
-                    "value": value,
-                    "status": status,
-                }
-                if status in _SET_OK:
-                    break
+        self.state.configured["GetBaseReport"] = report.status
 
-    async def _set_variable(self, component: str, variable: str, value: str) -> str:
-        try:
-            answer = await self.call(
-                "SetVariables",
-                {
-                    "setVariableData": [
-                        {
-                            "attributeValue": value,
-                            "component": {"name": component},
-                            "variable": {"name": variable},
-                        }
-                    ]
-                },
-            )
-        except OcppCallError as error:
-            return error.code
-        results = answer.get("setVariableResult") or [{}]
-        status = str(results[0].get("attributeStatus"))
-        if status in _SET_OK:
-            self.state.configuration[f"{component}.{variable}"] = value
-        return status
-
-    # ------------------------------------------------------------------ commands
-
-    async def execute(self, command: ChargerCommand) -> CommandResult:
-        """Carry out a normalized command with the matching 2.0.1 CALL."""
-        match command:
-            case StartCharging():
-                check_id_token(command.id_tag)
-                _LOGGER.info(
-                    "%s: remote start on %s for %s",
-                    self.charger_id,
-                    command.connector_id,
-                    short_tag(command.id_tag),
-                )
-                payload: Payload = {
-                    "idToken": {"idToken": command.id_tag, "type": self.token_type},
-                    "remoteStartId": next(self.state.remote_start_ids),
-                }
-                if command.connector_id > 0:
-                    payload["evseId"] = command.connector_id
-                return await self.command("RequestStartTransaction", payload, ok=ACCEPTED)
-            case StopCharging():
-                transaction_id = command.transaction_id or self.state.transactions.get(
-                    command.connector_id
-                )
-                if transaction_id is None:
-                    return CommandResult(accepted=False, status="NoTransaction")
-                return await self.command(
-                    "RequestStopTransaction", {"transactionId": transaction_id}, ok=ACCEPTED
-                )
-            case SetCurrentLimit():
-                return await self._set_limit(command)
-            case SetChargingSchedule():
-                return await self._set_schedule(command)
-            case ClearLimits():
-                return await self._clear_limits(command.connector_id)
-            case UnlockConnector():
-                return await self.command(
-                    "UnlockConnector",
-                    {"evseId": command.connector_id, "connectorId": 1},
-                    ok=frozenset({"Unlocked"}),
-                )
-            case SetAvailability():
-                payload = {"operationalStatus": "Operative" if command.available else "Inoperative"}
-                if command.connector_id > 0:
-                    payload["evse"] = {"id": command.connector_id}
-                return await self.command(
-                    "ChangeAvailability", payload, ok=frozenset({"Accepted", "Scheduled"})
-                )
-            case Reset():
-                return await self.command(
-                    "Reset",
-                    {"type": "Immediate" if command.hard else "OnIdle"},
-                    ok=frozenset({"Accepted", "Scheduled"}),
-                )
-            case TriggerMessage():
-                if command.message not in TRIGGERS:
-                    raise CommandNotSupportedError(f"OCPP 2.0.1 cannot trigger {command.message!r}")
-                payload = {"requestedMessage": command.message}
-                if command.connector_id:
-                    payload["evse"] = {"id": command.connector_id}
-                return await self.command("TriggerMessage", payload, ok=ACCEPTED)
-            case ChangeConfiguration():
-                component, variable = split_key(command.key)
-                status = await self._set_variable(component, variable, command.value)
-                if status in {"NotImplemented", "NotSupported"}:
-                    raise CommandNotSupportedError(f"{self.charger_id}: SetVariables")
-                return CommandResult(accepted=status in _SET_OK, status=status)
-            case GetConfiguration():
-                return await self._get_configuration(command)
-            case PushAuthorizationList():
-                return await self._send_local_list(command)
-            case GetAuthorizationListVersion():
-                answer = await self._call_or_unsupported("GetLocalListVersion", {})
-                version = answer.get("versionNumber")
-                return CommandResult(accepted=True, status="Accepted", data={"version": version})
-            case ClearAuthorizationCache():
-                return await self.command("ClearCache", {}, ok=ACCEPTED)
-            case SetChargerPassword():
-                return await self._set_password(command)
-        raise CommandNotSupportedError(f"OCPP 2.0.1 cannot {type(command).__name__}")
-
-    async def _set_password(self, command: SetChargerPassword) -> CommandResult:
-        """``SecurityCtrlr.BasicAuthPassword`` (16 to 40 characters; never kept or logged)."""
-        if not PASSWORD_LENGTH[0] <= len(command.password) <= PASSWORD_LENGTH[1]:
-            raise ValueError("OCPP 2.0.1 passwords are 16 to 40 characters")
-        try:
-            answer = await self.call(
-                "SetVariables",
-                {
-                    "setVariableData": [
-                        {
-                            "attributeValue": command.password,
-                            "component": {"name": "SecurityCtrlr"},
-                            "variable": {"name": "BasicAuthPassword"},
-                        }
-                    ]
-                },
-            )
-        except OcppCallError as error:
-            return CommandResult(accepted=False, status=error.code)
-        results = answer.get("setVariableResult") or [{}]
-        status = str(results[0].get("attributeStatus"))
-        accepted = status in _SET_OK
-        if accepted:
-            self.authenticated_with = command.password  # this connection got it from us
-        return CommandResult(accepted=accepted, status=status)
-
-    async def _call_or_unsupported(self, action: str, payload: Payload) -> Payload:
-        try:
-            return await self.call(action, payload)
-        except OcppCallError as error:
-            if error.code in {"NotImplemented", "NotSupported"}:
-                raise CommandNotSupportedError(f"{self.charger_id}: {action}") from error
-            raise
-
-    def _profile(
-        self,
-        *,
-        profile_id: int,
-        purpose: str,
-        start: datetime,
-        periods: list[tuple[int, float]],
-        transaction_id: str | None = None,
-    ) -> Payload:
-        profile: Payload = {
-            "id": profile_id,
-            "stackLevel": 0,
-            "chargingProfilePurpose": purpose,
-            "chargingProfileKind": "Absolute",
-            "chargingSchedule": [
-                {
-                    "id": profile_id,
-                    "startSchedule": iso(start),
-                    "chargingRateUnit": "A",
-                    "chargingSchedulePeriod": [
-                        {"startPeriod": offset, "limit": round(limit, 1)}
-                        for offset, limit in periods
-                    ],
-                }
-            ],
-        }
-        if transaction_id is not None:
-            profile["transactionId"] = transaction_id
-        return profile
-
-    async def _set_limit(self, command: SetCurrentLimit) -> CommandResult:
-        if command.limit_a < 0:
-            raise ValueError(f"a current limit cannot be negative: {command.limit_a}")
-        connector_id = command.connector_id
-        profile = self._profile(
-            profile_id=ProfileIds.limit(connector_id),
-            purpose="TxDefaultProfile",
-            start=standing_start(),
-            periods=[(0, command.limit_a)],
-        )
-        result = await self.command(
-            "SetChargingProfile", {"evseId": connector_id, "chargingProfile": profile}, ok=ACCEPTED
-        )
-        if result.accepted:
-            connectors = list(self.state.transactions) if connector_id == 0 else [connector_id]
-            for connector in connectors:
-                if connector in self.state.transactions:
-                    try:
-                        await self.call(
-                            "ClearChargingProfile",
-                            {"chargingProfileId": ProfileIds.schedule(connector)},
-                        )
-                    except OcppCallError as error:
-                        _LOGGER.debug("%s: clearing TxProfile failed: %s", self.charger_id, error)
-        return result
-
-    async def _set_schedule(self, command: SetChargingSchedule) -> CommandResult:
-        start, periods = schedule_periods(command.periods)
-        connector_id = command.connector_id
-        transaction_id = self.state.transactions.get(connector_id)
-        if transaction_id is not None:
-            profile = self._profile(
-                profile_id=ProfileIds.schedule(connector_id),
-                purpose="TxProfile",
-                start=start,
-                periods=periods,
-                transaction_id=transaction_id,
-            )
-        else:
-            profile = self._profile(
-                profile_id=ProfileIds.limit(connector_id),
-                purpose="TxDefaultProfile",
-                start=start,
-                periods=periods,
-            )
-        return await self.command(
-            "SetChargingProfile", {"evseId": connector_id, "chargingProfile": profile}, ok=ACCEPTED
-        )
-
-    async def _clear_limits(self, connector_id: int) -> CommandResult:
-        statuses: list[str] = []
-        for purpose in ("TxDefaultProfile", "TxProfile"):
-            criteria: Payload = {"chargingProfilePurpose": purpose}
-            if connector_id > 0:
-                criteria["evseId"] = connector_id
-            result = await self.command(
-                "ClearChargingProfile", {"chargingProfileCriteria": criteria}, ok=ACCEPTED
-            )
-            statuses.append(result.status)
-        accepted = "Accepted" in statuses
+    async def get_configuration(self, command: GetConfiguration) -> CommandResult:
+        """GetVariables of the keys ("Component.Variable"), or the full base report."""
+        if not command.keys:
+            return await self._base_report()
+        data = []
+        for key in command.keys:
+            component, variable = split_key(key)
+            data.append({"component": {"name": component}, "variable": {"name": variable}})
+        answer = await self.call_or_unsupported(("GetVariables", {"getVariableData": data}))
+        values: dict[str, str | None] = {}
+        unknown: list[str] = []
+        for item in answer.get("getVariableResult") or ():
+            key = variable_key(item.get("component", {}), item.get("variable", {}))
+            if item.get("attributeStatus") == "Accepted":
+                values[key] = item.get("attributeValue")
+            else:
+                unknown.append(key)
+        self.state.configuration.update(values)
         return CommandResult(
-            accepted=accepted or all(status == "Unknown" for status in statuses),
-            status="Accepted" if accepted else statuses[0],
-            data={"statuses": statuses},
+            accepted=True,
+            status="Accepted",
+            data={"configuration": values, "readonly": [], "unknown": unknown},
         )
-
-    async def _get_configuration(self, command: GetConfiguration) -> CommandResult:
-        if command.keys:
-            data = []
-            for key in command.keys:
-                component, variable = split_key(key)
-                data.append({"component": {"name": component}, "variable": {"name": variable}})
-            answer = await self._call_or_unsupported("GetVariables", {"getVariableData": data})
-            values: dict[str, str | None] = {}
-            unknown: list[str] = []
-            for item in answer.get("getVariableResult") or ():
-                key = variable_key(item.get("component", {}), item.get("variable", {}))
-                if item.get("attributeStatus") == "Accepted":
-                    values[key] = item.get("attributeValue")
-                else:
-                    unknown.append(key)
-            self.state.configuration.update(values)
-            return CommandResult(
-                accepted=True,
-                status="Accepted",
-                data={"configuration": values, "readonly": [], "unknown": unknown},
-            )
-        return await self._base_report()
 
     async def _base_report(self) -> CommandResult:
         request_id = next(_report_ids)
@@ -705,8 +410,8 @@ class V201Connection(OcppConnection):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._reports[request_id] = (values, done)
         try:
-            answer = await self._call_or_unsupported(
-                "GetBaseReport", {"requestId": request_id, "reportBase": "FullInventory"}
+            answer = await self.call_or_unsupported(
+                ("GetBaseReport", {"requestId": request_id, "reportBase": "FullInventory"})
             )
             status = str(answer.get("status"))
             if status != "Accepted":
@@ -726,30 +431,125 @@ class V201Connection(OcppConnection):
             data={"configuration": values, "readonly": [], "unknown": []},
         )
 
-    async def _send_local_list(self, command: PushAuthorizationList) -> CommandResult:
-        entries: list[Payload] = []
-        for entry in command.entries:
-            check_id_token(entry.id_tag)
-            item: Payload = {"idToken": {"idToken": entry.id_tag, "type": self.token_type}}
-            if entry.status is not None:
-                item["idTokenInfo"] = id_token_info(
-                    AuthorizationResult(
-                        status=entry.status, expiry=entry.expiry, parent_id_tag=entry.parent_id_tag
-                    ),
-                    self.token_type,
-                )
-            elif command.full:
-                raise ValueError("a full local list cannot remove tags (status None)")
-            entries.append(item)
-        return await self.command(
-            "SendLocalList",
-            {
-                "versionNumber": command.version,
-                "updateType": "Full" if command.full else "Differential",
-                "localAuthorizationList": entries,
-            },
-            ok=ACCEPTED,
-        )
+    # ------------------------------------------------------------------ command payloads
+
+    def start_request(self, connector_id: int, id_tag: str) -> Request:
+        """RequestStartTransaction (connector = EVSE)."""
+        payload: Payload = {
+            "idToken": {"idToken": id_tag, "type": self.token_type},
+            "remoteStartId": next(self.state.remote_start_ids),
+        }
+        if connector_id > 0:
+            payload["evseId"] = connector_id
+        return "RequestStartTransaction", payload
+
+    def stop_request(self, transaction_id: str) -> Request:
+        """RequestStopTransaction."""
+        return "RequestStopTransaction", {"transactionId": transaction_id}
+
+    def profile_request(self, scope: int, profile: ProfileSpec) -> Request:
+        """SetChargingProfile with chargingProfile (one schedule, same id as the profile)."""
+        payload: Payload = {
+            "id": profile.profile_id,
+            "stackLevel": profile.stack_level,
+            "chargingProfilePurpose": profile.purpose,
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": [
+                {
+                    "id": profile.profile_id,
+                    "startSchedule": iso(profile.start),
+                    "chargingRateUnit": "A",
+                    "chargingSchedulePeriod": [
+                        {"startPeriod": offset, "limit": round(limit, 1)}
+                        for offset, limit in profile.periods
+                    ],
+                }
+            ],
+        }
+        if profile.transaction_id is not None:
+            payload["transactionId"] = profile.transaction_id
+        return "SetChargingProfile", {"evseId": scope, "chargingProfile": payload}
+
+    def clear_profile_request(self, profile_id: int) -> Request:
+        """ClearChargingProfile by chargingProfileId."""
+        return "ClearChargingProfile", {"chargingProfileId": profile_id}
+
+    def composite_request(self, scope: int, seconds: int) -> Request:
+        """GetCompositeSchedule of an EVSE (0: the grid connection)."""
+        return "GetCompositeSchedule", {
+            "evseId": scope,
+            "duration": seconds,
+            "chargingRateUnit": "A",
+        }
+
+    def composite_schedule(self, answer: Payload) -> object:
+        """GetCompositeSchedule answer: schedule."""
+        return answer.get("schedule")
+
+    def unlock_request(self, connector_id: int) -> Request:
+        """UnlockConnector (the EVSE's connector 1)."""
+        return "UnlockConnector", {"evseId": connector_id, "connectorId": 1}
+
+    def availability_request(self, connector_id: int, available: bool) -> Request:
+        """ChangeAvailability (of an EVSE, or the station)."""
+        payload: Payload = {"operationalStatus": "Operative" if available else "Inoperative"}
+        if connector_id > 0:
+            payload["evse"] = {"id": connector_id}
+        return "ChangeAvailability", payload
+
+    def reset_request(self, hard: bool) -> Request:
+        """Reset Immediate / OnIdle."""
+        return "Reset", {"type": "Immediate" if hard else "OnIdle"}
+
+    def trigger_request(self, message: str, connector_id: int | None) -> Request:
+        """TriggerMessage (of an EVSE when one is named)."""
+        payload: Payload = {"requestedMessage": message}
+        if connector_id:
+            payload["evse"] = {"id": connector_id}
+        return "TriggerMessage", payload
+
+    def set_config_request(self, key: str, value: str) -> Request:
+        """SetVariables of one "Component.Variable"."""
+        component, variable = split_key(key)
+        return "SetVariables", {
+            "setVariableData": [
+                {
+                    "attributeValue": value,
+                    "component": {"name": component},
+                    "variable": {"name": variable},
+                }
+            ]
+        }
+
+    def set_config_status(self, answer: Payload) -> str:
+        """SetVariables answer: the attributeStatus of the one variable."""
+        results = answer.get("setVariableResult") or [{}]
+        return str(results[0].get("attributeStatus"))
+
+    def local_list_request(self, version: int, full: bool) -> Request:
+        """SendLocalList (versionNumber, updateType)."""
+        return "SendLocalList", {
+            "versionNumber": version,
+            "updateType": "Full" if full else "Differential",
+        }
+
+    def list_entry(self, entry: AuthorizationListEntry) -> Payload:
+        """idToken, with idTokenInfo unless it is removed."""
+        item: Payload = {"idToken": {"idToken": entry.id_tag, "type": self.token_type}}
+        if entry.status is not None:
+            item["idTokenInfo"] = id_token_info(
+                AuthorizationResult(
+                    status=entry.status, expiry=entry.expiry, parent_id_tag=entry.parent_id_tag
+                ),
+                self.token_type,
+            )
+        return item
+
+    def password_steps(self, password: str, tls: bool) -> list[ConfigStep]:
+        """``SecurityCtrlr.BasicAuthPassword`` (16 to 40 characters)."""
+        if not PASSWORD_LENGTH[0] <= len(password) <= PASSWORD_LENGTH[1]:
+            raise InvalidCommandError("OCPP 2.0.1 passwords are 16 to 40 characters")
+        return [ConfigStep("SecurityCtrlr.BasicAuthPassword", password, CONFIG_OK, secret=True)]
 
 
 def _energy(samples: list[MeterSample], context: SampleContext) -> int | None:
