@@ -29,7 +29,6 @@ import probatio as vol
 
 from .chargers.events import (
     DEFAULT_MAX_CONNECTORS,
-    SetCurrentLimit,
     StopCharging,
     UnlockConnector,
 )
@@ -39,6 +38,7 @@ from .devices import charger_id_of
 from .helpers import execute_command, run_command
 from .hub import Hub
 from .members import member_by_id_or_name
+from .number import async_set_current_limit
 from .serialize import SESSION_CSV_FIELDS, session_summary
 from .setup_charger import loaded_hub
 
@@ -86,6 +86,8 @@ _STOP_SCHEMA = vol.Schema(_CHARGER_SCHEMA)
 _LIMIT_SCHEMA = vol.Schema(
     {
         **_CHARGER_SCHEMA,
+        # 0, the whole charger (connector 1 on a single-connector one): the limit entity's scope
+        vol.Optional(ATTR_CONNECTOR, default=0): vol.All(vol.Coerce(int), vol.Range(min=0, max=64)),
         vol.Required(ATTR_CURRENT): vol.All(vol.Coerce(float), vol.Range(min=0, max=500)),
     }
 )
@@ -315,11 +317,7 @@ async def _set_current_limit(call: ServiceCall) -> None:
     hub = _hub(call.hass)
     charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
     connector_id = _connector(hub, charger_id, call.data[ATTR_CONNECTOR], whole_charger=True)
-    await execute_command(
-        hub,
-        charger_id,
-        SetCurrentLimit(connector_id=connector_id, limit_a=call.data[ATTR_CURRENT]),
-    )
+    await async_set_current_limit(call.hass, hub, charger_id, connector_id, call.data[ATTR_CURRENT])
 
 
 async def _unlock(call: ServiceCall) -> None:
