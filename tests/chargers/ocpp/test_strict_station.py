@@ -182,8 +182,9 @@ async def test_a_list_with_tags_the_protocol_cannot_carry_is_sent_without_them(
         assert len(request["localAuthorizationList"]) == 1
         # a list the hub built wrongly is a charger error (caught by a sync), never a bare one
         removal = [AuthorizationListEntry(id_tag="TAG-1", status=None)]
-        with pytest.raises(InvalidCommandError):
+        with pytest.raises(ChargerError) as refused:
             await server.execute("CS1", PushAuthorizationList(version=2, entries=removal))
+        assert isinstance(refused.value, InvalidCommandError)
         assert len(cp.requests_for("SendLocalList")) == 1
 
 

@@ -392,6 +392,8 @@ class V201Connection(CommandConnection):
         values: dict[str, str | None] = {}
         unknown: list[str] = []
         for item in answer.get("getVariableResult") or ():
+            if not isinstance(item, dict):
+                continue  # a deviation already (the answer failed its schema)
             key = variable_key(item.get("component", {}), item.get("variable", {}))
             if item.get("attributeStatus") == "Accepted":
                 values[key] = item.get("attributeValue")
@@ -523,8 +525,9 @@ class V201Connection(CommandConnection):
 
     def set_config_status(self, answer: Payload) -> str:
         """SetVariables answer: the attributeStatus of the one variable."""
-        results = answer.get("setVariableResult") or [{}]
-        return str(results[0].get("attributeStatus"))
+        results = answer.get("setVariableResult")
+        first = results[0] if isinstance(results, list) and results else None
+        return str(first.get("attributeStatus")) if isinstance(first, dict) else "None"
 
     def local_list_request(self, version: int, full: bool) -> Request:
         """SendLocalList (versionNumber, updateType)."""
