@@ -17,35 +17,38 @@ from .const import DOMAIN
 from .coordinator import ChargerConfigEntry
 from .entity import EvSessionsEntity, async_add_connector_entities
 from .helpers import run_command
-from .hub import ChargerLink, Hub
+from .hub import Hub
 
 PARALLEL_UPDATES = 1
 
-type PressFn = Callable[[Hub, ChargerLink, int, Context | None], Awaitable[CommandResult | None]]
+type PressFn = Callable[[Hub, str, int, Context | None], Awaitable[CommandResult | None]]
 
 
-async def _start(hub: Hub, link: ChargerLink, connector: int, ctx: Context | None) -> None:
+async def _start(hub: Hub, charger_id: str, connector: int, ctx: Context | None) -> None:
+    """Start for the charger's member (else the pressing user's)."""
     await run_command(
-        link.charger_id,
+        charger_id,
         hub.async_remote_start(
-            link.charger_id,
+            charger_id,
             connector,
             user_id=ctx.user_id if ctx else None,
-            member_id=link.selected_member_id,
+            member_id=hub.site.access_of(charger_id).member_id,
         ),
     )
 
 
-async def _learn(hub: Hub, link: ChargerLink, _connector: int, _ctx: Context | None) -> None:
-    if link.selected_member_id is None:
+async def _learn(hub: Hub, charger_id: str, _connector: int, _ctx: Context | None) -> None:
+    """The next tag swiped here goes to the charger's member."""
+    member_id = hub.site.access_of(charger_id).member_id
+    if member_id is None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_member_chosen")
-    hub.start_learning(link.charger_id, link.selected_member_id)
+    hub.site.start_learning(charger_id, member_id)
 
 
 def _send(command_fn: Callable[[int], ChargerCommand]) -> PressFn:
-    async def press(hub: Hub, link: ChargerLink, connector: int, _ctx: Context | None) -> None:
+    async def press(hub: Hub, charger_id: str, connector: int, _ctx: Context | None) -> None:
         command = command_fn(connector)
-        await run_command(link.charger_id, hub.async_execute(link.charger_id, command))
+        await run_command(charger_id, hub.site.async_execute(charger_id, command))
 
     return press
 
@@ -119,7 +122,6 @@ class ChargerButton(EvSessionsEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Run the button's action; a rejection raises a translated error."""
-        link = self.coordinator.config_entry.runtime_data.link
         await self.entity_description.press_fn(
-            self.coordinator.hub, link, self.connector_id or 1, self._context
+            self.coordinator.hub, self.charger_id, self.connector_id or 1, self._context
         )

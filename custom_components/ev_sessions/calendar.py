@@ -28,7 +28,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One calendar with every session."""
-    async_add_entities([SessionCalendar(entry.runtime_data.site, SESSIONS_CALENDAR)])
+    async_add_entities([SessionCalendar(entry.runtime_data.site_figures, SESSIONS_CALENDAR)])
 
 
 def _title(session: Session, names: dict[str, str]) -> str:
@@ -40,11 +40,8 @@ class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
     """Each session is an event from plug-in to unplug (open sessions end now)."""
 
     def _names(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for charger_id, link in self.coordinator.hub.chargers.items():
-            if (entry := self.hass.config_entries.async_get_entry(link.entry_id)) is not None:
-                names[charger_id] = entry.title
-        return names
+        hub = self.coordinator.hub
+        return {charger_id: hub.charger_name(charger_id) for charger_id in hub.site.chargers}
 
     def _event(self, session: Session, names: dict[str, str], now: datetime) -> CalendarEvent:
         end = session.unplugged_at or now
@@ -71,7 +68,7 @@ class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
         now = dt_util.utcnow()
         engine = self.coordinator.hub.engine
         names = self._names()
-        for charger_id in list(self.coordinator.hub.chargers):
+        for charger_id in list(self.coordinator.hub.site.chargers):
             for connector_id in engine.connectors(charger_id):
                 session = engine.connector(charger_id, connector_id).session
                 if session is not None:

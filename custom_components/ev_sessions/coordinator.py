@@ -16,10 +16,8 @@ from homeassistant.util import dt as dt_util
 
 from .chargers.ocpp import OcppServer
 from .const import DOMAIN, LOGGER
-from .core import AuthorizationMode
-from .core.stats import MemberTotals, OccupancyStats, member_totals
-from .core.storage import StorageError
-from .hub import ChargerLink, Hub
+from .core import ChargerLink, MemberTotals, OccupancyStats, StorageError, member_totals
+from .hub import Hub
 
 
 @dataclass(slots=True)
@@ -27,7 +25,7 @@ class HubRuntimeData:
     """What the hub entry keeps while loaded."""
 
     hub: Hub
-    site: SiteCoordinator
+    site_figures: SiteCoordinator
     members: MemberCoordinator
     server: OcppServer
     stop_callbacks: list[Callable[[], Any]] = field(default_factory=list)
@@ -44,7 +42,6 @@ class ChargerRuntimeData:
     link: ChargerLink
     coordinator: ChargerCoordinator
     adapter: Any = None  # the Modbus poller for Modbus chargers
-    policy_mode: AuthorizationMode = AuthorizationMode.MEMBERS_ONLY
 
 
 #: The "month" of site utilization; the engine keeps ended sessions this long in memory.
@@ -57,8 +54,9 @@ type ChargerConfigEntry = ConfigEntry[ChargerRuntimeData]
 class ChargerCoordinator(DataUpdateCoordinator[None]):
     """Push coordinator for one charger.
 
-    The engine calls it only for this charger's changes, so the cost of a meter frame does not
-    grow with the number of chargers. Entities compare their value before writing state.
+    The engine calls it only for this charger's changes (``engine.charger_changes``), so the
+    cost of a meter frame does not grow with the number of chargers. Entities compare their
+    value before writing state.
     """
 
     config_entry: ChargerConfigEntry
@@ -77,7 +75,6 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
         self._known_connectors: set[int] = {1}
         #: The context of the latest engine update (shared by the states it writes).
         self.update_context: Context | None = None
-        self._statuses: tuple[object, ...] = ()
         self.new_connector_callbacks: list[Callable[[int], None]] = []
 
     @callback
@@ -100,14 +97,6 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
         # cycle per state write (at 200 chargers those cycles cost a 0.6 s collection every
         # ~20 s with a dashboard open).
         self.update_context = Context()
-        engine = self.hub.engine
-        statuses = tuple(
-            engine.connector(self.charger_id, c).status for c in engine.connectors(self.charger_id)
-        )
-        if statuses != self._statuses:
-            self._statuses = statuses
-            if self.hub.on_status_change is not None:
-                self.hub.on_status_change()  # site figures (occupied, charging, waiting)
         for connector_id in self.hub.engine.connectors(self.charger_id):
             if connector_id > 0 and connector_id not in self._known_connectors:
                 self._known_connectors.add(connector_id)

@@ -27,8 +27,8 @@ async def async_get_config_entry_diagnostics(
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
         hub_runtime: HubRuntimeData = entry.runtime_data
         data["ocpp_server"] = hub_runtime.server.diagnostics()
-        data["chargers"] = sorted(hub_runtime.hub.chargers)
-        directory = hub_runtime.hub.access.directory
+        data["chargers"] = sorted(hub_runtime.hub.site.chargers)
+        directory = hub_runtime.hub.site.directory
         data["members"] = [
             {
                 "id": member.id,

@@ -40,11 +40,11 @@ class AuthorizationEvent(EvSessionsEntity, EventEntity):
         return None
 
     async def async_added_to_hass(self) -> None:
-        """Listen to the hub's decisions at this charger."""
+        """Listen to the site's decisions at this charger."""
         await super().async_added_to_hass()
-        link = self.coordinator.config_entry.runtime_data.link
-        link.on_decision.append(self._on_decision)
-        self.async_on_remove(lambda: link.on_decision.remove(self._on_decision))
+        self.async_on_remove(
+            self.coordinator.hub.site.decisions.add(self.charger_id, self._on_decision)
+        )
 
     @callback
     def _on_decision(self, decision: Decision) -> None:
@@ -52,7 +52,7 @@ class AuthorizationEvent(EvSessionsEntity, EventEntity):
             kind = "learned"
         else:
             kind = "accepted" if decision.accepted else "rejected"
-        directory = self.coordinator.hub.access.directory
+        directory = self.coordinator.hub.site.directory
         member = directory.member(decision.member_id)
         self._trigger_event(
             kind,

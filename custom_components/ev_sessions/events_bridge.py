@@ -21,22 +21,19 @@ EVENT_TYPES = {
 
 @callback
 def async_forward_session_events(
-    hass: HomeAssistant, hub: Hub, site: SiteCoordinator, members: MemberCoordinator
+    hass: HomeAssistant, hub: Hub, figures: SiteCoordinator, members: MemberCoordinator
 ) -> Callable[[], None]:
     """Fire one HA event per session milestone; refresh site-wide entities."""
 
     @callback
     def _on_session_event(event: SessionEvent) -> None:
         data = session_summary(event.session)
-        link = hub.charger(event.session.charger_id)
-        data["charger_name"] = _charger_name(hass, link.entry_id) if link else None
+        charger_id = event.session.charger_id
+        data["charger_name"] = (
+            hub.charger_name(charger_id) if hub.site.charger(charger_id) else None
+        )
         hass.bus.async_fire(EVENT_TYPES[event.kind], data)
-        site.refresh_now()
+        figures.refresh_now()
         hass.async_create_task(members.async_request_refresh(), eager_start=True)
 
     return hub.engine.session_events.add(_on_session_event)
-
-
-def _charger_name(hass: HomeAssistant, entry_id: str) -> str | None:
-    entry = hass.config_entries.async_get_entry(entry_id)
-    return entry.title if entry else None

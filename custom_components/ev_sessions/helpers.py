@@ -20,7 +20,7 @@ from .hub import Hub
 
 async def execute_command(hub: Hub, charger_id: str, command: ChargerCommand) -> CommandResult:
     """Send a command; adapter errors become translated HA errors."""
-    return await run_command(charger_id, hub.async_execute(charger_id, command))
+    return await run_command(charger_id, hub.site.async_execute(charger_id, command))
 
 
 #: Adapter errors and the HA error each becomes, most specific first.

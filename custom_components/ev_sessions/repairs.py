@@ -17,13 +17,8 @@ from homeassistant.helpers.selector import (
 import probatio as vol
 
 from .const import CONF_CHARGER_ID, CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_HUB
-from .hub import (
-    CONF_ALLOW_WITHOUT_PASSWORD,
-    CONF_IDENTITY,
-    IDENTITY_FIELDS,
-    ISSUE_IDENTITY,
-    ISSUE_NO_PASSWORD,
-)
+from .core import IDENTITY_FIELDS
+from .hub import CONF_ALLOW_WITHOUT_PASSWORD, CONF_IDENTITY, ISSUE_IDENTITY, ISSUE_NO_PASSWORD
 from .members import add_tag_to_member, build_directory
 from .setup_charger import loaded_hub
 
@@ -107,7 +102,7 @@ class NoPasswordRepairFlow(_ChargerConfirmFlow):
             entry, options={**entry.options, CONF_ALLOW_WITHOUT_PASSWORD: True}
         )
         if (hub := loaded_hub(self.hass)) is not None:
-            hub.allow_without_password(entry.data[CONF_CHARGER_ID])
+            hub.site.allow_without_password(entry.data[CONF_CHARGER_ID])
 
 
 class IdentityRepairFlow(_ChargerConfirmFlow):
@@ -119,7 +114,7 @@ class IdentityRepairFlow(_ChargerConfirmFlow):
             entry, data={**entry.data, CONF_IDENTITY: identity}
         )
         if (hub := loaded_hub(self.hass)) is not None:
-            hub.accept_identity(entry.data[CONF_CHARGER_ID])
+            hub.site.accept_identity(entry.data[CONF_CHARGER_ID])
 
 
 async def async_create_fix_flow(

@@ -1,16 +1,26 @@
-"""Selects on a charger: who is charging (and learns tags), and who may charge."""
+"""Selects on a charger: who is charging (and learns tags), and who may charge.
+
+Both are stored in the charger entry's options by id (``hub.LIVE_OPTIONS``), through the site:
+renaming a member keeps the choice, and a stricter policy clears the charger's cache. Before
+these options existed the selects restored their state: an entry without the option takes the
+restored value once (so nobody loses a setting on the update); the option rules from then on.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .coordinator import ChargerConfigEntry
-from .core import AuthorizationMode, AuthorizationPolicy
+from .core import AuthorizationMode, ChargerAccess
 from .entity import EvSessionsEntity
+from .hub import CONF_AUTHORIZATION_MODE, CONF_CHARGER_MEMBER
 
 PARALLEL_UPDATES = 0
 
@@ -35,7 +45,10 @@ async def async_setup_entry(
 
 
 class _ChargerSelect(EvSessionsEntity, SelectEntity, RestoreEntity):
-    """A setting of the charger that survives restarts and works while it is offline."""
+    """A setting of the charger, kept in its entry options; works while it is offline."""
+
+    #: The entry option this select stores.
+    option_key: str
 
     @property
     def available(self) -> bool:
@@ -45,23 +58,39 @@ class _ChargerSelect(EvSessionsEntity, SelectEntity, RestoreEntity):
     def _current_value(self) -> object:
         return (self.current_option, tuple(self.options))
 
-    def _apply(self) -> None:
-        """Push the settings of this charger into the hub."""
-        runtime = self.coordinator.config_entry.runtime_data
-        link = runtime.link
-        mode = runtime.policy_mode
-        runtime.hub.set_policy(  # a stricter policy also clears the charger's cache
-            link.charger_id,
-            AuthorizationPolicy(mode=mode, default_member_id=link.selected_member_id),
+    @property
+    def _access(self) -> ChargerAccess:
+        return self.coordinator.hub.site.access_of(self.charger_id)
+
+    def _set(self, access: ChargerAccess) -> None:
+        """Store the settings through the site (a stricter policy clears the cache)."""
+        self.coordinator.hub.site.set_access(self.charger_id, access)
+        self.async_write_ha_state()
+
+    async def async_added_to_hass(self) -> None:
+        """An entry from before the option takes the restored state once."""
+        await super().async_added_to_hass()
+        entry = self.coordinator.config_entry
+        if self.option_key in entry.options:
+            return
+        last = await self.async_get_last_state()
+        self.hass.config_entries.async_update_entry(
+            entry, options={**entry.options, self.option_key: self._restored(last)}
         )
+        self.async_write_ha_state()
+
+    def _restored(self, last: State | None) -> Any:
+        """The option value of the restored state."""
+        raise NotImplementedError
 
 
 class MemberSelect(_ChargerSelect):
     """The member this charger's untagged sessions belong to; learned tags go to them too."""
 
+    option_key = CONF_CHARGER_MEMBER
+
     def _members(self) -> dict[str, str]:
-        directory = self.coordinator.hub.access.directory
-        return {m.name: m.id for m in directory}
+        return {m.name: m.id for m in self.coordinator.hub.site.directory}
 
     @property
     def options(self) -> list[str]:
@@ -70,49 +99,34 @@ class MemberSelect(_ChargerSelect):
 
     @property
     def current_option(self) -> str | None:
-        """The chosen member's name."""
-        member_id = self.coordinator.config_entry.runtime_data.link.selected_member_id
-        member = self.coordinator.hub.access.directory.member(member_id)
+        """The chosen member's name (as it is now)."""
+        member = self.coordinator.hub.site.directory.member(self._access.member_id)
         return member.name if member else NOBODY
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the choice."""
-        await super().async_added_to_hass()
-        if (last := await self.async_get_last_state()) is not None:
-            member_id = self._members().get(last.state)
-            self.coordinator.config_entry.runtime_data.link.selected_member_id = member_id
-            self._apply()
+    def _restored(self, last: State | None) -> Any:
+        return self._members().get(last.state) if last is not None else None
 
     async def async_select_option(self, option: str) -> None:
         """Choose a member (or nobody)."""
-        link = self.coordinator.config_entry.runtime_data.link
-        link.selected_member_id = self._members().get(option)
-        self._apply()
-        self.async_write_ha_state()
+        self._set(replace(self._access, member_id=self._members().get(option)))
 
 
 class PolicySelect(_ChargerSelect):
     """Who may charge here: members only, members and guests, or everyone (free)."""
 
+    option_key = CONF_AUTHORIZATION_MODE
+
     @property
     def current_option(self) -> str:
         """The policy in force."""
-        return self.coordinator.config_entry.runtime_data.policy_mode.value
+        return self._access.mode.value
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the policy (members only by default)."""
-        await super().async_added_to_hass()
-        if (last := await self.async_get_last_state()) is not None and last.state in (
-            mode.value for mode in AuthorizationMode
-        ):
-            self.coordinator.config_entry.runtime_data.policy_mode = AuthorizationMode(last.state)
-        self._apply()
+    def _restored(self, last: State | None) -> Any:
+        modes = {mode.value for mode in AuthorizationMode}
+        if last is not None and last.state in modes:
+            return last.state
+        return AuthorizationMode.MEMBERS_ONLY.value
 
     async def async_select_option(self, option: str) -> None:
         """Set the policy; a stricter one also empties the charger's authorization cache."""
-        runtime = self.coordinator.config_entry.runtime_data
-        runtime.policy_mode = AuthorizationMode(option)
-        self._apply()
-        self.async_write_ha_state()
-        if runtime.link.protocol == "ocpp":
-            runtime.hub.schedule_list_sync(runtime.link.charger_id)
+        self._set(replace(self._access, mode=AuthorizationMode(option)))

@@ -32,7 +32,7 @@ from homeassistant.util import dt as dt_util
 from .chargers.events import ConnectorState
 from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_HUB
 from .coordinator import ChargerConfigEntry, HubConfigEntry, SiteData
-from .core import MemberTotals, shorten_tag
+from .core import ChargerLink, MemberTotals, shorten_tag
 from .core.engine import SessionEngine
 from .core.model import ConnectorView, SpeedClass
 from .entity import (
@@ -41,7 +41,7 @@ from .entity import (
     async_add_connector_entities,
     async_add_member_entities,
 )
-from .hub import ChargerLink, Hub
+from .hub import Hub
 from .member_entities import MemberEntity, MemberValueDescription, month_start
 
 PARALLEL_UPDATES = 0
@@ -362,7 +362,7 @@ def _last_tag(link: ChargerLink) -> str | None:
 def _last_member(hub: Hub, link: ChargerLink) -> str | None:
     if link.last_member_id is None:
         return None
-    member = hub.access.directory.member(link.last_member_id)
+    member = hub.site.directory.member(link.last_member_id)
     return member.name if member else link.last_member_id
 
 
@@ -381,7 +381,7 @@ async def async_setup_entry(
     """Site and member sensors for the hub; live and session sensors for a charger."""
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
         hub_entry: HubConfigEntry = entry
-        site = hub_entry.runtime_data.site
+        site = hub_entry.runtime_data.site_figures
         members = hub_entry.runtime_data.members
         async_add_entities(SiteSensor(site, description) for description in SITE_SENSORS)
         member_descriptions = [_in_currency(hass, d) for d in MEMBER_SENSORS]

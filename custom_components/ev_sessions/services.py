@@ -107,7 +107,7 @@ def charger_id_from_device(hass: HomeAssistant, hub: Hub, device_id: str) -> str
         for identifier in device.identifiers:
             # Only a charger's device: the hub's and the members' are never chargers.
             charger_id = charger_id_of(identifier)
-            if charger_id is not None and hub.charger(charger_id) is not None:
+            if charger_id is not None and hub.site.charger(charger_id) is not None:
                 return charger_id
     raise ServiceValidationError(
         translation_domain=DOMAIN,
@@ -143,7 +143,7 @@ def _connector(hub: Hub, charger_id: str, connector_id: int, *, whole_charger: b
             translation_key="connector_zero",
             translation_placeholders={"charger": charger_id},
         )
-    link = hub.charger(charger_id)
+    link = hub.site.charger(charger_id)
     reported = link.info.connectors if link is not None and link.info is not None else 0
     limit = max([reported, *hub.engine.connectors(charger_id)]) or DEFAULT_MAX_CONNECTORS
     if connector_id > limit:
@@ -212,7 +212,7 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
 def _member_id(hub: Hub, value: str | None) -> str | None:
     if not value:
         return None
-    member = member_by_id_or_name(hub.access.directory, value)
+    member = member_by_id_or_name(hub.site.directory, value)
     if member is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -245,7 +245,7 @@ async def _reattribute(call: ServiceCall) -> ServiceResponse:
     try:
         entry = await async_reattribute(
             hub.engine,
-            hub.audit,
+            hub.site.audit,
             call.data[ATTR_SESSION_ID],
             member_id,
             by_user=call.context.user_id,
@@ -256,7 +256,7 @@ async def _reattribute(call: ServiceCall) -> ServiceResponse:
             translation_key="unknown_session",
             translation_placeholders={"session_id": call.data[ATTR_SESSION_ID]},
         ) from err
-    await hub.audit.async_flush()
+    await hub.site.audit.async_flush()
     return {
         "changed": entry is not None,
         "from_member_id": entry.previous_member_id if entry else None,
@@ -270,14 +270,14 @@ async def _list_authorizations(call: ServiceCall) -> ServiceResponse:
     if device_id := call.data.get(ATTR_DEVICE_ID):
         charger_id = charger_id_from_device(call.hass, hub, device_id)
     start, end = _time_range(call)
-    rows = await hub.audit.async_query(
+    rows = await hub.site.audit.async_query(
         start=start,
         end=end,
         charger_id=charger_id,
         member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
         limit=call.data[ATTR_LIMIT],
     )
-    directory = hub.access.directory
+    directory = hub.site.directory
     items: Any = [
         {
             "at": row.at.isoformat(),
@@ -303,7 +303,7 @@ async def _learn_tag(call: ServiceCall) -> None:
     charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
     member_id = _member_id(hub, call.data[ATTR_MEMBER])
     assert member_id is not None
-    hub.start_learning(charger_id, member_id)
+    hub.site.start_learning(charger_id, member_id)
 
 
 async def _stop_charging(call: ServiceCall) -> None:

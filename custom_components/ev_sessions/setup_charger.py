@@ -1,6 +1,13 @@
-"""Set up and tear down one charger entry (OCPP or Modbus)."""
+"""Set up and tear down one charger entry (OCPP or Modbus).
+
+The adapter that owns the charger registers it with the site (a :class:`ChargerLink`: how
+commands reach it; the OCPP server also admits it); the charger's coordinator and device
+listen to the site.
+"""
 
 from __future__ import annotations
+
+import functools
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -21,8 +28,9 @@ from .const import (
     PROTOCOL_MODBUS,
 )
 from .coordinator import ChargerCoordinator, ChargerRuntimeData, HubRuntimeData
+from .core import ChargerLink
 from .devices import charger_identifier
-from .hub import ChargerLink, Hub
+from .hub import LIVE_OPTIONS, Hub
 from .modbus_flow import profile_of_entry
 from .modbus_issues import ModbusEventRelay
 
@@ -31,8 +39,8 @@ from .modbus_issues import ModbusEventRelay
 MODBUS_TIME_SCALE = 1.0
 
 
-def loaded_hub(hass: HomeAssistant) -> Hub | None:
-    """The running hub (loaded, or far enough in its setup to take chargers), if any."""
+def loaded_hub_runtime(hass: HomeAssistant) -> HubRuntimeData | None:
+    """The running hub's runtime data (loaded, or far enough in its setup to take chargers)."""
     for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
         if entry.data.get(CONF_ENTRY_TYPE) != ENTRY_TYPE_HUB or entry.state not in (
             ConfigEntryState.LOADED,
@@ -41,18 +49,24 @@ def loaded_hub(hass: HomeAssistant) -> Hub | None:
             continue
         runtime: HubRuntimeData | None = getattr(entry, "runtime_data", None)
         if runtime is not None and not runtime.closed:
-            return runtime.hub
+            return runtime
     return None
 
 
+def loaded_hub(hass: HomeAssistant) -> Hub | None:
+    """The running hub, if any."""
+    runtime = loaded_hub_runtime(hass)
+    return runtime.hub if runtime is not None else None
+
+
 async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Attach the charger to the hub; Modbus chargers also get their poller."""
-    hub = loaded_hub(hass)
-    if hub is None:
+    """Register the charger with the site; Modbus chargers also get their poller."""
+    hub_runtime = loaded_hub_runtime(hass)
+    if hub_runtime is None:
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="hub_not_ready")
+    hub = hub_runtime.hub
     charger_id: str = entry.data[CONF_CHARGER_ID]
     protocol: str = entry.data[CONF_PROTOCOL]
-    link = ChargerLink(charger_id=charger_id, entry_id=entry.entry_id, protocol=protocol)
     adapter: ModbusCharger | None = None
     if protocol == PROTOCOL_MODBUS:
         try:
@@ -66,7 +80,7 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
         # Without a lifetime register (ABB) the adapter builds the counter: continue it from
         # the last value the engine applied, so a restart is no meter reset.
         register_wh, session_wh = hub.engine.last_registers(charger_id, MODBUS_CONNECTOR_ID)
-        relay = ModbusEventRelay(hass, entry, hub)  # raises the implausible-register repair
+        relay = ModbusEventRelay(hass, entry, hub.site)  # raises the implausible-register repair
         adapter = ModbusCharger(
             charger_id,
             entry.data[CONF_HOST],
@@ -80,12 +94,20 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
         )
         relay.adapter = adapter
         entry.async_on_unload(relay.clear)
-        link.execute = adapter.execute
+        link = ChargerLink(charger_id=charger_id, send=adapter.execute)
+    else:  # OCPP: the hub's server carries the commands and admits the charger
+        server = hub_runtime.server
+        link = ChargerLink(
+            charger_id=charger_id, send=functools.partial(server.execute, charger_id), gate=server
+        )
     coordinator = ChargerCoordinator(hass, entry, hub, charger_id)
     entry.runtime_data = ChargerRuntimeData(
         hub=hub, link=link, coordinator=coordinator, adapter=adapter
     )
-    link.on_decision.append(lambda _decision: coordinator.async_update_listeners())
+    site = hub.site
+    entry.async_on_unload(
+        site.decisions.add(charger_id, lambda _decision: coordinator.async_update_listeners())
+    )
 
     @callback
     def update_device(info: ChargerInfo) -> None:
@@ -103,25 +125,31 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
                 sw_version=info.firmware,
             )
 
-    link.on_info.append(update_device)
-    options_in_use = dict(entry.options)
+    entry.async_on_unload(site.charger_info.add(charger_id, update_device))
+    options_in_use = _reloading_options(entry)
     modbus_data = dict(entry.data) if protocol == PROTOCOL_MODBUS else None
 
     async def _on_update(hass: HomeAssistant, entry: ConfigEntry) -> None:
-        """The charger's entry changed: reload for new options (or a new Modbus setup); an
-        OCPP password (set by the user or the hub) is enforced at once."""
-        if dict(entry.options) != options_in_use or (
+        """The charger's entry changed: reload for new options (or a new Modbus setup); who
+        may charge and the member are read live; an OCPP password (set by the user or the
+        hub) is enforced at once."""
+        if _reloading_options(entry) != options_in_use or (
             modbus_data is not None and dict(entry.data) != modbus_data
         ):
             hass.config_entries.async_schedule_reload(entry.entry_id)
             return
-        hub.charger_entry_updated(charger_id)
+        site.credentials_changed(charger_id)
 
     entry.async_on_unload(entry.add_update_listener(_on_update))
-    entry.async_on_unload(hub.register_charger(link))
+    entry.async_on_unload(site.register_charger(link))
     entry.async_on_unload(coordinator.async_start())
     if adapter is not None:
         await adapter.start()
+
+
+def _reloading_options(entry: ConfigEntry) -> dict[str, object]:
+    """The options whose change reloads the charger (all but those the site reads live)."""
+    return {key: value for key, value in entry.options.items() if key not in LIVE_OPTIONS}
 
 
 async def async_unload_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:

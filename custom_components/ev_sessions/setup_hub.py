@@ -17,20 +17,28 @@ from datetime import timedelta
 from pathlib import Path
 import ssl
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+)
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_time_interval
 
 from .chargers.ocpp import OcppServer, OcppServerSettings
 from .const import (
+    CONF_CHARGER_ID,
     CONF_DB_URL,
+    CONF_ENTRY_TYPE,
     CONF_FAST_MIN_KW,
     CONF_METER_INTERVAL,
     CONF_OCPP_HOST,
     CONF_OCPP_PORT,
+    CONF_PROTOCOL,
     CONF_REJECT_UNKNOWN,
     CONF_SLOW_MAX_KW,
     CONF_SSL_CERTFILE,
@@ -42,15 +50,24 @@ from .const import (
     DEFAULT_OCPP_PORT,
     DEFAULT_SLOW_MAX_KW,
     DOMAIN,
+    ENTRY_TYPE_CHARGER,
     LOGGER,
+    PROTOCOL_OCPP,
 )
 from .coordinator import SITE_MONTH, HubRuntimeData, MemberCoordinator, SiteCoordinator
-from .core.engine import SessionEngine
-from .core.model import EngineSettings, StorageStatus
-from .core.storage import SessionStore, StorageError, StorageFault
+from .core import (
+    ChargingSite,
+    EngineSettings,
+    SessionEngine,
+    SessionStore,
+    SiteSettings,
+    StorageError,
+    StorageFault,
+    StorageStatus,
+)
 from .events_bridge import async_forward_session_events
 from .hub import Hub
-from .members import build_directory, member_subentries
+from .members import member_subentries
 from .tls import TlsConfigError, build_ssl_context
 
 #: Hub option: days the audit log keeps its entries (0 keeps them forever).
@@ -111,23 +128,24 @@ async def async_setup_hub(hass: HomeAssistant, entry: ConfigEntry) -> None:
     # engine last: its final save), so no socket, task or database thread is left behind.
     async with contextlib.AsyncExitStack() as started:
         started.push_async_callback(engine.async_stop)
-        hub = Hub(hass, entry, engine, store, build_directory(entry))
-        hub.reject_unknown = bool(options.get(CONF_REJECT_UNKNOWN, False))
-        await hub.async_start()
-        started.push_async_callback(hub.async_stop)
-        server, ssl_context = await _async_start_server(hass, entry, hub)
+        ssl_context = await _async_ssl_context(hass, entry)
+        site_settings = SiteSettings(
+            reject_unknown=bool(options.get(CONF_REJECT_UNKNOWN, False)),
+            passwords_over_tls=ssl_context is not None,
+        )
+        hub = Hub(hass, entry, engine, store, site_settings)
+        await hub.site.async_start()
+        started.push_async_callback(hub.site.async_stop)
+        server = await _async_start_server(entry, hub.site, ssl_context)
         started.push_async_callback(server.stop)
-        await _async_wire_hub(hass, entry, hub, engine, server, ssl_context)
+        await _async_wire_hub(hass, entry, hub, server)
         started.pop_all()
 
 
-async def _async_start_server(
-    hass: HomeAssistant, entry: ConfigEntry, hub: Hub
-) -> tuple[OcppServer, ssl.SSLContext | None]:
-    """Load the TLS certificate and start the OCPP server (not ready when either fails)."""
-    options = entry.options
+async def _async_ssl_context(hass: HomeAssistant, entry: ConfigEntry) -> ssl.SSLContext | None:
+    """The OCPP server's TLS context (None without a certificate; not ready when it fails)."""
     try:
-        ssl_context = await hass.async_add_executor_job(
+        return await hass.async_add_executor_job(
             build_ssl_context,
             entry.data.get(CONF_SSL_CERTFILE) or "",
             entry.data.get(CONF_SSL_KEYFILE) or "",
@@ -139,18 +157,24 @@ async def _async_start_server(
             translation_placeholders={"error": str(err)},
         ) from err
 
+
+async def _async_start_server(
+    entry: ConfigEntry, site: ChargingSite, ssl_context: ssl.SSLContext | None
+) -> OcppServer:
+    """Start the OCPP server, the site its handler (not ready when the port is taken)."""
+    options = entry.options
     server = OcppServer(
-        hub,
+        site,
         OcppServerSettings(
             host=entry.data.get(CONF_OCPP_HOST, DEFAULT_OCPP_HOST),
             port=int(entry.data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)),
             ssl_context=ssl_context,
             meter_interval=int(options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL)),
-            reject_unknown=hub.reject_unknown,
+            reject_unknown=site.settings.reject_unknown,
         ),
-        password_for=hub.password_for,
-        known=hub.is_known,
-        forgotten=hub.forget_waiting,
+        password_for=site.password_for,
+        known=site.is_known,
+        forgotten=site.forget_waiting,
     )
     try:
         await server.start()
@@ -163,38 +187,44 @@ async def _async_start_server(
                 "error": str(err),
             },
         ) from err
-    return server, ssl_context
+    return server
 
 
 async def _async_wire_hub(
-    hass: HomeAssistant,
-    entry: ConfigEntry,
-    hub: Hub,
-    engine: SessionEngine,
-    server: OcppServer,
-    ssl_context: ssl.SSLContext | None,
+    hass: HomeAssistant, entry: ConfigEntry, hub: Hub, server: OcppServer
 ) -> None:
-    """Connect the hub to the server, the coordinators and HA."""
-    hub.ocpp_execute = server.execute
-    hub.ocpp_accept = server.accept
-    hub.ocpp_forget = server.forget
-    hub.ocpp_credentials_changed = server.credentials_changed
-    hub.ocpp_tls = ssl_context is not None
+    """Connect the site's listeners to the coordinators and HA."""
     LOGGER.info("OCPP central system listening on port %s", server.port)
-
-    site = SiteCoordinator(hass, entry, hub)
-    await site.async_config_entry_first_refresh()
-    hub.on_status_change = site.refresh_now
+    site, engine = hub.site, hub.engine
+    figures = SiteCoordinator(hass, entry, hub)
+    await figures.async_config_entry_first_refresh()
     members = MemberCoordinator(hass, entry, hub)
     await members.async_config_entry_first_refresh()
-    runtime = HubRuntimeData(hub=hub, site=site, members=members, server=server)
-    runtime.stop_callbacks.append(async_forward_session_events(hass, hub, site, members))
+    runtime = HubRuntimeData(hub=hub, site_figures=figures, members=members, server=server)
+    runtime.stop_callbacks.append(site.status_changes.add(lambda _id: figures.refresh_now()))
+    runtime.stop_callbacks.append(async_forward_session_events(hass, hub, figures, members))
     entry.runtime_data = runtime
     _report_storage(hass, engine.storage_status)
     runtime.stop_callbacks.append(
         engine.storage_changes.add(lambda status: _report_storage(hass, status))
     )
     _schedule_audit_purge(hass, entry, runtime)
+
+    @callback
+    def charger_removed(change: ConfigEntryChange, removed: ConfigEntry) -> None:
+        """A removed OCPP charger is forgotten: if it comes back, it is a stranger again."""
+        if (
+            change is ConfigEntryChange.REMOVED
+            and removed.domain == DOMAIN
+            and removed.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_CHARGER
+            and removed.data.get(CONF_PROTOCOL) == PROTOCOL_OCPP
+        ):
+            hub.charger_removed(removed)
+            server.forget(removed.data[CONF_CHARGER_ID])
+
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, charger_removed)
+    )
 
     known_members = {s.subentry_id for s in member_subentries(entry)}
     options_in_use = dict(entry.options)
@@ -205,7 +235,7 @@ async def _async_wire_hub(
         if dict(entry.options) != options_in_use:
             hass.config_entries.async_schedule_reload(entry.entry_id)
             return
-        hub.set_directory(build_directory(entry))
+        site.members_changed()
         for subentry in member_subentries(entry):
             if subentry.subentry_id not in known_members:
                 known_members.add(subentry.subentry_id)
@@ -215,7 +245,7 @@ async def _async_wire_hub(
 
     entry.async_on_unload(entry.add_update_listener(_on_update))
     # Members added while the hub was starting reached no listener: take them in now.
-    hub.set_directory(build_directory(entry))
+    site.members_changed()
 
     async def _on_stop(_event: Event) -> None:
         await _async_shutdown(runtime)
@@ -235,8 +265,8 @@ async def _async_shutdown(runtime: HubRuntimeData) -> None:
 
 
 async def _shutdown_steps(runtime: HubRuntimeData) -> None:
-    """Stop the server, then the hub (audit log); the engine's final save runs regardless."""
-    for name, step in (("OCPP server", runtime.server.stop), ("hub", runtime.hub.async_stop)):
+    """Stop the server, then the site (audit log); the engine's final save runs regardless."""
+    for name, step in (("OCPP server", runtime.server.stop), ("site", runtime.hub.site.async_stop)):
         try:
             await step()
         except Exception:  # noqa: BLE001  (logged; the final save must still run)
@@ -293,7 +323,7 @@ def _schedule_audit_purge(hass: HomeAssistant, entry: ConfigEntry, runtime: HubR
         if runtime.closed:
             return
         try:
-            await runtime.hub.audit.async_purge_older_than(days)
+            await runtime.hub.site.audit.async_purge_older_than(days)
         except StorageError as err:
             LOGGER.warning("Could not purge the audit log: %s", err)
 

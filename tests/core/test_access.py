@@ -14,6 +14,7 @@ from custom_components.ev_sessions.chargers.events import (
 )
 from custom_components.ev_sessions.core import (
     GUEST_MEMBER_ID,
+    LEARNED_TAG_GRACE,
     REMOTE_START_WINDOW,
     AccessControl,
     AuditLog,
@@ -82,10 +83,15 @@ async def test_members_only_accepts_members_rejects_others_and_records_all(
 
 def test_guest_and_free_policies_attribute_sessions() -> None:
     """Unknown tags go to the guest member or the default member, per charger."""
-    access = AccessControl(MEMBERS, None, clock=Clock())
-    access.set_policy("guests", AuthorizationPolicy(mode=AuthorizationMode.MEMBERS_AND_GUESTS))
-    access.set_policy(
-        "free", AuthorizationPolicy(mode=AuthorizationMode.FREE, default_member_id="anna")
+    policies = {
+        "guests": AuthorizationPolicy(mode=AuthorizationMode.MEMBERS_AND_GUESTS),
+        "free": AuthorizationPolicy(mode=AuthorizationMode.FREE, default_member_id="anna"),
+    }
+    access = AccessControl(
+        MEMBERS,
+        None,
+        clock=Clock(),
+        policies=lambda charger_id: policies.get(charger_id, AuthorizationPolicy()),
     )
     guest = access.authorize(request("VISITOR", "guests")).decision
     assert (guest.status, guest.guest, guest.member_id) == (
@@ -129,11 +135,50 @@ async def test_learn_mode_captures_the_next_tag_for_the_member(audit: AuditLog) 
     assert outcome.learned is not None
     assert (outcome.learned.member_id, outcome.learned.id_tag) == ("bo", "NEWTAG1")
     assert outcome.decision.status is AuthorizationStatus.ACCEPTED
-    # learn mode ended: the same tag is unknown again until the member is saved
+    # learn mode ended: no second capture (the tag stays the member's here until stored)
     assert access.authorize(request("NEWTAG1")).learned is None
     await audit.async_flush()
     rows = await audit.async_query(source=AuditSource.LEARN)
     assert [(r.id_tag, r.member_id) for r in rows] == [("NEWTAG1", "bo")]
+
+
+def test_learned_tag_stays_the_members_at_that_charger_until_the_directory_has_it() -> None:
+    """The charger asks again at the transaction start: the answer (and member) is the same,
+    also before the member store took the tag in; elsewhere it is unknown; then the
+    directory decides."""
+    clock = Clock()
+    access = AccessControl(MEMBERS, None, clock=clock)
+    access.learn.start("cp-1", "anna", NOW + timedelta(minutes=1))
+    assert access.authorize(request("NEWTAG1")).learned is not None
+    again = access.authorize(request("newtag1")).decision
+    assert (again.status, again.member_id, again.reason) == (
+        AuthorizationStatus.ACCEPTED,
+        "anna",
+        DecisionReason.LEARNED,
+    )
+    assert again.result.parent_id_tag == "FAMILY"
+    elsewhere = access.authorize(request("NEWTAG1", "cp-2")).decision
+    assert elsewhere.status is AuthorizationStatus.INVALID
+    # stored for the member, then blocked: the directory decides from now on
+    access.set_directory(
+        MemberDirectory.from_dicts(
+            [{"id": "anna", "name": "Anna", "tags": [{"id_tag": "NEWTAG1", "status": "blocked"}]}]
+        )
+    )
+    assert access.authorize(request("NEWTAG1")).decision.status is AuthorizationStatus.BLOCKED
+    # and the grace does not come back when the tag leaves the directory
+    access.set_directory(MEMBERS)
+    assert access.authorize(request("NEWTAG1")).decision.status is AuthorizationStatus.INVALID
+
+
+def test_learned_tag_grace_ends() -> None:
+    """Past the grace, a learned tag the directory never took in is unknown again."""
+    clock = Clock()
+    access = AccessControl(MEMBERS, None, clock=clock)
+    access.learn.start("cp-1", "anna", NOW + timedelta(minutes=1))
+    assert access.authorize(request("NEWTAG1")).learned is not None
+    clock.now = NOW + LEARNED_TAG_GRACE + timedelta(seconds=1)
+    assert access.authorize(request("NEWTAG1")).decision.status is AuthorizationStatus.INVALID
 
 
 def test_directory_swap_takes_effect() -> None:

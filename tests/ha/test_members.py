@@ -332,13 +332,13 @@ async def test_configured_charger_is_decided_before_its_entry_is_set_up(
 ) -> None:
     """Right after HA starts, a charger may swipe before its own entry is loaded."""
     ocpp_charger_entry(hass, "LATE-1")  # added, not set up yet
-    runtime_hub = hub.runtime_data.hub
+    site = hub.runtime_data.hub.site
     now = dt_util.utcnow()
-    member = await runtime_hub.authorize(
+    member = await site.authorize(
         AuthorizationRequest(charger_id="LATE-1", id_tag="TAG-ANNA", connector_id=1, at=now)
     )
     assert member.status is AuthorizationStatus.ACCEPTED
-    stranger = await runtime_hub.authorize(
+    stranger = await site.authorize(
         AuthorizationRequest(charger_id="NOT-ADDED", id_tag="TAG-ANNA", connector_id=1, at=now)
     )
     assert stranger.status is AuthorizationStatus.INVALID

@@ -251,7 +251,7 @@ async def test_hub_options_with_the_hub_loaded_take_effect(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert hub.state is ConfigEntryState.LOADED
-    assert hub.runtime_data.hub.reject_unknown is True
+    assert hub.runtime_data.hub.site.settings.reject_unknown is True
     assert await _handshake(hub_port, "STRANGER") == 404
 
 

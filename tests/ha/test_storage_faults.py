@@ -103,13 +103,13 @@ async def test_failing_writes_raise_a_repair_that_goes_when_writes_work(
     assert await hass.config_entries.async_setup(ocpp_charger_entry(hass, "CP1").entry_id)
     runtime = hub.runtime_data
     issues = ir.async_get(hass)
-    with refusing_writes(runtime.hub.store):
+    with refusing_writes(runtime.hub.site.store):
         for event in _charging("CP1", minute=-2, register_wh=1_000):
-            runtime.hub.handle_event(event)
-        runtime.hub.handle_event(
+            runtime.hub.site.handle_event(event)
+        runtime.hub.site.handle_event(
             MeterSample(charger_id="CP1", at=utcnow(), connector_id=1, energy_register_wh=1_800)
         )
-        await runtime.hub.persist("CP1")  # what an adapter awaits: it does not raise
+        await runtime.hub.site.persist("CP1")  # what an adapter awaits: it does not raise
         issue = issues.async_get_issue(DOMAIN, "storage_failing")
         assert issue is not None
         assert issue.translation_key == "storage_failing"
@@ -120,7 +120,7 @@ async def test_failing_writes_raise_a_repair_that_goes_when_writes_work(
         )
         assert listed == {"sessions": []}  # what is stored; no error
         assert runtime.hub.engine.connector("CP1", 1).session is not None  # kept in memory
-    await runtime.hub.persist("CP1")
+    await runtime.hub.site.persist("CP1")
     assert issues.async_get_issue(DOMAIN, "storage_failing") is None
     assert await _stored(hub) == [("CP1", 800)]
 
@@ -133,13 +133,13 @@ async def test_shutdown_saves_sessions_when_the_audit_log_fails_to_stop(
     assert await hass.config_entries.async_setup(ocpp_charger_entry(hass, "CP1").entry_id)
     runtime = hub.runtime_data
     for event in _charging("CP1", minute=-2, register_wh=5_000):
-        runtime.hub.handle_event(event)
-    await runtime.hub.persist("CP1")
-    runtime.hub.handle_event(  # only in memory: the periodic flush is a minute away
+        runtime.hub.site.handle_event(event)
+    await runtime.hub.site.persist("CP1")
+    runtime.hub.site.handle_event(  # only in memory: the periodic flush is a minute away
         MeterSample(charger_id="CP1", at=utcnow(), connector_id=1, energy_register_wh=5_600)
     )
     # an entry the database refuses (no time: NOT NULL): the audit log's final write fails
-    runtime.hub.audit.record(AuditEntry(at=None, source=AuditSource.AUTHORIZE))  # type: ignore[arg-type]
+    runtime.hub.site.audit.record(AuditEntry(at=None, source=AuditSource.AUTHORIZE))  # type: ignore[arg-type]
     if how == "unload":
         await hass.config_entries.async_unload(hub.entry_id)
     else:
@@ -276,7 +276,7 @@ async def test_audit_log_is_purged_by_its_retention(
     )
     assert await hass.config_entries.async_setup(hub_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    audit = hub_entry.runtime_data.hub.audit
+    audit = hub_entry.runtime_data.hub.site.audit
 
     async def tags() -> list[str]:
         return [e.id_tag or "" for e in await audit.async_query(limit=None)]

@@ -14,10 +14,13 @@
 * :mod:`.local_lists` - the chargers' local authorization lists and their versions;
 * :mod:`.access` - :class:`AccessControl`: policy, remote starts, learn mode and audit together;
 * :mod:`.audit` - the audit log of decisions and re-attributions;
-* :mod:`.listeners` - typed listeners, the one way to subscribe to changes.
+* :mod:`.listeners` - typed listeners, the one way to subscribe to changes;
+* :mod:`.ports` - what the charging site needs from Home Assistant (protocols the glue implements);
+* :mod:`.site` - :class:`ChargingSite`: the adapters' event sink and command router, owning the
+  engine, access control, local lists and attribution.
 """
 
-from .access import REMOTE_START_WINDOW, AccessControl, Outcome
+from .access import LEARNED_TAG_GRACE, REMOTE_START_WINDOW, AccessControl, Outcome
 from .audit import AuditEntry, AuditLog, AuditSource, SessionNotFoundError, async_reattribute
 from .charger_policy import (
     GUEST_MEMBER_ID,
@@ -77,7 +80,29 @@ from .model import (
     to_iso,
     utcnow,
 )
+from .ports import (
+    IDENTITY_FIELDS,
+    AdmissionGate,
+    ChargerAccess,
+    ChargerDiscovery,
+    ChargerSettings,
+    ChargerSettingsStore,
+    Clock,
+    MemberStore,
+    SendCommand,
+    SiteNotices,
+    identity_mismatch,
+    identity_of,
+)
 from .power_profile import append_point, pack_profile, unpack_profile
+from .site import (
+    GENERATED_PASSWORD_BYTES,
+    OCPP16_MAX_TAG,
+    ChargerLink,
+    ChargingSite,
+    SiteSettings,
+    remote_id_tag,
+)
 from .stats import MemberTotals, OccupancyStats, compute_stats, member_totals
 from .storage import (
     SCHEMA_VERSION,
@@ -93,13 +118,18 @@ from .storage import (
 
 __all__ = [
     "COUNTED_ANOMALIES",
+    "GENERATED_PASSWORD_BYTES",
     "GUEST_MEMBER_ID",
+    "IDENTITY_FIELDS",
+    "LEARNED_TAG_GRACE",
     "MAX_ANOMALIES",
     "MAX_ID_TAG_LENGTH",
     "MAX_ID_TOKEN_LENGTH",
+    "OCPP16_MAX_TAG",
     "REMOTE_START_WINDOW",
     "SCHEMA_VERSION",
     "AccessControl",
+    "AdmissionGate",
     "Anomaly",
     "AnomalyKind",
     "AuditEntry",
@@ -109,6 +139,13 @@ __all__ = [
     "AuthorizationPolicy",
     "Authorizer",
     "ChargeTracking",
+    "ChargerAccess",
+    "ChargerDiscovery",
+    "ChargerLink",
+    "ChargerSettings",
+    "ChargerSettingsStore",
+    "ChargingSite",
+    "Clock",
     "ConnectorMeter",
     "ConnectorView",
     "Decision",
@@ -129,6 +166,7 @@ __all__ = [
     "Member",
     "MemberConfigError",
     "MemberDirectory",
+    "MemberStore",
     "MemberTotals",
     "OccupancyStats",
     "Outcome",
@@ -140,6 +178,7 @@ __all__ = [
     "Reading",
     "Remove",
     "RowFailure",
+    "SendCommand",
     "Session",
     "SessionEngine",
     "SessionEvent",
@@ -147,6 +186,8 @@ __all__ = [
     "SessionNotFoundError",
     "SessionPatch",
     "SessionStore",
+    "SiteNotices",
+    "SiteSettings",
     "SpeedClass",
     "StorageError",
     "StorageFault",
@@ -165,11 +206,14 @@ __all__ = [
     "estimate_end",
     "fault_of",
     "from_iso",
+    "identity_mismatch",
+    "identity_of",
     "member_totals",
     "normalize_tag",
     "pack_profile",
     "policy_change_needs_cache_clear",
     "remaining_energy_wh",
+    "remote_id_tag",
     "seconds_to_deliver",
     "shorten_tag",
     "to_iso",

@@ -1,8 +1,13 @@
 """Access control: one place that answers a charger's "may this tag charge?".
 
-It combines the member directory, each charger's policy, remote starts from Home Assistant,
-learn mode and the audit log. Synchronous and free of I/O (the audit log only queues), so
-the hub can answer a charger without waiting on anything.
+It combines the member directory, each charger's policy (read through ``policies``, the
+charger settings), remote starts from Home Assistant, learn mode and the audit log.
+Synchronous and free of I/O (the audit log only queues), so the site can answer a charger
+without waiting on anything.
+
+A tag learn mode caught stays accepted for its member at that charger for a while
+(:data:`LEARNED_TAG_GRACE`) while the directory does not know it yet: storing it for the member
+may take a moment, and the charger asks again when the transaction starts.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from .charger_policy import (
     Authorizer,
     Decision,
     DecisionReason,
-    policy_change_needs_cache_clear,
 )
 from .learn_mode import LearnedTag, LearnMode
 from .members import MemberDirectory, normalize_tag
@@ -32,6 +36,8 @@ from .model import utcnow
 
 #: A remote start's tag is honoured this long (the vehicle may be plugged in later).
 REMOTE_START_WINDOW = timedelta(minutes=15)
+#: A learned tag is honoured for its member this long until the directory holds it.
+LEARNED_TAG_GRACE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,9 +49,15 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _RemoteStart:
+class _Expected:
+    """A tag accepted at one charger for a while (remote start, learned tag)."""
+
     member_id: str | None
     until: datetime
+
+
+def _members_only(_charger_id: str) -> AuthorizationPolicy:
+    return AuthorizationPolicy()
 
 
 class AccessControl:
@@ -57,14 +69,17 @@ class AccessControl:
         audit: AuditLog | None,
         *,
         clock: Callable[[], datetime] = utcnow,
+        policies: Callable[[str], AuthorizationPolicy] = _members_only,
     ) -> None:
-        """Start with a member directory; ``audit`` records decisions (None: not recorded)."""
+        """Start with a member directory; ``audit`` records decisions (None: not recorded);
+        ``policies`` gives a charger's policy (members only everywhere by default)."""
         self.authorizer = Authorizer(directory)
         self.learn = LearnMode()
         self._audit = audit
         self._clock = clock
-        self._policies: dict[str, AuthorizationPolicy] = {}
-        self._remote: dict[tuple[str, str], _RemoteStart] = {}
+        self._policies = policies
+        self._remote: dict[tuple[str, str], _Expected] = {}
+        self._learned: dict[tuple[str, str], _Expected] = {}
 
     @property
     def directory(self) -> MemberDirectory:
@@ -76,19 +91,13 @@ class AccessControl:
         self.authorizer.directory = directory
 
     def policy(self, charger_id: str) -> AuthorizationPolicy:
-        """A charger's policy (members only unless set)."""
-        return self._policies.get(charger_id, AuthorizationPolicy())
-
-    def set_policy(self, charger_id: str, policy: AuthorizationPolicy) -> bool:
-        """Set a charger's policy; ``True`` when it is stricter (the charger's cache must go)."""
-        old = self.policy(charger_id)
-        self._policies[charger_id] = policy
-        return policy_change_needs_cache_clear(old, policy)
+        """A charger's policy, as its settings say now."""
+        return self._policies(charger_id)
 
     def expect_remote_start(self, charger_id: str, id_tag: str, member_id: str | None) -> None:
         """HA asked the charger to start with ``id_tag``: accept that tag there for a while."""
         until = self._clock() + REMOTE_START_WINDOW
-        self._remote[(charger_id, normalize_tag(id_tag))] = _RemoteStart(
+        self._remote[(charger_id, normalize_tag(id_tag))] = _Expected(
             member_id=member_id, until=until
         )
 
@@ -101,7 +110,14 @@ class AccessControl:
         if learned is not None:
             decision = self.authorizer.decide_learned(learned, self.policy(request.charger_id))
             self._record(request, decision, AuditSource.LEARN)
+            if decision.reason is DecisionReason.LEARNED:
+                self._learned[(request.charger_id, normalize_tag(learned.id_tag))] = _Expected(
+                    member_id=learned.member_id, until=now + LEARNED_TAG_GRACE
+                )
             return Outcome(decision=decision, learned=learned)
+        if (again := self._still_learned(request, now)) is not None:
+            self._record(request, again, source)
+            return Outcome(decision=again)
         remote = self._remote_start(request.charger_id, request.id_tag, now)
         if remote is not None and self.directory.lookup(request.id_tag) is None:
             decision = Decision(
@@ -131,13 +147,39 @@ class AccessControl:
             return policy.default_member_id, False
         return None, False
 
-    def _remote_start(self, charger_id: str, id_tag: str, now: datetime) -> _RemoteStart | None:
-        for key in [k for k, v in self._remote.items() if v.until < now]:
-            del self._remote[key]
-        return self._remote.get((charger_id, normalize_tag(id_tag)))
+    def _still_learned(self, request: AuthorizationRequest, now: datetime) -> Decision | None:
+        """The learned decision again, for a tag learned here that the directory lacks yet."""
+        learned = _current(self._learned, request.charger_id, request.id_tag, now)
+        if learned is None or learned.member_id is None:
+            return None
+        if self.directory.lookup(request.id_tag) is not None:  # stored: decided normally
+            del self._learned[(request.charger_id, normalize_tag(request.id_tag))]
+            return None
+        member = self.directory.member(learned.member_id)
+        return Decision(
+            result=AuthorizationResult(
+                status=AuthorizationStatus.ACCEPTED,
+                parent_id_tag=None if member is None else member.group_id_tag,
+            ),
+            reason=DecisionReason.LEARNED,
+            member_id=learned.member_id,
+            id_tag=request.id_tag,
+        )
+
+    def _remote_start(self, charger_id: str, id_tag: str, now: datetime) -> _Expected | None:
+        return _current(self._remote, charger_id, id_tag, now)
 
     def _record(
         self, request: AuthorizationRequest, decision: Decision, source: AuditSource
     ) -> None:
         if self._audit is not None:
             self._audit.record_decision(request, decision, source)
+
+
+def _current(
+    expected: dict[tuple[str, str], _Expected], charger_id: str, id_tag: str, now: datetime
+) -> _Expected | None:
+    """The tag's expectation at the charger, if it still holds (expired ones are dropped)."""
+    for key in [k for k, v in expected.items() if v.until < now]:
+        del expected[key]
+    return expected.get((charger_id, normalize_tag(id_tag)))
