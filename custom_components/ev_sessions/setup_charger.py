@@ -108,6 +108,10 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
     entry.async_on_unload(
         site.decisions.add(charger_id, lambda _decision: coordinator.async_update_listeners())
     )
+    # Member names shown by the charger's entities (its member, the last member) follow.
+    entry.async_on_unload(
+        site.member_changes.add(lambda _members: coordinator.async_update_listeners())
+    )
 
     @callback
     def update_device(info: ChargerInfo) -> None:

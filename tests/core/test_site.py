@@ -585,10 +585,13 @@ async def test_stricter_policy_clears_the_cache_looser_does_not(make_rig: MakeRi
     # the same settings again store nothing
     rig.site.set_access(CP, ChargerAccess(mode=AuthorizationMode.MEMBERS_ONLY, member_id="anna"))
     assert len(rig.chargers.saved_access) == 2
-    # a member since removed is nobody
+    # a member since removed is nobody (and who shows member names hears of it)
+    heard: list[list[str]] = []
+    rig.site.member_changes.add(lambda members: heard.append([m.id for m in members]))
     rig.members.items = [m for m in rig.members.items if m["id"] != "anna"]
     rig.site.members_changed()
     assert rig.site.access_of(CP).member_id is None
+    assert heard == [["bo"]]
 
 
 # --------------------------------------------------------------------------- admission

@@ -6,17 +6,27 @@ from decimal import Decimal
 from typing import Any
 
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN, repairs_flow_manager
-from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.core import Context, HomeAssistant, State
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    mock_restore_cache,
+)
 
 from custom_components.ev_sessions.chargers.events import (
     AuthorizationRequest,
     AuthorizationStatus,
 )
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
+from custom_components.ev_sessions.core import AuthorizationMode, ChargerAccess
+from custom_components.ev_sessions.hub import CONF_AUTHORIZATION_MODE, CONF_CHARGER_MEMBER
 from custom_components.ev_sessions.members import EVENT_TAG_REJECTED, member_subentries
 
 from .helpers import (
@@ -342,3 +352,69 @@ async def test_configured_charger_is_decided_before_its_entry_is_set_up(
         AuthorizationRequest(charger_id="NOT-ADDED", id_tag="TAG-ANNA", connector_id=1, at=now)
     )
     assert stranger.status is AuthorizationStatus.INVALID
+
+
+async def test_charger_settings_are_entry_options_by_member_id(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """Who may charge and the charger's member are stored in the entry options by id, taken
+    in without a reload; renaming the member keeps the choice, and the session is theirs."""
+    entry, cp = await _charger(hass, make_cp)
+    runtime = entry.runtime_data
+    await _select(hass, "charger_CP-M_member", "Bo")
+    await _select(hass, "charger_CP-M_authorization", "members_and_guests")
+    assert entry.options[CONF_CHARGER_MEMBER] == "bo"
+    assert entry.options[CONF_AUTHORIZATION_MODE] == "members_and_guests"
+    await hass.async_block_till_done()
+    assert entry.runtime_data is runtime  # not reloaded
+    assert await cp.swipe("VISITOR") == "Accepted"
+
+    bo = next(s for s in member_subentries(hub) if s.data["id"] == "bo")
+    hass.config_entries.async_update_subentry(
+        hub, bo, title="Robert", data={**bo.data, "name": "Robert"}
+    )
+    await hass.async_block_till_done()
+    assert state_of(hass, "select", "charger_CP-M_member") == "Robert"
+    assert entry.options[CONF_CHARGER_MEMBER] == "bo"
+    ended = async_capture_events(hass, EVENT_SESSION_ENDED)
+    await cp.plug_in(1)  # no tag: the charger's member
+    cp.time_offset = charger_clock(5)
+    await cp.unplug(1)
+    await wait_until(hass, lambda: len(ended) == 1)
+    assert ended[0].data["member_id"] == "bo"
+
+
+async def test_settings_restored_by_the_selects_become_entry_options_once(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    """An entry from before the options takes the selects' restored states (nothing lost on
+    the update); from then on the entry options rule, whatever a select restores."""
+    entry = ocpp_charger_entry(hass, "CP-OLD")
+    registry = er.async_get(hass)
+    selects = {
+        key: registry.async_get_or_create(
+            "select", DOMAIN, f"charger_CP-OLD_{key}", config_entry=entry
+        ).entity_id
+        for key in ("member", "authorization")
+    }
+    mock_restore_cache(
+        hass, [State(selects["member"], "Bo"), State(selects["authorization"], "free")]
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_CHARGER_MEMBER: "bo", CONF_AUTHORIZATION_MODE: "free"}
+    site = hub.runtime_data.hub.site
+    assert site.access_of("CP-OLD") == ChargerAccess(mode=AuthorizationMode.FREE, member_id="bo")
+    assert hass.states.get(selects["member"]).state == "Bo"  # type: ignore[union-attr]
+
+    await _select(hass, "charger_CP-OLD_member", "Anna")
+    assert await hass.config_entries.async_reload(entry.entry_id)  # restores "Bo" again
+    await hass.async_block_till_done()
+    assert entry.options[CONF_CHARGER_MEMBER] == "anna"
+    assert hass.states.get(selects["member"]).state == "Anna"  # type: ignore[union-attr]
+
+    # An old entry without a restored state stores the defaults.
+    fresh = ocpp_charger_entry(hass, "CP-NEW")
+    assert await hass.config_entries.async_setup(fresh.entry_id)
+    await hass.async_block_till_done()
+    assert fresh.options == {CONF_CHARGER_MEMBER: None, CONF_AUTHORIZATION_MODE: "members_only"}

@@ -153,6 +153,8 @@ class ChargingSite:
         self.decisions: KeyedListeners[str, Decision] = KeyedListeners("decision")
         #: Called with the charger id when a connector's status changed (site figures).
         self.status_changes: Listeners[str] = Listeners("site status")
+        #: Called with the new directory when the members changed (names shown by chargers).
+        self.member_changes: Listeners[MemberDirectory] = Listeners("members")
         self._links: dict[str, ChargerLink] = {}
         self._info: dict[str, ChargerInfo] = {}
         self._decided: dict[tuple[str, str], tuple[Decision, datetime]] = {}
@@ -269,6 +271,7 @@ class ChargingSite:
         for charger_id, link in self._links.items():
             if link.gate is not None and self.engine.is_connected(charger_id):
                 self.schedule_list_sync(charger_id)
+        self.member_changes.emit(self.directory)
 
     def access_of(self, charger_id: str) -> ChargerAccess:
         """Who may charge at a charger and its member (a member since removed is nobody)."""
