@@ -16,7 +16,14 @@ from homeassistant.util import dt as dt_util
 
 from .chargers.ocpp import OcppServer
 from .const import DOMAIN, LOGGER
-from .core import ChargerLink, MemberTotals, OccupancyStats, StorageError, member_totals
+from .core import (
+    ChargerLink,
+    Listeners,
+    MemberTotals,
+    OccupancyStats,
+    StorageError,
+    member_totals,
+)
 from .hub import Hub
 
 
@@ -75,7 +82,8 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
         self._known_connectors: set[int] = {1}
         #: The context of the latest engine update (shared by the states it writes).
         self.update_context: Context | None = None
-        self.new_connector_callbacks: list[Callable[[int], None]] = []
+        #: Called with a connector id when a connector is seen for the first time.
+        self.new_connectors: Listeners[int] = Listeners("new connector")
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -100,8 +108,7 @@ class ChargerCoordinator(DataUpdateCoordinator[None]):
         for connector_id in self.hub.engine.connectors(self.charger_id):
             if connector_id > 0 and connector_id not in self._known_connectors:
                 self._known_connectors.add(connector_id)
-                for cb in self.new_connector_callbacks:
-                    cb(connector_id)
+                self.new_connectors.emit(connector_id)
         self.async_update_listeners()
 
     def known_connectors(self) -> list[int]:
@@ -170,7 +177,7 @@ class MemberCoordinator(DataUpdateCoordinator[dict[str, MemberTotals]]):
         )
         self.hub = hub
         #: Called with a member subentry id when a member is added in the UI.
-        self.new_member_callbacks: list[Callable[[str], None]] = []
+        self.new_members: Listeners[str] = Listeners("new member")
 
     @staticmethod
     def month_starts() -> tuple[datetime, datetime]:

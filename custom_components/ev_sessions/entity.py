@@ -114,8 +114,7 @@ def async_add_connector_entities(
 
     for connector_id in coordinator.known_connectors():
         add(connector_id)
-    coordinator.new_connector_callbacks.append(add)
-    entry.async_on_unload(lambda: coordinator.new_connector_callbacks.remove(add))
+    entry.async_on_unload(coordinator.new_connectors.add(add))
 
 
 @callback
@@ -133,5 +132,4 @@ def async_add_member_entities(
 
     for subentry in member_subentries(entry):
         add(subentry.subentry_id)
-    members.new_member_callbacks.append(add)
-    entry.async_on_unload(lambda: members.new_member_callbacks.remove(add))
+    entry.async_on_unload(members.new_members.add(add))

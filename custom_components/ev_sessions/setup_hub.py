@@ -239,8 +239,7 @@ async def _async_wire_hub(
         for subentry in member_subentries(entry):
             if subentry.subentry_id not in known_members:
                 known_members.add(subentry.subentry_id)
-                for cb in members.new_member_callbacks:
-                    cb(subentry.subentry_id)
+                members.new_members.emit(subentry.subentry_id)
         members.async_update_listeners()
 
     entry.async_on_unload(entry.add_update_listener(_on_update))
