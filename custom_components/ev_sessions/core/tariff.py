@@ -353,7 +353,8 @@ class Tariff:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Tariff:
         """Read :meth:`to_dict`'s form (missing keys take their defaults; numbers may be numbers
-        or strings); raise :class:`TariffError` with every problem found."""
+        or strings); raise :class:`TariffError` with every problem found: what cannot be read,
+        and what is wrong with the rest (:meth:`problems`)."""
         reader = _Reader(data)
         currency = reader.text("currency", required=True)
         tariff = cls(
@@ -374,9 +375,12 @@ class Tariff:
             groups=reader.groups("groups"),
             default_group=reader.text("default_group") or GROUP_HOUSEHOLD,
         )
-        if reader.problems:
-            raise TariffError(tuple(reader.problems))
-        return tariff.check()
+        unreadable = {problem.field for problem in reader.problems}
+        found = [*reader.problems]
+        found += (p for p in tariff.problems() if p.field not in unreadable)
+        if found:
+            raise TariffError(tuple(found))
+        return tariff
 
 
 # --- helpers -------------------------------------------------------------------------------------
