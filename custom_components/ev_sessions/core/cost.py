@@ -202,11 +202,10 @@ class SessionCost:
 
     @property
     def average_price_per_kwh(self) -> Decimal | None:
-        """The total incl. VAT per kWh (not rounded), ``None`` without energy."""
+        """The total incl. VAT per kWh (in the current decimal context), ``None`` without energy."""
         if not self.energy_wh:
             return None
-        with localcontext(prec=_PRECISION):
-            return self.total * 1000 / self.energy_wh
+        return self.total * 1000 / self.energy_wh
 
     def problems(self) -> list[str]:
         """Broken invariants (empty for a cost made by :func:`price_session`)."""
@@ -307,7 +306,7 @@ def price_session(
             lines += _fee_lines(ordered, tariff, facts)
         amount_excl_vat = sum((line.amount for line in lines), _ZERO)
         vat = round_money(amount_excl_vat * tariff.vat_rate, currency)
-        if tariff.vat_rate:
+        if tariff.vat_rate and lines:
             lines.append(
                 CostLine(
                     kind=CostLineKind.VAT,
