@@ -432,6 +432,13 @@ def test_json_round_trip_is_exact_and_tampering_is_refused() -> None:
     stored["lines"][0]["amount"] = 3.0
     with pytest.raises(ValueError, match="not a decimal string"):
         SessionCost.from_dict(stored)
+    stored = json.loads(json.dumps(cost.to_dict()))
+    stored["lines"][0]["start"] = "2026-01-12T16:45:00"
+    with pytest.raises(ValueError, match="no time zone"):
+        SessionCost.from_dict(stored)
+    stored["lines"] = 5
+    with pytest.raises(ValueError, match="malformed"):
+        SessionCost.from_dict(stored)
 
 
 # --- properties ----------------------------------------------------------------------------------

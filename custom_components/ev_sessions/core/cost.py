@@ -125,7 +125,7 @@ class CostLine:
         return cls(
             kind=CostLineKind(data["kind"]),
             amount=_exact(data.get("amount"), "amount"),
-            start=None if start is None else datetime.fromisoformat(start),
+            start=None if start is None else _time(start),
             energy_wh=energy_wh,
             quantity=_optional_exact(data.get("quantity"), "quantity"),
             unit_price=_optional_exact(data.get("unit_price"), "unit_price"),
@@ -145,6 +145,15 @@ def _exact(value: object, where: str) -> Decimal:
     if number is None:
         raise ValueError(f"{where}: not a number: {value!r}")
     return number
+
+
+def _time(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"start: not an ISO time: {value!r}")
+    at = datetime.fromisoformat(value)
+    if at.tzinfo is None:
+        raise ValueError(f"start: no time zone: {value!r}")
+    return at
 
 
 def _optional_exact(value: object, where: str) -> Decimal | None:
@@ -265,6 +274,8 @@ class SessionCost:
             )
         except KeyError as err:
             raise ValueError(f"missing {err}") from None
+        except (TypeError, AttributeError) as err:
+            raise ValueError(f"malformed cost: {err}") from None
         if found := cost.problems():
             raise ValueError("; ".join(found))
         return cost
