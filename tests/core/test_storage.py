@@ -41,17 +41,28 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     await h.close()
 
 
-def _row_bytes(path: Path) -> int:
+def _session_bytes(path: Path) -> int:
+    """The bytes of the largest session: its row, its profile chunks and its slots."""
     with closing(sqlite3.connect(path)) as db, db:
-        columns = [row[1] for row in db.execute("PRAGMA table_info(sessions)")]
-        total = " + ".join(f"coalesce(length({c}), 0)" for c in columns)
-        return int(db.execute(f"SELECT max({total}) FROM sessions").fetchone()[0])  # noqa: S608
+        sizes: dict[str, int] = {}
+        for table, key in (
+            ("sessions", "id"),
+            ("profile_chunks", "session_id"),
+            ("energy_slots", "session_id"),
+        ):
+            columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+            total = " + ".join(f"coalesce(length({c}), 0)" for c in columns)
+            query = f"SELECT {key}, sum({total}) FROM {table} GROUP BY {key}"  # noqa: S608
+            for sid, size in db.execute(query):
+                sizes[sid] = sizes.get(sid, 0) + int(size)
+        return max(sizes.values())
 
 
 async def test_three_hour_session_stores_under_50_kb(harness: Harness) -> None:
-    """1,080 noisy 10 s samples with currents and SoC: compact, energy exact."""
+    """1,080 noisy 10 s samples with currents and SoC, written every minute: compact (row,
+    profile chunks and slots together), energy exact."""
     rng = random.Random(7)
-    engine = await harness.engine()
+    engine = await harness.engine(flush_interval=timedelta(hours=1))
     engine.handle_event(status(at(0), ConnectorState.CHARGING))
     register = 1_000_000
     for s in range(0, 3 * 3600, 10):
@@ -68,17 +79,22 @@ async def test_three_hour_session_stores_under_50_kb(harness: Harness) -> None:
                 soc_pct=10 + s / 200,
             )
         )
+        if s % 60 == 50:
+            await engine.async_flush()
     engine.handle_event(status(at(181), ConnectorState.AVAILABLE))
     session = engine.connector(CP, 1).last_session
     assert session is not None
     await engine.async_flush()
-    size = _row_bytes(harness.path)
+    size = _session_bytes(harness.path)
     assert size < 50_000, size
-    print(f"row size {size} bytes, {len(session.profile)} points")  # noqa: T201
+    print(f"session size {size} bytes, {len(session.profile)} points")  # noqa: T201
     stored = (await engine.async_sessions())[0]
     assert stored.energy_wh == session.energy_wh == register - 1_000_000
+    assert stored.profile == unpack_profile(pack_profile(session.profile))  # W, 0.1 A, 0.1 %
     assert stored.profile[-1].energy_wh - stored.profile[0].energy_wh == session.energy_wh
     assert stored.profile[0].at == at(0)
+    assert len(stored.slots) == 12
+    assert stored.slots_energy_wh == session.energy_wh
 
 
 async def test_steady_power_profile_is_compacted(harness: Harness) -> None:
@@ -166,7 +182,7 @@ async def test_migration_from_schema_v1(tmp_path: Path) -> None:
     store = SessionStore(f"sqlite:///{path}")
     try:
         await store.async_open()
-        assert await store.async_schema_version() == SCHEMA_VERSION == 4
+        assert await store.async_schema_version() == SCHEMA_VERSION == 5
         old = await store.async_get("old-1")
         assert old is not None
         assert old.anomalies == []

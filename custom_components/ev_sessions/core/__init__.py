@@ -52,7 +52,14 @@ from .cost import (
     price_session,
     round_money,
 )
-from .energy import ConnectorMeter, LifetimeCounter, Reading
+from .energy import (
+    ConnectorMeter,
+    LifetimeCounter,
+    Reading,
+    close_slot,
+    meter_slot,
+    slots_from_profile,
+)
 from .engine import SessionEngine
 from .estimate import PowerSample, estimate_end, remaining_energy_wh, seconds_to_deliver
 from .learn_mode import LearnedTag, LearnMode, LearnWindow
@@ -95,6 +102,7 @@ from .model import (
     SessionEventKind,
     SpeedClass,
     StorageStatus,
+    StoredMarks,
     Target,
     as_utc,
     from_iso,
@@ -173,6 +181,7 @@ from .storage import (
     RowFailure,
     SessionPatch,
     SessionStore,
+    SessionWrite,
     StorageError,
     StorageFault,
     fault_of,
@@ -302,12 +311,14 @@ __all__ = [
     "SessionNotFoundError",
     "SessionPatch",
     "SessionStore",
+    "SessionWrite",
     "SiteNotices",
     "SiteSettings",
     "SpeedClass",
     "StorageError",
     "StorageFault",
     "StorageStatus",
+    "StoredMarks",
     "TagMatch",
     "TagStatus",
     "Target",
@@ -323,6 +334,7 @@ __all__ = [
     "append_point",
     "as_utc",
     "async_reattribute",
+    "close_slot",
     "compute_stats",
     "day_complete",
     "day_length",
@@ -341,6 +353,7 @@ __all__ = [
     "intervals_in_day",
     "local_day_bounds",
     "member_totals",
+    "meter_slot",
     "minor_unit",
     "normalize_tag",
     "pack_profile",
@@ -361,6 +374,7 @@ __all__ = [
     "seconds_to_deliver",
     "shorten_tag",
     "slot_start",
+    "slots_from_profile",
     "to_decimal",
     "to_iso",
     "tou_prices",

@@ -21,16 +21,22 @@ Register handling:
 
 A :class:`LifetimeCounter` sums the deltas of a charger's connectors into a strictly
 non-decreasing total.
+
+:func:`meter_slot` and :func:`close_slot` split a session's energy into UTC quarter-hour slots
+by the rule of :mod:`.slots` (a slot holds the energy of the readings taken within it), and
+:func:`slots_from_profile` derives the slots of a session stored before slots existed.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from .model import AnomalyKind, EngineSettings, from_iso, to_iso
+from .model import AnomalyKind, EngineSettings, ProfilePoint, Session, from_iso, to_iso
+from .slots import EnergySlot, slot_start
 
 type _Key = tuple[datetime, int | None, int | None, float | None]
 
@@ -346,3 +352,141 @@ class LifetimeCounter:
         """:meth:`ConnectorMeter.heal_clock` for every connector; whether any time moved."""
         healed = [meter.heal_clock(now, tolerance) for meter in self.meters.values()]  # all
         return any(healed)
+
+
+# --------------------------------------------------------------------------- energy slots
+
+
+def _higher(current: float | None, power_w: float | None) -> float | None:
+    if power_w is None or (current is not None and current >= power_w):
+        return current
+    return power_w
+
+
+def _kept(slot: EnergySlot) -> bool:
+    """A slot worth a row: the session drew energy, or power, within it."""
+    return slot.energy_wh > 0 or (slot.max_power_w is not None and slot.max_power_w > 0)
+
+
+def meter_slot(
+    session: Session,
+    at: datetime,
+    *,
+    energy_wh: int = 0,
+    power_w: float | None = None,
+    now: datetime,
+) -> EnergySlot | None:
+    """Count a reading taken at ``at`` (its energy, its power) in the session's slots.
+
+    The reading goes to the slot of ``at``, but never to one before the open slot (or, with
+    none open, before the last closed one). A reading in a later quarter-hour first closes the
+    open slot (at ``now``, the hub's clock); that slot is returned. The caller adds
+    ``energy_wh`` to ``session.energy_wh`` too.
+    """
+    start = slot_start(at)
+    current = session.open_slot
+    if current is not None:
+        floor: datetime | None = current.start
+    else:
+        floor = session.slots[-1].start if session.slots else None
+    if floor is not None and start < floor:
+        start = floor
+    closed = None
+    if current is not None and start > current.start:
+        closed = close_slot(session, now)
+        current = None
+    if current is None:
+        current = EnergySlot(session_id=session.id, start=start, energy_wh=0)
+    power = _higher(current.max_power_w, power_w)
+    if energy_wh or power != current.max_power_w or session.open_slot is None:
+        session.open_slot = EnergySlot(  # (not dataclasses.replace: this runs per reading)
+            session_id=current.session_id,
+            start=current.start,
+            energy_wh=current.energy_wh + energy_wh,
+            max_power_w=power,
+        )
+    return closed
+
+
+def close_slot(session: Session, now: datetime) -> EnergySlot | None:
+    """Close the session's open slot at ``now``; the slot, or ``None`` when none was kept.
+
+    A slot without energy or power is dropped (nothing was drawn in that quarter-hour).
+    """
+    current = session.open_slot
+    if current is None:
+        return None
+    session.open_slot = None
+    if not _kept(current):
+        return None
+    closed = replace(current, closed_at=now)
+    session.slots.append(closed)
+    return closed
+
+
+def slots_from_profile(
+    session_id: str,
+    points: Sequence[ProfilePoint],
+    energy_wh: int,
+    *,
+    fallback_at: datetime,
+    ended_at: datetime | None,
+) -> tuple[list[EnergySlot], EnergySlot | None]:
+    """The closed slots and the open slot of a session stored before slots were metered.
+
+    The stored power profile is all that is left of its readings, so the rule of
+    :mod:`.slots` is applied to its points: the energy between two points counts in the slot
+    of the later one, a point's power in its own slot. A slot closes at the first point of the
+    next slot, the last one at ``ended_at`` (still open when ``ended_at`` is ``None``). Energy
+    the profile does not account for (no profile, or one that was cut) is put in the last slot
+    (one at ``fallback_at`` if there is none), energy it has too much of is taken from the last
+    slots: the slots always sum to ``energy_wh``.
+    """
+    starts: list[datetime] = []
+    energy: dict[datetime, int] = {}
+    power: dict[datetime, float | None] = {}
+    closes: dict[datetime, datetime] = {}
+    previous: ProfilePoint | None = None
+    for point in points:
+        start = slot_start(point.at)
+        if starts and start < starts[-1]:
+            start = starts[-1]
+        if not starts or start != starts[-1]:
+            if starts:
+                closes[starts[-1]] = point.at
+            starts.append(start)
+            energy[start], power[start] = 0, None
+        if previous is not None:
+            energy[start] += max(point.energy_wh - previous.energy_wh, 0)
+        power[start] = _higher(power[start], point.power_w)
+        previous = point
+    if not starts:
+        start = slot_start(fallback_at)
+        starts.append(start)
+        energy[start], power[start] = 0, None
+    _reconcile(starts, energy, energy_wh)
+    slots = [
+        EnergySlot(
+            session_id=session_id,
+            start=start,
+            energy_wh=energy[start],
+            max_power_w=power[start],
+            closed_at=closes.get(start, ended_at),
+        )
+        for start in starts
+    ]
+    open_slot = slots.pop() if ended_at is None else None
+    return [slot for slot in slots if _kept(slot)], open_slot
+
+
+def _reconcile(starts: list[datetime], energy: dict[datetime, int], total_wh: int) -> None:
+    """Make the slots' energy sum to ``total_wh`` (see :func:`slots_from_profile`)."""
+    missing = max(total_wh, 0) - sum(energy.values())
+    if missing > 0:
+        energy[starts[-1]] += missing
+    for start in reversed(starts):
+        if missing >= 0:
+            break
+        taken = min(energy[start], -missing)
+        energy[start] -= taken
+        missing += taken

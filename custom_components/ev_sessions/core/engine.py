@@ -18,7 +18,10 @@ Session rules:
   changes nothing (OCPP 1.6: the hub issues transaction ids, an unknown one is refused).
 
 Energy comes from :mod:`.energy`; a session counts the deltas of readings taken while it is open,
-after its first register reading (its ``meter_start_wh``).
+after its first register reading (its ``meter_start_wh``). Each delta also goes to the session's
+energy slot of the reading's UTC quarter-hour (the rule of :mod:`.slots`); a reading in a later
+quarter-hour closes the open slot (reported to :attr:`SessionEngine.closed_slots`), the end of
+the session closes its last one. The slots of a session always sum to its ``energy_wh``.
 
 Nothing a charger sends can break the record:
 
@@ -64,7 +67,7 @@ from custom_components.ev_sessions.chargers.events import (
     plausible,
 )
 
-from .energy import LifetimeCounter, Reading
+from .energy import LifetimeCounter, Reading, close_slot, meter_slot
 from .estimate import estimate_end
 from .listeners import KeyedListeners, Listeners
 from .model import (
@@ -83,12 +86,14 @@ from .model import (
     utcnow,
 )
 from .power_profile import append_point
+from .slots import EnergySlot
 from .stats import OccupancyStats, compute_stats
 from .storage import (
     LifetimeRecord,
     RowFailure,
     SessionPatch,
     SessionStore,
+    SessionWrite,
     StorageError,
     fault_of,
 )
@@ -143,6 +148,9 @@ class SessionEngine:
         self.session_events: Listeners[SessionEvent] = Listeners("session event")
         #: Called when writes start or stop failing and when a row is quarantined.
         self.storage_changes: Listeners[StorageStatus] = Listeners("storage status")
+        #: Called with each energy slot as it closes (the first reading of a later quarter-hour,
+        #: or the end of the session).
+        self.closed_slots: Listeners[EnergySlot] = Listeners("closed slot")
         self._dirty_sessions: dict[str, Session] = {}
         self._dirty_lifetimes: set[str] = set()
         self._patches: list[SessionPatch] = []
@@ -188,6 +196,7 @@ class SessionEngine:
                 older = conn.view.session
                 older.unplugged_at = session.plugged_in_at
                 older.stop_reason = older.stop_reason or "superseded"
+                self._close_slot(older)
                 self._remember_ended(older)
                 self._mark(older)
             last_event = session.tracking.last_event_at
@@ -289,11 +298,11 @@ class SessionEngine:
                     )
                     for cid in lifetimes
                 ]
-                failures = await self._store.async_save_rows(
-                    [s.snapshot() for s in sessions.values()], records, patches
-                )
+                writes = [SessionWrite.of(s) for s in sessions.values()]
+                failures = await self._store.async_save_rows(writes, records, patches)
             except BaseException as err:
                 for sid, session in sessions.items():
+                    session.stored.exact = False  # some rows may be written: check next time
                     self._dirty_sessions.setdefault(sid, session)
                 self._dirty_lifetimes |= lifetimes
                 self._patches[:0] = patches
@@ -303,6 +312,10 @@ class SessionEngine:
                 if isinstance(err, StorageError):
                     raise
                 raise StorageError(f"{type(err).__name__}: {err}", fault=fault_of(err)) from err
+            refused = {f.key for f in failures if f.kind == "session"}
+            for write in writes:
+                if write.session.id not in refused:
+                    write.mark_written(sessions[write.session.id])
             self._write_succeeded(failures, sessions.keys(), lifetimes)
 
     async def async_persist(self) -> None:
@@ -448,6 +461,20 @@ class SessionEngine:
     def session(self, session_id: str) -> Session | None:
         """An open or recently ended session held in memory."""
         return self._known.get(session_id)
+
+    def session_slots(self, session_id: str) -> list[EnergySlot]:
+        """The closed energy slots of a session held in memory, oldest first.
+
+        With :meth:`open_slot` they sum to the session's energy. Stored sessions carry theirs
+        (:attr:`Session.slots`, from :meth:`async_sessions`).
+        """
+        session = self._known.get(session_id)
+        return list(session.slots) if session is not None else []
+
+    def open_slot(self, session_id: str) -> EnergySlot | None:
+        """The slot a session held in memory is metering now (its energy so far), if any."""
+        session = self._known.get(session_id)
+        return session.open_slot if session is not None else None
 
     async def async_sessions(
         self,
@@ -770,7 +797,9 @@ class SessionEngine:
         ):
             session.add_anomaly(AnomalyKind.GAP, event.at, f"{since:.0f} s")
         self._touch(session, event.at)
-        self._account(session, reading, event.energy_register_wh, event.session_energy_wh, event.at)
+        self._account(
+            session, reading, event.energy_register_wh, event.session_energy_wh, event.at, power
+        )
         if power is not None:
             if session.max_power_w is None or power > session.max_power_w:
                 session.max_power_w = power
@@ -795,8 +824,9 @@ class SessionEngine:
         register_wh: int | None,
         session_register_wh: int | None,
         at: datetime,
+        power_w: float | None = None,
     ) -> None:
-        """Add a reading's energy to a session and keep its meter start/stop."""
+        """Add a reading's energy to a session and its slot; keep its meter start/stop."""
         if reading.anomaly is not None and reading.anomaly is not AnomalyKind.GAP:
             session.add_anomaly(reading.anomaly, at, reading.detail)
         value = register_wh if reading.source == "register" else None
@@ -808,11 +838,32 @@ class SessionEngine:
             session.meter_start_wh is None or (reading.rebased and session.energy_wh == 0)
         ):
             session.meter_start_wh = value  # the session's first reading: nothing to add yet
+            delta = 0
         else:
-            session.energy_wh += reading.delta_wh
+            delta = reading.delta_wh
+            session.energy_wh += delta
         if value is not None:
             session.meter_stop_wh = value
+        self._meter_slot(session, at, delta, power_w)
         self._mark(session)
+
+    def _meter_slot(
+        self, session: Session, at: datetime, energy_wh: int, power_w: float | None
+    ) -> None:
+        """Count a reading in the session's slots (an ended session's slot closes at once)."""
+        if not session.is_open and energy_wh == 0:
+            return
+        closed = meter_slot(session, at, energy_wh=energy_wh, power_w=power_w, now=self._clock())
+        if closed is not None:
+            self.closed_slots.emit(closed)
+        if not session.is_open:
+            self._close_slot(session)
+
+    def _close_slot(self, session: Session) -> None:
+        """Close the session's open slot (its session ended)."""
+        closed = close_slot(session, self._clock())
+        if closed is not None:
+            self.closed_slots.emit(closed)
 
     def _on_tx_started(self, charger: _Charger, event: TransactionStarted) -> None:
         conn = self._connector(charger, event.connector_id)
@@ -942,10 +993,12 @@ class SessionEngine:
                 if previous is not None and reading.anomaly is None:
                     session.meter_start_wh = previous
                     session.energy_wh = reading.delta_wh
+                    self._meter_slot(session, event.at, reading.delta_wh, None)
                 else:
                     session.meter_start_wh = event.meter_stop_wh
             session.meter_stop_wh = event.meter_stop_wh
         session.unplugged_at = event.at
+        self._close_slot(session)
         session.profile = [
             ProfilePoint(at=event.at, energy_wh=0),
             ProfilePoint(at=event.at, energy_wh=session.energy_wh),
@@ -1008,6 +1061,7 @@ class SessionEngine:
         session.stop_reason = session.stop_reason or reason
         session.speed_class = self._classify(session)
         self._point(session, at, None, None, None)
+        self._close_slot(session)
         conn.view.session = None
         conn.view.last_session = session
         conn.view.target = None

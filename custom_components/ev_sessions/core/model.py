@@ -14,6 +14,8 @@ from typing import Literal
 
 from custom_components.ev_sessions.chargers.events import ConnectorState
 
+from .slots import EnergySlot
+
 #: Per-phase values (L1, L2, L3); ``None`` for a phase that was not reported.
 type Phases = tuple[float | None, float | None, float | None]
 
@@ -124,6 +126,24 @@ class ChargeTracking:
 
 
 @dataclass(slots=True, kw_only=True)
+class StoredMarks:
+    """How much of a session's profile and slots the store already holds (not persisted).
+
+    The store sets it when it loads a session and after each write; a write then carries only
+    what is new (the profile and the slots are append-only tables, see :mod:`.storage`).
+    """
+
+    points: int = 0  # ``profile[:points]`` are stored as profile chunks
+    chunks: int = 0  # how many chunks hold them
+    slots: int = 0  # ``slots[:slots]`` are stored
+    open_slot: EnergySlot | None = None  # the open slot as last stored
+    #: The store holds exactly this. False for a session never written and after a write whose
+    #: outcome is unknown (cancelled, failed half way): the next write then checks for the row
+    #: and replaces what may be stored from the marks on.
+    exact: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
 class Session:
     """One charging session: vehicle connected (or transaction started) to disconnected."""
 
@@ -149,9 +169,15 @@ class Session:
     stop_reason: str | None = None
     anomalies: list[Anomaly] = field(default_factory=list)
     profile: list[ProfilePoint] = field(default_factory=list)
+    #: Closed energy slots, oldest first (append-only, see :mod:`.slots`); with ``open_slot``
+    #: their energy sums to ``energy_wh``.
+    slots: list[EnergySlot] = field(default_factory=list)
+    #: The slot being metered now (``None`` before the first reading and once closed).
+    open_slot: EnergySlot | None = None
     cost: Decimal | None = None
     tariff: str | None = None
     tracking: ChargeTracking = field(default_factory=ChargeTracking, repr=False, compare=False)
+    stored: StoredMarks = field(default_factory=StoredMarks, repr=False, compare=False)
 
     @property
     def is_open(self) -> bool:
@@ -191,13 +217,21 @@ class Session:
         if len(self.anomalies) < MAX_ANOMALIES:
             self.anomalies.append(Anomaly(kind=kind, at=at, detail=detail))
 
+    @property
+    def slots_energy_wh(self) -> int:
+        """The energy of the closed slots and the open one (equals ``energy_wh``)."""
+        total = sum(slot.energy_wh for slot in self.slots)
+        return total + (self.open_slot.energy_wh if self.open_slot is not None else 0)
+
     def snapshot(self) -> Session:
-        """A copy that later engine updates do not change (points are immutable)."""
+        """A copy that later engine updates do not change (points and slots are immutable)."""
         return replace(
             self,
             anomalies=[replace(a) for a in self.anomalies],
             profile=list(self.profile),
+            slots=list(self.slots),
             tracking=replace(self.tracking),
+            stored=replace(self.stored),
         )
 
 

@@ -6,11 +6,15 @@ run's first point is represented by its first and last point only; a point is st
 least every ``profile_max_interval``.
 
 Stored form: JSON of column arrays with delta-encoded integers (times in ms, energy in Wh,
-power in W, currents in 0.1 A, SoC in 0.1 %), typically 10-30 bytes per kept point.
+power in W, currents in 0.1 A, SoC in 0.1 %), typically 10-30 bytes per kept point. The store
+appends it in chunks (one per flush, see :mod:`.storage.profile_rows`): compaction only ever
+replaces the last point, which is kept out of the chunks until a later point follows it, so a
+stored chunk never changes and the profile read back is the one compacted while recording.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
@@ -76,7 +80,7 @@ def _undeltas(values: list[int]) -> list[int]:
     return out
 
 
-def pack_profile(points: list[ProfilePoint]) -> str:
+def pack_profile(points: Sequence[ProfilePoint]) -> str:
     """Encode points into the compact stored JSON text."""
     if not points:
         return ""

@@ -6,7 +6,9 @@ database and its worker thread and delegates to the per-table modules:
 
 * :mod:`.errors` - :class:`StorageError` and its :class:`StorageFault`;
 * :mod:`.schema` - every table, :data:`SCHEMA_VERSION`, UTC times; :mod:`.migrations` - upgrades;
-* :mod:`.sessions` - the ``sessions`` table (:class:`SessionPatch`);
+* :mod:`.sessions` - the ``sessions`` table (:class:`SessionWrite`, :class:`SessionPatch`), with
+  the append-only tables of what grows while a session charges: :mod:`.profile_rows` (the power
+  profile in chunks) and :mod:`.slot_rows` (the energy slots);
 * :mod:`.lifetimes` - the ``lifetime_energy`` table (:class:`LifetimeRecord`);
 * :mod:`.audit_rows` - the ``auth_audit`` table, rows of the audit log of :mod:`..audit`;
 * :mod:`.local_list_rows` - the ``local_auth_lists`` table, records of :mod:`..local_lists`;
@@ -17,7 +19,7 @@ from .errors import StorageError, StorageFault, fault_of
 from .lifetimes import LifetimeRecord
 from .quarantine import QuarantineRecord, RowFailure
 from .schema import SCHEMA_VERSION
-from .sessions import SessionPatch
+from .sessions import SessionPatch, SessionWrite
 from .store import SessionStore
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "RowFailure",
     "SessionPatch",
     "SessionStore",
+    "SessionWrite",
     "StorageError",
     "StorageFault",
     "fault_of",

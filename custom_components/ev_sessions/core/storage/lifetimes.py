@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 
+from .bulk import update_rows
 from .schema import lifetime_table
 
 
@@ -23,16 +25,31 @@ class LifetimeRecord:
 
 def write_lifetime(record: LifetimeRecord, conn: Connection, now: datetime) -> None:
     """Insert or update a charger's counter."""
-    row = {
-        "total_wh": record.total_wh,
-        "state": json.dumps(record.state, separators=(",", ":")),
-        "updated_at": now,
+    write_lifetimes(conn, [record], now)
+
+
+def write_lifetimes(conn: Connection, records: Sequence[LifetimeRecord], now: datetime) -> None:
+    """Insert or update counters: one statement for those stored, one for the new ones."""
+    if not records:
+        return
+    rows = {
+        record.charger_id: {
+            "charger_id": record.charger_id,
+            "total_wh": record.total_wh,
+            "state": json.dumps(record.state, separators=(",", ":")),
+            "updated_at": now,
+        }
+        for record in records
     }
-    result = conn.execute(
-        update(lifetime_table).where(lifetime_table.c.charger_id == record.charger_id).values(row)
+    stored = set(
+        conn.execute(
+            select(lifetime_table.c.charger_id).where(lifetime_table.c.charger_id.in_(list(rows)))
+        ).scalars()
     )
-    if result.rowcount == 0:
-        conn.execute(insert(lifetime_table).values(charger_id=record.charger_id, **row))
+    update_rows(conn, lifetime_table, ("charger_id",), [rows[cid] for cid in rows if cid in stored])
+    new = [row for cid, row in rows.items() if cid not in stored]
+    if new:
+        conn.execute(insert(lifetime_table), new)
 
 
 def load_lifetimes(conn: Connection) -> list[LifetimeRecord]:

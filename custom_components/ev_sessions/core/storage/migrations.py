@@ -8,18 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import logging
+from typing import Any
 
-from sqlalchemy import Connection, insert, inspect, select, text, update
+from sqlalchemy import Connection, Row, insert, inspect, select, text, update
 
+from custom_components.ev_sessions.core.energy import slots_from_profile
+from custom_components.ev_sessions.core.model import ProfilePoint
+from custom_components.ev_sessions.core.power_profile import pack_profile, unpack_profile
+
+from .bulk import update_rows
 from .errors import StorageError
+from .profile_rows import write_chunks
 from .schema import (
     SCHEMA_VERSION,
     audit_table,
     local_list_table,
     metadata,
+    profile_chunks_table,
     quarantine_table,
     schema_version,
+    sessions_table,
+    slots_table,
 )
+from .slot_rows import SlotWrites
+
+#: Sessions carried over per query by :func:`_migrate_4_to_5`.
+_PAGE = 500
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,11 +58,74 @@ def _migrate_3_to_4(conn: Connection) -> None:
     quarantine_table.create(conn, checkfirst=True)
 
 
+def _migrate_4_to_5(conn: Connection) -> None:
+    """Schema 5 meters energy per quarter-hour and appends the power profile.
+
+    Every stored session is carried over: the points of its profile but the last move to
+    ``profile_chunks`` (the last one stays in its row, as schema 5 writes it), and its energy
+    slots are derived from those points (:func:`..energy.slots_from_profile`: the energy
+    between two points counts in the slot of the later one; the slots sum to the session's
+    energy). An open session's last slot stays open and goes on growing after the upgrade.
+    """
+    slots_table.create(conn, checkfirst=True)
+    profile_chunks_table.create(conn, checkfirst=True)
+    table = sessions_table
+    columns = (
+        table.c.id,
+        table.c.profile,
+        table.c.energy_wh,
+        table.c.plugged_in_at,
+        table.c.unplugged_at,
+        table.c.is_open,
+    )
+    after = ""
+    while True:
+        stmt = select(*columns).where(table.c.id > after).order_by(table.c.id).limit(_PAGE)
+        rows = conn.execute(stmt).all()
+        chunks: list[tuple[str, int, list[ProfilePoint]]] = []
+        slots = SlotWrites()
+        for row in rows:
+            points = _carry_over(row, slots)
+            if len(points) > 1:
+                chunks.append((row.id, 0, points))
+        write_chunks(conn, [(sid, 0, points[:-1]) for sid, _, points in chunks])
+        update_rows(
+            conn,
+            table,
+            ("id",),
+            [{"id": sid, "profile": pack_profile(points[-1:])} for sid, _, points in chunks],
+        )
+        slots.write(conn)
+        if len(rows) < _PAGE:
+            return
+        after = rows[-1].id
+
+
+def _carry_over(row: Row[Any], slots: SlotWrites) -> list[ProfilePoint]:
+    """One session of schema 4: its slots derived from its profile; the profile's points."""
+    try:
+        points: list[ProfilePoint] = unpack_profile(row.profile)
+    except (ValueError, KeyError, TypeError, IndexError) as err:
+        _LOGGER.warning("Session %s: stored profile unreadable (%s); left as it was", row.id, err)
+        points = []
+    ended_at = None if row.is_open else (row.unplugged_at or row.plugged_in_at)
+    closed, open_slot = slots_from_profile(
+        row.id,
+        points,
+        int(row.energy_wh),
+        fallback_at=row.unplugged_at or row.plugged_in_at,
+        ended_at=ended_at,
+    )
+    slots.add(row.id, 0, closed, open_slot, exact=True, open_row=False)
+    return points
+
+
 #: ``MIGRATIONS[n]`` upgrades schema ``n`` to ``n + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
+    4: _migrate_4_to_5,
 }
 
 

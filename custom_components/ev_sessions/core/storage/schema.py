@@ -4,6 +4,13 @@ Times are stored as naive UTC (:class:`UTCDateTime`), money as a decimal string,
 profile in the compact form of :mod:`..power_profile`. Older schemas are upgraded by
 :mod:`.migrations`.
 
+What grows while a session charges is appended, never rewritten: the power profile in
+``profile_chunks`` (one row per flush with the points that flush added; the session row keeps
+only the last point, which compaction may still replace; once the session has ended its chunks
+are merged into one row) and the energy slots in ``energy_slots`` (a row per quarter-hour,
+written as it closes; the open slot's row is updated until it closes). A flush therefore writes
+in proportion to what is new, not to how long the sessions have been charging.
+
 Schema history:
 
 1. ``sessions``, ``lifetime_energy``;
@@ -11,7 +18,9 @@ Schema history:
 3. ``auth_audit`` (authorization decisions and session re-attributions, see :mod:`..audit`) and
    ``local_auth_lists`` (per-charger local authorization list version and entries, see
    :class:`~..local_lists.LocalListState`);
-4. ``quarantine`` (rows the database refused, as JSON).
+4. ``quarantine`` (rows the database refused, as JSON);
+5. ``energy_slots`` (the Wh of each session per UTC quarter-hour) and ``profile_chunks`` (the
+   power profile, appended per flush; ``sessions.profile`` keeps only the last point).
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from sqlalchemy.types import TypeDecorator
 from custom_components.ev_sessions.core.model import as_utc
 
 #: The schema this code writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -86,7 +95,7 @@ sessions_table = Table(
     Column("stop_reason", String(64)),
     Column("cost", String(40)),
     Column("tariff", String(255)),
-    Column("profile", Text),
+    Column("profile", Text),  # schema 5: the points not in profile_chunks (the last one)
     Column("tracking", Text),
     Column("is_open", Boolean, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -149,4 +158,24 @@ quarantine_table = Table(
     Column("attempts", Integer, nullable=False),
     Column("error", Text, nullable=False),
     Column("data", Text, nullable=False),
+)
+
+slots_table = Table(
+    "energy_slots",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # 0, 1, ... per session
+    Column("start", UTCDateTime, nullable=False),  # a UTC quarter-hour boundary
+    Column("energy_wh", BigInteger, nullable=False),
+    Column("max_power_w", Float),
+    Column("closed_at", UTCDateTime),  # NULL: the session's open slot
+    Index("ix_energy_slots_start", "start"),
+)
+
+profile_chunks_table = Table(
+    "profile_chunks",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # index of the first point
+    Column("points", Text, nullable=False),  # the compact form of ..power_profile
 )

@@ -3,8 +3,9 @@
 Every database call runs on one dedicated worker thread so the event loop never blocks, and the
 engine hands over batches: :meth:`SessionStore.async_save` is one transaction (one commit) for
 any number of sessions and counters. The rows themselves are written and read by the per-table
-modules (:mod:`.sessions`, :mod:`.lifetimes`, :mod:`.audit_rows`, :mod:`.local_list_rows`,
-:mod:`.quarantine`); this module opens the transactions and counts the commits.
+modules (:mod:`.sessions` with :mod:`.profile_rows` and :mod:`.slot_rows`, :mod:`.lifetimes`,
+:mod:`.audit_rows`, :mod:`.local_list_rows`, :mod:`.quarantine`); this module opens the
+transactions and counts the commits.
 
 A storage error is confined to the row that caused it: when a batch fails because of a row's data
 (not because the database refuses writes), :meth:`SessionStore.async_save_rows` writes the rows one
@@ -28,15 +29,17 @@ from sqlalchemy import Connection, Engine, create_engine, event, update
 from custom_components.ev_sessions.core.audit import AuditEntry, AuditSource
 from custom_components.ev_sessions.core.local_lists import LocalListRecord
 from custom_components.ev_sessions.core.model import Session
+from custom_components.ev_sessions.core.slots import EnergySlot
 
-from . import audit_rows, local_list_rows
+from . import audit_rows, local_list_rows, slot_rows
 from .errors import StorageError, StorageFault, fault_of, guard
-from .lifetimes import LifetimeRecord, load_lifetimes, write_lifetime
+from .lifetimes import LifetimeRecord, load_lifetimes, write_lifetime, write_lifetimes
 from .migrations import current_version, migrate
 from .quarantine import QuarantineRecord, RowFailure, quarantine, select_quarantined
 from .schema import schema_version
 from .sessions import (
     SessionPatch,
+    SessionWrite,
     ended_since,
     open_sessions,
     overlapping,
@@ -44,6 +47,7 @@ from .sessions import (
     with_id,
     write_patch,
     write_session,
+    write_sessions,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -133,17 +137,22 @@ class SessionStore:
 
     async def async_save(
         self,
-        sessions: Sequence[Session] = (),
+        sessions: Sequence[Session | SessionWrite] = (),
         lifetimes: Sequence[LifetimeRecord] = (),
         patches: Sequence[SessionPatch] = (),
     ) -> None:
-        """Write sessions (insert or update), counters and patches in one transaction."""
+        """Write sessions (insert or update), counters and patches in one transaction.
+
+        A :class:`Session` is written with what is new since its :attr:`~Session.stored`
+        marks (all of it for a session never stored); the marks are not moved (the engine
+        hands over :class:`SessionWrite` values and moves them itself).
+        """
         if sessions or lifetimes or patches:
             await self._run(self._save, sessions, lifetimes, patches)
 
     async def async_save_rows(
         self,
-        sessions: Sequence[Session] = (),
+        sessions: Sequence[Session | SessionWrite] = (),
         lifetimes: Sequence[LifetimeRecord] = (),
         patches: Sequence[SessionPatch] = (),
     ) -> list[RowFailure]:
@@ -161,19 +170,21 @@ class SessionStore:
 
     def _save(
         self,
-        sessions: Sequence[Session],
+        sessions: Sequence[Session | SessionWrite],
         lifetimes: Sequence[LifetimeRecord],
         patches: Sequence[SessionPatch],
     ) -> None:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            for _kind, _key, write, _data in _writers(sessions, lifetimes, patches):
+            write_sessions(conn, _session_writes(sessions), now)
+            write_lifetimes(conn, lifetimes, now)
+            for _kind, _key, write, _data in _writers((), (), patches):
                 write(conn, now)
         self.commits += 1
 
     def _save_rows(
         self,
-        sessions: Sequence[Session],
+        sessions: Sequence[Session | SessionWrite],
         lifetimes: Sequence[LifetimeRecord],
         patches: Sequence[SessionPatch],
     ) -> list[RowFailure]:
@@ -244,6 +255,10 @@ class SessionStore:
     ) -> list[Session]:
         return await self._run(self._read, select_sessions, conds, limit, newest_first)
 
+    async def async_slots(self, start: datetime, end: datetime) -> list[EnergySlot]:
+        """Every stored slot (closed; open ones as last written) that starts in ``[start, end)``."""
+        return await self._run(self._read, slot_rows.select_slots, start, end)
+
     # ------------------------------------------------------------------ audit log
 
     async def async_save_audit(self, entries: Sequence[AuditEntry]) -> None:
@@ -308,21 +323,42 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _session_writes(sessions: Sequence[Session | SessionWrite]) -> list[SessionWrite]:
+    """Sessions as writes (a :class:`Session`: what is new since its marks)."""
+    return [s if isinstance(s, SessionWrite) else SessionWrite.of(s) for s in sessions]
+
+
+def _session_data(write: SessionWrite) -> dict[str, Any]:
+    """A refused session write as JSON-friendly values (the row, the new points and slots)."""
+    data = asdict(write.session)
+    data.update(
+        profile=[asdict(p) for p in write.points],
+        slots=[asdict(s) for s in write.slots],
+        open_slot=None if write.open_slot is None else asdict(write.open_slot),
+    )
+    return data
+
+
 def _touch_schema_version(conn: Connection) -> None:
     """A write that changes nothing."""
     conn.execute(update(schema_version).values(version=schema_version.c.version))
 
 
 def _writers(
-    sessions: Sequence[Session],
+    sessions: Sequence[Session | SessionWrite],
     lifetimes: Sequence[LifetimeRecord],
     patches: Sequence[SessionPatch],
 ) -> list[tuple[str, str, _RowWriter, Callable[[], object]]]:
     """One writer per row: (kind, key, write(conn, now), its data as JSON-friendly values)."""
     return [
         *(
-            ("session", s.id, functools.partial(write_session, s), functools.partial(asdict, s))
-            for s in sessions
+            (
+                "session",
+                w.session.id,
+                functools.partial(write_session, w),
+                functools.partial(_session_data, w),
+            )
+            for w in _session_writes(sessions)
         ),
         *(
             (
