@@ -145,6 +145,7 @@ async def test_migration_from_schema_4_carries_sessions_over(harness: Harness) -
         legacy = await store.async_get("v1")
         assert legacy is not None
         assert [(s.start, s.energy_wh) for s in legacy.slots] == [(at(120), 5000)]
+        assert await store.async_prices(start=at(0), end=at(120)) == []
     finally:
         await store.async_close()
     chunks = _rows(harness.path, "SELECT session_id, seq FROM profile_chunks ORDER BY 1")
@@ -193,9 +194,15 @@ async def test_migrated_database_equals_a_new_one(tmp_path: Path) -> None:
         for p in (old, new)
     ]
     names = [name for _, name, _ in normalized[1]]
-    assert {"energy_slots", "profile_chunks", "ix_energy_slots_start"} <= set(names)
+    assert {"energy_slots", "profile_chunks", "prices", "ix_energy_slots_start"} <= set(names)
     assert [n for _, n, _ in normalized[0]] == names
-    added = {"energy_slots", "profile_chunks", "ix_energy_slots_start"}
+    added = {
+        "energy_slots",
+        "profile_chunks",
+        "prices",
+        "ix_energy_slots_start",
+        "ix_prices_source_start",
+    }
     assert [row for row in normalized[0] if row[1] in added] == [
         row for row in normalized[1] if row[1] in added
     ]

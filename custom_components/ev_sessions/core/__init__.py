@@ -177,6 +177,7 @@ from .stats import MemberTotals, OccupancyStats, compute_stats, member_totals
 from .storage import (
     SCHEMA_VERSION,
     LifetimeRecord,
+    PriceReplace,
     QuarantineRecord,
     RowFailure,
     SessionPatch,
@@ -291,6 +292,7 @@ __all__ = [
     "PriceInterval",
     "PriceProblem",
     "PriceProblemKind",
+    "PriceReplace",
     "PriceSeries",
     "PriceSourceOptions",
     "PriceSourceShape",

@@ -9,6 +9,8 @@ database and its worker thread and delegates to the per-table modules:
 * :mod:`.sessions` - the ``sessions`` table (:class:`SessionWrite`, :class:`SessionPatch`), with
   the append-only tables of what grows while a session charges: :mod:`.profile_rows` (the power
   profile in chunks) and :mod:`.slot_rows` (the energy slots);
+* :mod:`.price_rows` - the ``prices`` table: price intervals as they were known
+  (:class:`PriceReplace`);
 * :mod:`.lifetimes` - the ``lifetime_energy`` table (:class:`LifetimeRecord`);
 * :mod:`.audit_rows` - the ``auth_audit`` table, rows of the audit log of :mod:`..audit`;
 * :mod:`.local_list_rows` - the ``local_auth_lists`` table, records of :mod:`..local_lists`;
@@ -17,6 +19,7 @@ database and its worker thread and delegates to the per-table modules:
 
 from .errors import StorageError, StorageFault, fault_of
 from .lifetimes import LifetimeRecord
+from .price_rows import PriceReplace
 from .quarantine import QuarantineRecord, RowFailure
 from .schema import SCHEMA_VERSION
 from .sessions import SessionPatch, SessionWrite
@@ -25,6 +28,7 @@ from .store import SessionStore
 __all__ = [
     "SCHEMA_VERSION",
     "LifetimeRecord",
+    "PriceReplace",
     "QuarantineRecord",
     "RowFailure",
     "SessionPatch",

@@ -24,6 +24,7 @@ from .schema import (
     audit_table,
     local_list_table,
     metadata,
+    prices_table,
     profile_chunks_table,
     quarantine_table,
     schema_version,
@@ -59,7 +60,7 @@ def _migrate_3_to_4(conn: Connection) -> None:
 
 
 def _migrate_4_to_5(conn: Connection) -> None:
-    """Schema 5 meters energy per quarter-hour and appends the power profile.
+    """Schema 5 meters energy per quarter-hour and appends the power profile; adds prices.
 
     Every stored session is carried over: the points of its profile but the last move to
     ``profile_chunks`` (the last one stays in its row, as schema 5 writes it), and its energy
@@ -69,6 +70,7 @@ def _migrate_4_to_5(conn: Connection) -> None:
     """
     slots_table.create(conn, checkfirst=True)
     profile_chunks_table.create(conn, checkfirst=True)
+    prices_table.create(conn, checkfirst=True)
     table = sessions_table
     columns = (
         table.c.id,

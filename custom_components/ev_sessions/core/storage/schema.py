@@ -19,8 +19,9 @@ Schema history:
    ``local_auth_lists`` (per-charger local authorization list version and entries, see
    :class:`~..local_lists.LocalListState`);
 4. ``quarantine`` (rows the database refused, as JSON);
-5. ``energy_slots`` (the Wh of each session per UTC quarter-hour) and ``profile_chunks`` (the
-   power profile, appended per flush; ``sessions.profile`` keeps only the last point).
+5. ``energy_slots`` (the Wh of each session per UTC quarter-hour), ``profile_chunks`` (the
+   power profile, appended per flush; ``sessions.profile`` keeps only the last point) and
+   ``prices`` (price intervals as they were known, every version kept).
 """
 
 from __future__ import annotations
@@ -178,4 +179,19 @@ profile_chunks_table = Table(
     Column("session_id", String(36), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),  # index of the first point
     Column("points", Text, nullable=False),  # the compact form of ..power_profile
+)
+
+prices_table = Table(
+    "prices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(255), nullable=False),
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    Column("length_s", Integer, nullable=False),
+    Column("price", String(40), nullable=False),  # a decimal string, per kWh
+    Column("currency", String(8), nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("estimated", Boolean, nullable=False),
+    Index("ix_prices_source_start", "source", "start"),
 )

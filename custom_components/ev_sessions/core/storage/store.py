@@ -4,8 +4,8 @@ Every database call runs on one dedicated worker thread so the event loop never 
 engine hands over batches: :meth:`SessionStore.async_save` is one transaction (one commit) for
 any number of sessions and counters. The rows themselves are written and read by the per-table
 modules (:mod:`.sessions` with :mod:`.profile_rows` and :mod:`.slot_rows`, :mod:`.lifetimes`,
-:mod:`.audit_rows`, :mod:`.local_list_rows`, :mod:`.quarantine`); this module opens the
-transactions and counts the commits.
+:mod:`.price_rows`, :mod:`.audit_rows`, :mod:`.local_list_rows`, :mod:`.quarantine`); this
+module opens the transactions and counts the commits.
 
 A storage error is confined to the row that caused it: when a batch fails because of a row's data
 (not because the database refuses writes), :meth:`SessionStore.async_save_rows` writes the rows one
@@ -29,12 +29,14 @@ from sqlalchemy import Connection, Engine, create_engine, event, update
 from custom_components.ev_sessions.core.audit import AuditEntry, AuditSource
 from custom_components.ev_sessions.core.local_lists import LocalListRecord
 from custom_components.ev_sessions.core.model import Session
+from custom_components.ev_sessions.core.prices import PriceInterval
 from custom_components.ev_sessions.core.slots import EnergySlot
 
-from . import audit_rows, local_list_rows, slot_rows
+from . import audit_rows, local_list_rows, price_rows, slot_rows
 from .errors import StorageError, StorageFault, fault_of, guard
 from .lifetimes import LifetimeRecord, load_lifetimes, write_lifetime, write_lifetimes
 from .migrations import current_version, migrate
+from .price_rows import PriceReplace
 from .quarantine import QuarantineRecord, RowFailure, quarantine, select_quarantined
 from .schema import schema_version
 from .sessions import (
@@ -258,6 +260,36 @@ class SessionStore:
     async def async_slots(self, start: datetime, end: datetime) -> list[EnergySlot]:
         """Every stored slot (closed; open ones as last written) that starts in ``[start, end)``."""
         return await self._run(self._read, slot_rows.select_slots, start, end)
+
+    # ------------------------------------------------------------------ prices
+
+    async def async_save_prices(
+        self, intervals: Sequence[PriceInterval], *, replace: PriceReplace = PriceReplace.NEVER
+    ) -> list[PriceInterval]:
+        """Store price intervals; the ones stored (new, or replacing a stored price).
+
+        An interval already stored for its source and start keeps its first price, unless
+        ``replace`` says otherwise (:class:`PriceReplace`); a replacement is a new version, the
+        old one stays readable as it was known (:meth:`async_prices` with ``known_at``).
+        """
+        if not intervals:
+            return []
+        return await self._run(self._write, price_rows.save_prices, intervals, replace)
+
+    async def async_prices(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        source: str | None = None,
+        known_at: datetime | None = None,
+    ) -> list[PriceInterval]:
+        """The stored intervals overlapping ``[start, end)`` as known at ``known_at``.
+
+        Per source and start, the latest version fetched at or before ``known_at`` (the latest
+        of all without it), sorted by source and start.
+        """
+        return await self._run(self._read, price_rows.select_prices, start, end, source, known_at)
 
     # ------------------------------------------------------------------ audit log
 
