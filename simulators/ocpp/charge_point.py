@@ -166,7 +166,7 @@ class SimulatedChargePoint:
         cp = routes(cfg.charger_id, WsConnection(self._ws), response_timeout=cfg.response_timeout)
         cp.sim = self
         self._cp = cp
-        self._reader = asyncio.get_running_loop().create_task(self._read(cp))
+        self._reader = asyncio.get_running_loop().create_task(self._read(cp, self._ws))
         first = self._connect_count == 0
         self._connect_count += 1
         if boot if boot is not None else (first or cfg.boot_on_reconnect):
@@ -183,10 +183,21 @@ class SimulatedChargePoint:
         """Return once the charge point is connected (again)."""
         await self._online.wait()
 
-    async def _read(self, cp: ChargePoint16 | ChargePoint201) -> None:
+    async def _read(
+        self, cp: ChargePoint16 | ChargePoint201, ws: aiohttp.ClientWebSocketResponse
+    ) -> None:
+        """Serve the central system's frames until the connection ends, however it ends.
+
+        A close frame ends it here, but so does a lost TCP connection, or an answer that can no
+        longer be sent: a hub closing the connection while we answer its request (our server
+        sends its close frame and drops the TCP connection at once) fails the send, and the
+        close frame behind it is never read. Either way the websocket is closed now, so
+        ``connected`` says so (``disconnect`` cancels this task: it closes the socket itself).
+        """
         with contextlib.suppress(ConnectionError):
             await cp.start()
         self._online.clear()
+        await ws.close()  # nothing to do after a close frame; else drops the dead transport
         if self._cp is cp and self.config.reconnect_after is not None:
             # The central system closed the connection (not us): come back, as chargers do.
             self.spawn(self._reconnect(self.config.reconnect_after))

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 import pytest
 from yarl import URL
 
@@ -25,6 +26,7 @@ from custom_components.ev_sessions.chargers.events import (
     TransactionEnded,
     TransactionStarted,
 )
+from simulators.ocpp import SimConfig, SimulatedChargePoint
 
 from .helpers import charge_point, running_server, url, wait_until
 
@@ -410,3 +412,46 @@ async def test_simulated_charger_comes_back_with_its_new_password() -> None:
         await wait_until(lambda: server.charger_diagnostics("CP1").get("authenticated") is True)
         assert cp.connected
         assert server.is_connected("CP1")
+
+
+async def test_simulated_charger_notices_a_close_while_it_answers() -> None:
+    """A hub may close a connection while the charger is still answering its requests (our
+    server does when a charger is removed or must now use a password): it sends its close
+    frame and drops the TCP connection at once. The charger's answers can no longer be sent;
+    it knows it is disconnected (a charger that thinks it is online never comes back)."""
+    # ocpp validates each request and answer in a worker thread: 50 of them keep the charger
+    # answering long after the close has landed (before the fix it failed every time)
+    requests = [[2, f"q{n}", "GetConfiguration", {}] for n in range(50)]
+
+    async def hub(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(protocols=("ocpp1.6",))
+        await ws.prepare(request)
+
+        async def ask_then_close() -> None:
+            for frame in requests:
+                await ws.send_str(json.dumps(frame))
+            # called while the loop below waits for a frame, as OcppServer does: aiohttp
+            # sends the close frame and closes the TCP connection without waiting for the echo
+            await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY)
+
+        closing = asyncio.create_task(ask_then_close())
+        async for _message in ws:
+            pass
+        await closing
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/{charger_id}", hub)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    cp = SimulatedChargePoint(f"ws://127.0.0.1:{port}/CP1", SimConfig(charger_id="CP1"))
+    try:
+        await cp.connect(boot=False)
+        await cp.wait_for_request("GetConfiguration")
+        await wait_until(lambda: not cp.connected, wait=2.0)
+    finally:
+        await cp.close()
+        await runner.cleanup()
