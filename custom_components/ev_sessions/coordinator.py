@@ -25,6 +25,7 @@ from .core import (
     member_totals,
 )
 from .hub import Hub
+from .price_feed import PriceFeed
 
 
 @dataclass(slots=True)
@@ -35,6 +36,8 @@ class HubRuntimeData:
     site_figures: SiteCoordinator
     members: MemberCoordinator
     server: OcppServer
+    #: The site's prices from the configured price source.
+    price_feed: PriceFeed
     stop_callbacks: list[Callable[[], Any]] = field(default_factory=list)
     closed: bool = False
     #: The running (or finished) shutdown, shared by whoever asks for it.

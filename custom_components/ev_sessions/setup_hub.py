@@ -68,6 +68,7 @@ from .core import (
 from .events_bridge import async_forward_session_events
 from .hub import Hub
 from .members import member_subentries
+from .price_feed import PriceFeed, only_price_options_changed, price_config
 from .tls import TlsConfigError, build_ssl_context
 
 #: Hub option: days the audit log keeps its entries (0 keeps them forever).
@@ -200,7 +201,11 @@ async def _async_wire_hub(
     await figures.async_config_entry_first_refresh()
     members = MemberCoordinator(hass, entry, hub)
     await members.async_config_entry_first_refresh()
-    runtime = HubRuntimeData(hub=hub, site_figures=figures, members=members, server=server)
+    price_feed = PriceFeed(hass, price_config(entry.options))
+    await price_feed.async_start()
+    runtime = HubRuntimeData(
+        hub=hub, site_figures=figures, members=members, server=server, price_feed=price_feed
+    )
     runtime.stop_callbacks.append(site.status_changes.add(lambda _id: figures.refresh_now()))
     runtime.stop_callbacks.append(async_forward_session_events(hass, hub, figures, members))
     entry.runtime_data = runtime
@@ -231,7 +236,13 @@ async def _async_wire_hub(
 
     async def _on_update(hass: HomeAssistant, entry: ConfigEntry) -> None:
         # The one mechanism for changes of the hub entry (its options flow does not reload):
-        # changed options reload the hub; members are subentries and are taken in live.
+        # changed options reload the hub, except the price options (the price feed follows
+        # them live); members are subentries and are taken in live.
+        if only_price_options_changed(options_in_use, entry.options):
+            options_in_use.clear()
+            options_in_use.update(entry.options)
+            await runtime.price_feed.async_reconfigure(price_config(entry.options))
+            return
         if dict(entry.options) != options_in_use:
             hass.config_entries.async_schedule_reload(entry.entry_id)
             return
@@ -264,8 +275,13 @@ async def _async_shutdown(runtime: HubRuntimeData) -> None:
 
 
 async def _shutdown_steps(runtime: HubRuntimeData) -> None:
-    """Stop the server, then the site (audit log); the engine's final save runs regardless."""
-    for name, step in (("OCPP server", runtime.server.stop), ("site", runtime.hub.site.async_stop)):
+    """Stop the price feed, the server, then the site (audit log); the engine's final save
+    runs regardless."""
+    for name, step in (
+        ("price feed", runtime.price_feed.async_stop),
+        ("OCPP server", runtime.server.stop),
+        ("site", runtime.hub.site.async_stop),
+    ):
         try:
             await step()
         except Exception:  # noqa: BLE001  (logged; the final save must still run)
