@@ -73,6 +73,7 @@ from .modbus_flow import (
     ModbusProfileSteps,
     model_options,
 )
+from .price_flow import PriceOptionsSteps
 from .setup_hub import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS
 from .tls import TlsConfigError, build_ssl_context
 
@@ -401,8 +402,20 @@ class EvSessionsConfigFlow(ModbusProfileSteps, ConfigFlow, domain=DOMAIN):
         return await self._modbus_finish(data, info, entry, profile)
 
 
-class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlow):
-    """Options: hub behaviour, or a charger's password.
+#: The hub options the "hub" step edits (the rest of the options are kept as they are).
+_HUB_STEP_OPTIONS = frozenset(
+    {
+        CONF_REJECT_UNKNOWN,
+        CONF_METER_INTERVAL,
+        CONF_SLOW_MAX_KW,
+        CONF_FAST_MIN_KW,
+        CONF_AUDIT_RETENTION_DAYS,
+    }
+)
+
+
+class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
+    """Options: hub behaviour and prices, or a charger's password.
 
     Entries reload through their update listeners when their options change (the hub needs a
     listener for its member subentries, and HA forbids mixing one with OptionsFlowWithReload).
@@ -412,7 +425,7 @@ class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlow):
         """Show the options that fit the entry."""
         entry = self.config_entry
         if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
-            return await self.async_step_hub(user_input)
+            return self.async_show_menu(step_id="init", menu_options=["hub", "prices"])
         if entry.data[CONF_PROTOCOL] == PROTOCOL_OCPP:
             return await self.async_step_charger(user_input)
         return await self.async_step_modbus()
@@ -428,7 +441,12 @@ class EvSessionsOptionsFlow(ModbusOptionsSteps, OptionsFlow):
                 if CONF_AUDIT_RETENTION_DAYS in user_input:
                     days = int(user_input[CONF_AUDIT_RETENTION_DAYS])
                     user_input[CONF_AUDIT_RETENTION_DAYS] = days
-                return self.async_create_entry(data=user_input)
+                kept = {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key not in _HUB_STEP_OPTIONS
+                }
+                return self.async_create_entry(data={**kept, **user_input})
         options = user_input or dict(self.config_entry.options)
         kw = NumberSelectorConfig(min=1, max=400, step=0.1, unit_of_measurement="kW")
         return self.async_show_form(

@@ -1,10 +1,10 @@
-"""Sensors: live charger values, the running session, lifetime energy, site occupancy."""
+"""Sensors: live charger values, the running session, lifetime energy, site occupancy, prices."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -35,6 +35,7 @@ from .coordinator import ChargerConfigEntry, HubConfigEntry, SiteData
 from .core import ChargerLink, MemberTotals, shorten_tag
 from .core.engine import SessionEngine
 from .core.model import ConnectorView, SpeedClass
+from .devices import hub_device_info
 from .entity import (
     EvSessionsEntity,
     EvSessionsSiteEntity,
@@ -43,6 +44,7 @@ from .entity import (
 )
 from .hub import Hub
 from .member_entities import MemberEntity, MemberValueDescription, month_start
+from .price_feed import PriceFeed, PriceQuote
 
 PARALLEL_UPDATES = 0
 
@@ -354,6 +356,29 @@ MEMBER_SENSORS: tuple[MemberSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PriceSensorDescription(SensorEntityDescription):
+    """The price of a kWh at ``offset`` from now (the site's tariff applied, VAT included)."""
+
+    offset: timedelta
+
+
+PRICE_SENSORS: tuple[PriceSensorDescription, ...] = (
+    PriceSensorDescription(
+        key="price_now",
+        translation_key="price_now",
+        suggested_display_precision=2,
+        offset=timedelta(),
+    ),
+    PriceSensorDescription(
+        key="price_next_hour",
+        translation_key="price_next_hour",
+        suggested_display_precision=2,
+        offset=timedelta(hours=1),
+    ),
+)
+
+
 def _last_tag(link: ChargerLink) -> str | None:
     decision = link.last_decision
     return shorten_tag(decision.id_tag) if decision is not None else None
@@ -384,6 +409,10 @@ async def async_setup_entry(
         site = hub_entry.runtime_data.site_figures
         members = hub_entry.runtime_data.members
         async_add_entities(SiteSensor(site, description) for description in SITE_SENSORS)
+        feed = hub_entry.runtime_data.price_feed
+        async_add_entities(
+            PriceSensor(feed, description, hass.config.currency) for description in PRICE_SENSORS
+        )
         member_descriptions = [_in_currency(hass, d) for d in MEMBER_SENSORS]
         async_add_member_entities(
             hub_entry,
@@ -476,6 +505,70 @@ class SiteSensor(EvSessionsSiteEntity, SensorEntity):
     def native_value(self) -> StateType:
         """Computed from the engine's statistics."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+
+class PriceSensor(SensorEntity):
+    """The price of a kWh now (or in an hour) from the site's price feed.
+
+    Money per kWh in Home Assistant's currency, like HA's own price sensors (``SEK/kWh``; the
+    monetary device class would require a plain currency). Unavailable while no price covers
+    the time. Attributes: the source's interval (start, end), the source, whether the price
+    is a fallback estimate, and the source's own price before the tariff.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: PriceSensorDescription
+
+    def __init__(self, feed: PriceFeed, description: PriceSensorDescription, currency: str) -> None:
+        """On the hub device, in ``currency`` per kWh."""
+        self._feed = feed
+        self.entity_description = description
+        self._attr_unique_id = f"site_{description.key}"
+        self._attr_device_info = hub_device_info()
+        self._attr_native_unit_of_measurement = f"{currency}/{UnitOfEnergy.KILO_WATT_HOUR}"
+        self._written: tuple[bool, PriceQuote | None] | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the feed: its series and every quarter-hour."""
+        self.async_on_remove(self._feed.changes.add(lambda _series: self._async_changed()))
+        self.async_on_remove(self._feed.quarters.add(lambda _now: self._async_changed()))
+
+    def _quote(self) -> PriceQuote | None:
+        return self._feed.quote(dt_util.utcnow() + self.entity_description.offset)
+
+    @callback
+    def _async_changed(self) -> None:
+        quote = self._quote()
+        if (quote is not None, quote) != self._written:
+            self._written = (quote is not None, quote)
+            self.async_write_ha_state()
+
+    @property
+    def available(self) -> bool:
+        """A price covers the time."""
+        return self._quote() is not None
+
+    @property
+    def native_value(self) -> Decimal | None:
+        """The price of a kWh with the tariff applied."""
+        quote = self._quote()
+        return None if quote is None else quote.unit_price
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The interval the price comes from."""
+        quote = self._quote()
+        if quote is None:
+            return None
+        interval = quote.interval
+        return {
+            "interval_start": interval.start.isoformat(),
+            "interval_end": interval.end.isoformat(),
+            "source": interval.source,
+            "estimated": interval.estimated,
+            "source_price": float(interval.price),
+        }
 
 
 class ChargerValueSensor(EvSessionsEntity, SensorEntity):

@@ -197,6 +197,11 @@ async def test_options_hub(hass: HomeAssistant) -> None:
     """Hub options validate the speed thresholds."""
     entry = _hub_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["hub", "prices"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "hub"}
+    )
     assert result["step_id"] == "hub"
     options = {
         CONF_REJECT_UNKNOWN: True,

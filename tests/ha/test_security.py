@@ -238,6 +238,9 @@ async def test_hub_options_with_the_hub_loaded_take_effect(
     """The options form works while the hub runs; "reject unknown chargers" then refuses."""
     assert await _handshake(hub_port, "STRANGER") == 101
     result = await hass.config_entries.options.async_init(hub.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "hub"}
+    )
     assert result["step_id"] == "hub"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],

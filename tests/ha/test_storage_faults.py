@@ -295,6 +295,9 @@ async def test_audit_retention_is_a_hub_option(
 ) -> None:
     """The hub options form offers the retention (days, whole numbers)."""
     result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "hub"}
+    )
     assert result["step_id"] == "hub"
     assert CONF_AUDIT_RETENTION_DAYS in result["data_schema"].schema
     result = await hass.config_entries.options.async_configure(
