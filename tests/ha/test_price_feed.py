@@ -708,3 +708,15 @@ async def test_options_flow_action_and_fixed_and_schedule(
     assert (tariff.energy, tariff.fixed_price) == (EnergyPricing.FIXED, Decimal("1.2"))
     assert hub_entry.options[CONF_PRICE_SOURCE]["kind"] == "fixed"
     assert Decimal(price_state(hass).state) == Decimal("1.50")
+
+    # No source: saved at once (the tariff kept), the price sensors have no price.
+    result = await hass.config_entries.options.async_init(hub_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "prices"}
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"kind": "none"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hub_entry.options[CONF_PRICE_SOURCE]["kind"] == "none"
+    assert hub_entry.options[CONF_TARIFF] == tariff.to_dict()
+    assert price_state(hass).state == STATE_UNAVAILABLE
