@@ -1,4 +1,4 @@
-"""Audit log of authorization decisions and session re-attributions.
+"""Audit log of authorization decisions, session re-attributions and re-pricings.
 
 Plain typed Python (no Home Assistant import). Rows live in the session database (table
 ``auth_audit``, schema 3). :meth:`AuditLog.record` is synchronous and does no I/O: entries are
@@ -47,6 +47,9 @@ class AuditSource(StrEnum):
     REMOTE_START = "remote_start"
     LEARN = "learn"
     REATTRIBUTION = "reattribution"
+    #: A stored session cost changed: an explicit reprice (``reason`` ``reprice``, the user's
+    #: words in ``detail``) or the real price replacing an estimate (``estimate_replaced``).
+    REPRICE = "reprice"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,7 +58,9 @@ class AuditEntry:
 
     Authorization rows fill charger, connector, tag, member, status and reason. Re-attribution
     rows (source ``reattribution``) fill ``session_id``, ``previous_member_id`` (from),
-    ``member_id`` (to) and ``user_id`` (who). ``id`` is set on rows read back.
+    ``member_id`` (to) and ``user_id`` (who). Reprice rows (source ``reprice``) fill
+    ``session_id``, ``reason`` (a cost reason), ``user_id`` and ``detail`` (the user's reason
+    and the totals before and after). ``id`` is set on rows read back.
     """
 
     at: datetime
@@ -70,6 +75,7 @@ class AuditEntry:
     session_id: str | None = None
     previous_member_id: str | None = None
     user_id: str | None = None
+    detail: str | None = None
     id: int | None = None
 
     @classmethod

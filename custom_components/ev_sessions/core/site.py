@@ -21,7 +21,7 @@ Flows:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
@@ -53,6 +53,8 @@ from custom_components.ev_sessions.chargers.events import (
 from .access import AccessControl
 from .audit import AuditLog
 from .charger_policy import AuthorizationPolicy, Decision, policy_change_needs_cache_clear
+from .cost import SessionCost
+from .cost_records import CostRecord
 from .engine import SessionEngine
 from .listeners import KeyedListeners, Listeners, Remove
 from .local_lists import LocalListState
@@ -71,7 +73,10 @@ from .ports import (
     identity_mismatch,
     identity_of,
 )
+from .prices import PriceInterval
+from .pricing import SessionPricer
 from .storage import SessionStore
+from .tariff import Tariff
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -165,13 +170,19 @@ class ChargingSite:
         #: Chargers whose last boot contradicted their pinned identity.
         self._identity_blocked: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Prices sessions (live and recorded); see :mod:`.pricing`.
+        self.pricer = SessionPricer(
+            engine, store, self.audit, group_of=self._tariff_group, clock=clock
+        )
         # First listener: untagged sessions are attributed before anyone else hears of them.
         engine.session_events.add(self._on_session_event)
+        engine.closed_slots.add(self.pricer.slot_closed)
 
     async def async_start(self) -> None:
         """Load the local-list versions and start the audit log."""
         self.local_lists = LocalListState(await self.store.async_load_local_lists())
         await self.audit.async_start()
+        await self.pricer.async_start()
 
     async def async_stop(self) -> None:
         """Stop background work; write the last audit rows (before the engine closes the
@@ -181,6 +192,7 @@ class ChargingSite:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self.pricer.async_stop()
         await self.audit.async_stop()
 
     # ------------------------------------------------------------------ chargers
@@ -412,13 +424,49 @@ class ChargingSite:
 
     def _on_session_event(self, event: SessionEvent) -> None:
         """A session that starts without a member goes to the charger's member (a tag that
-        starts its transaction or is presented later attributes it again)."""
+        starts its transaction or is presented later attributes it again); an ended session's
+        cost is recorded."""
         session = event.session
+        if event.kind is SessionEventKind.ENDED:
+            self.pricer.session_ended(session.id)
+            return
         if event.kind is not SessionEventKind.STARTED or session.member_id is not None:
             return
         member_id = self.access_of(session.charger_id).member_id
         if member_id is not None:
             self.engine.attribute(session.id, member_id, session.id_tag)
+
+    # ------------------------------------------------------------------ pricing
+
+    async def async_prices_known(self, intervals: Sequence[PriceInterval]) -> None:
+        """Prices as they became known (the price feed): stored; a real price replacing an
+        estimate a recorded cost used re-prices that session once."""
+        await self.pricer.async_prices_known(intervals)
+
+    def set_tariff(self, tariff: Tariff | None) -> None:
+        """The tariff sessions are priced with from now on (``None``: costs stay unknown)."""
+        self.pricer.set_tariff(tariff)
+
+    def session_cost(self, session_id: str) -> SessionCost | None:
+        """A session's cost now: live while it charges, recorded once it ended (``None``
+        without a tariff, or for a session not held in memory and not recently recorded)."""
+        session = self.engine.session(session_id)
+        if session is None:
+            return self.pricer.recorded_cost(session_id)
+        return self.pricer.live_cost(session)
+
+    async def async_reprice(
+        self, session_id: str, reason: str, user: str | None = None
+    ) -> CostRecord:
+        """Price a session again (the tariff in force, the prices known now), recorded with
+        ``reason`` and ``user`` and in the audit log."""
+        record = await self.pricer.async_reprice(session_id, reason, user)
+        await self.audit.async_flush()
+        return record
+
+    def _tariff_group(self, member_id: str | None) -> str | None:
+        member = self.directory.member(member_id)
+        return member.tariff_group if member is not None else None
 
     # ------------------------------------------------------------------ attribution
 

@@ -79,6 +79,7 @@ def _audit_row(entry: AuditEntry) -> dict[str, Any]:
         "session_id": entry.session_id,
         "previous_member_id": entry.previous_member_id,
         "user_id": entry.user_id,
+        "detail": entry.detail,
     }
 
 
@@ -97,4 +98,5 @@ def _row_audit(row: Row[Any]) -> AuditEntry:
         session_id=row.session_id,
         previous_member_id=row.previous_member_id,
         user_id=row.user_id,
+        detail=row.detail,
     )

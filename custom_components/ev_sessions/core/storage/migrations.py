@@ -28,6 +28,7 @@ from .schema import (
     profile_chunks_table,
     quarantine_table,
     schema_version,
+    session_costs_table,
     sessions_table,
     slots_table,
 )
@@ -122,12 +123,21 @@ def _carry_over(row: Row[Any], slots: SlotWrites) -> list[ProfilePoint]:
     return points
 
 
+def _migrate_5_to_6(conn: Connection) -> None:
+    """Schema 6 records every cost of a session (``session_costs``) and audit details."""
+    session_costs_table.create(conn, checkfirst=True)
+    columns = {column["name"] for column in inspect(conn).get_columns("auth_audit")}
+    if "detail" not in columns:
+        conn.execute(text("ALTER TABLE auth_audit ADD COLUMN detail TEXT"))
+
+
 #: ``MIGRATIONS[n]`` upgrades schema ``n`` to ``n + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
     4: _migrate_4_to_5,
+    5: _migrate_5_to_6,
 }
 
 

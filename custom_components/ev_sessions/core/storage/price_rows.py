@@ -84,7 +84,7 @@ def _latest(
                 .order_by(table.c.id)
             )
             for row in conn.execute(stmt):
-                latest[(row.source, row.start)] = _interval(row)
+                latest[(row.source, row.start)] = interval_of_row(row)
     return latest
 
 
@@ -109,7 +109,7 @@ def select_prices(
     stmt = select(table).where(*conds).order_by(table.c.id)
     latest: dict[tuple[str, datetime], PriceInterval] = {}
     for row in conn.execute(stmt):
-        latest[(row.source, row.start)] = _interval(row)
+        latest[(row.source, row.start)] = interval_of_row(row)
     return [latest[key] for key in sorted(latest)]
 
 
@@ -126,7 +126,8 @@ def _row(interval: PriceInterval) -> dict[str, object]:
     }
 
 
-def _interval(row: Row[Any]) -> PriceInterval:
+def interval_of_row(row: Row[Any]) -> PriceInterval:
+    """The interval a ``prices`` row holds."""
     return PriceInterval(
         source=row.source,
         start=row.start,

@@ -21,7 +21,9 @@ Schema history:
 4. ``quarantine`` (rows the database refused, as JSON);
 5. ``energy_slots`` (the Wh of each session per UTC quarter-hour), ``profile_chunks`` (the
    power profile, appended per flush; ``sessions.profile`` keeps only the last point) and
-   ``prices`` (price intervals as they were known, every version kept).
+   ``prices`` (price intervals as they were known, every version kept);
+6. ``session_costs`` (every recorded cost of a session with its reason, append-only; the
+   session row's ``cost``/``tariff`` carry the one in force) and ``auth_audit.detail``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from sqlalchemy.types import TypeDecorator
 from custom_components.ev_sessions.core.model import as_utc
 
 #: The schema this code writes.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -133,6 +135,7 @@ audit_table = Table(
     Column("session_id", String(36)),
     Column("previous_member_id", String(255)),
     Column("user_id", String(255)),
+    Column("detail", Text),  # added in schema 6 (e.g. a reprice's reason and amounts)
     Index("ix_auth_audit_at", "at"),
     Index("ix_auth_audit_charger_at", "charger_id", "at"),
     Index("ix_auth_audit_member_at", "member_id", "at"),
@@ -194,4 +197,21 @@ prices_table = Table(
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("estimated", Boolean, nullable=False),
     Index("ix_prices_source_start", "source", "start"),
+)
+
+session_costs_table = Table(
+    "session_costs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(36), nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("reason", String(32), nullable=False),  # a CostReason
+    Column("total", String(40), nullable=False),  # a decimal string
+    Column("currency", String(8), nullable=False),
+    Column("estimated", Boolean, nullable=False),
+    Column("cost", Text, nullable=False),  # SessionCost.to_dict() as JSON
+    Column("tariff", Text),  # Tariff.to_dict() as JSON
+    Column("note", Text),
+    Column("user_id", String(255)),
+    Index("ix_session_costs_session", "session_id", "id"),
 )

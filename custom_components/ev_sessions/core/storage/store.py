@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, datetime
+from decimal import Decimal
 import functools
 import logging
 from typing import Any
@@ -27,12 +28,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, update
 
 from custom_components.ev_sessions.core.audit import AuditEntry, AuditSource
+from custom_components.ev_sessions.core.cost_records import CostRecord
 from custom_components.ev_sessions.core.local_lists import LocalListRecord
 from custom_components.ev_sessions.core.model import Session
 from custom_components.ev_sessions.core.prices import PriceInterval
 from custom_components.ev_sessions.core.slots import EnergySlot
 
-from . import audit_rows, local_list_rows, price_rows, slot_rows
+from . import audit_rows, cost_rows, local_list_rows, price_rows, slot_rows
 from .errors import StorageError, StorageFault, fault_of, guard
 from .lifetimes import LifetimeRecord, load_lifetimes, write_lifetime, write_lifetimes
 from .migrations import current_version, migrate
@@ -290,6 +292,34 @@ class SessionStore:
         of all without it), sorted by source and start.
         """
         return await self._run(self._read, price_rows.select_prices, start, end, source, known_at)
+
+    async def async_price_versions(self, start: datetime, end: datetime) -> list[PriceInterval]:
+        """Every stored version of the intervals overlapping ``[start, end)`` (any source), in
+        the order stored: what was known at any time can be picked from them."""
+        return await self._run(self._read, cost_rows.price_versions, start, end)
+
+    # ------------------------------------------------------------------ session costs
+
+    async def async_save_cost(self, record: CostRecord) -> int:
+        """Append a recorded session cost (``session_costs``); its row id."""
+        return await self._run(self._write, cost_rows.insert_cost, record)
+
+    async def async_costs(self, session_ids: Sequence[str]) -> dict[str, CostRecord]:
+        """The cost in force (the last recorded) of each of the sessions that has one."""
+        if not session_ids:
+            return {}
+        return await self._run(self._read, cost_rows.latest_costs, session_ids)
+
+    async def async_cost_history(self, session_id: str) -> list[CostRecord]:
+        """Every recorded cost of a session, oldest first."""
+        found: dict[str, list[CostRecord]] = await self._run(
+            self._read, cost_rows.cost_history, [session_id]
+        )
+        return found.get(session_id, [])
+
+    async def async_charger_cost_totals(self) -> dict[tuple[str, str], Decimal]:
+        """Per (charger, currency): the sum of the costs in force of its sessions."""
+        return await self._run(self._read, cost_rows.charger_cost_totals)
 
     # ------------------------------------------------------------------ audit log
 
