@@ -32,6 +32,10 @@ def async_forward_session_events(
         data["charger_name"] = (
             hub.charger_name(charger_id) if hub.site.charger(charger_id) else None
         )
+        # The cost so far (live; at the end: every slot priced, recorded right after).
+        cost = hub.site.session_cost(event.session.id)
+        data["cost"] = None if cost is None else str(cost.total)
+        data["currency"] = None if cost is None else cost.currency
         hass.bus.async_fire(EVENT_TYPES[event.kind], data)
         figures.refresh_now()
         hass.async_create_task(members.async_request_refresh(), eager_start=True)

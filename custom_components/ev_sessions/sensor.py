@@ -431,6 +431,7 @@ async def async_setup_entry(
     async_add_entities(
         [
             LifetimeEnergySensor(charger_entry, LIFETIME_ENERGY, engine),
+            ChargerCostSensor(charger_entry, _in_currency(hass, CHARGER_COST)),
             ChargerValueSensor(charger_entry, LAST_TAG, lambda: _last_tag(link)),
             ChargerValueSensor(charger_entry, LAST_MEMBER, lambda: _last_member(hub, link)),
         ]
@@ -439,7 +440,9 @@ async def async_setup_entry(
         charger_entry,
         async_add_entities,
         lambda connector_id, multi: [
-            ConnectorSensor(charger_entry, d, connector_id, multi_connector=multi)
+            (SessionCostSensor if d.key == "session_cost" else ConnectorSensor)(
+                charger_entry, d, connector_id, multi_connector=multi
+            )
             for d in descriptions
         ],
     )
@@ -470,6 +473,56 @@ class ConnectorSensor(EvSessionsEntity, SensorEntity):
         if self.entity_description.last_reset_fn is None:
             return None
         return self.entity_description.last_reset_fn(self._view())
+
+
+class SessionCostSensor(ConnectorSensor):
+    """The running session's live cost (closed slots + the running slot), the last session's
+    recorded cost once it ended; unknown without a tariff."""
+
+    def _cost(self) -> Decimal | None:
+        view = self._view()
+        session = view.session or view.last_session
+        if session is None:
+            return None
+        cost = self.coordinator.hub.site.session_cost(session.id)
+        return cost.total if cost is not None else session.cost
+
+    def _current_value(self) -> Any:
+        return self._cost()
+
+    @property
+    def native_value(self) -> Decimal | None:
+        """The cost in Home Assistant's currency."""
+        return self._cost()
+
+
+CHARGER_COST = SensorEntityDescription(
+    # The sum of the recorded costs of the charger's sessions: the cost entity of the Energy
+    # dashboard beside the lifetime energy (a reprice that lowers a cost lowers it too).
+    key="charger_cost",
+    translation_key="charger_cost",
+    device_class=SensorDeviceClass.MONETARY,
+    state_class=SensorStateClass.TOTAL_INCREASING,
+    suggested_display_precision=2,
+)
+
+
+class ChargerCostSensor(EvSessionsEntity, SensorEntity):
+    """The sum of the recorded costs of the charger's sessions (restored from the database)."""
+
+    @property
+    def available(self) -> bool:
+        """The total is known from storage even while the charger is away."""
+        return True
+
+    def _current_value(self) -> Any:
+        return self.native_value
+
+    @property
+    def native_value(self) -> Decimal | None:
+        """Unknown until a session of this charger was priced."""
+        total = self.coordinator.hub.site.pricer.charger_total(self.charger_id)
+        return total.total if total is not None else None
 
 
 class LifetimeEnergySensor(EvSessionsEntity, SensorEntity):

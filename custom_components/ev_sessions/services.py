@@ -34,6 +34,8 @@ from .chargers.events import (
 )
 from .const import DOMAIN
 from .core import SessionNotFoundError, StorageError, async_reattribute
+from .core.cost import SessionCost
+from .core.pricing import NoTariffError, UnknownSessionError
 from .devices import charger_id_of
 from .helpers import execute_command, run_command
 from .hub import Hub
@@ -51,6 +53,9 @@ ATTR_ID_TAG = "id_tag"
 ATTR_CURRENT = "current"
 ATTR_MEMBER = "member"
 ATTR_SESSION_ID = "session_id"
+ATTR_REASON = "reason"
+#: Cost columns of list_sessions and export_sessions (after the session's own).
+COST_FIELDS = ["cost_total", "currency", "cost_estimated"]
 
 MAX_ID_TAG_LENGTH = 20  # OCPP 1.6 idTag is CiString20
 
@@ -78,6 +83,13 @@ _START_SCHEMA = vol.Schema(
 )
 _REATTRIBUTE_SCHEMA = vol.Schema(
     {vol.Required(ATTR_SESSION_ID): cv.string, vol.Required(ATTR_MEMBER): cv.string}
+)
+_SESSION_SCHEMA = vol.Schema({vol.Required(ATTR_SESSION_ID): cv.string})
+_REPRICE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_SESSION_ID): cv.string,
+        vol.Required(ATTR_REASON): vol.All(cv.string, vol.Length(min=1, max=500)),
+    }
 )
 _LEARN_SCHEMA = vol.Schema(
     {vol.Required(ATTR_DEVICE_ID): cv.string, vol.Required(ATTR_MEMBER): cv.string}
@@ -192,7 +204,74 @@ async def _query(call: ServiceCall) -> list[dict[str, Any]]:
         member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
         limit=call.data[ATTR_LIMIT],
     )
-    return [session_summary(session) for session in sessions]
+    costs = await hub.site.store.async_costs([session.id for session in sessions])
+    rows = []
+    for session in sessions:
+        row = session_summary(session)
+        record = costs.get(session.id)
+        cost = record.cost if record is not None else hub.site.session_cost(session.id)
+        row.update(_cost_columns(cost))
+        rows.append(row)
+    return rows
+
+
+def _cost_columns(cost: SessionCost | None) -> dict[str, Any]:
+    """The cost columns of a session (``None`` while it has no cost)."""
+    if cost is None:
+        return dict.fromkeys(COST_FIELDS)
+    return {
+        "cost_total": str(cost.total),
+        "currency": cost.currency,
+        "cost_estimated": cost.estimated,
+    }
+
+
+async def _get_session(call: ServiceCall) -> ServiceResponse:
+    hub = _hub(call.hass)
+    session_id = call.data[ATTR_SESSION_ID]
+    session = hub.engine.session(session_id)
+    if session is None:
+        await hub.engine.async_flush()
+        session = await hub.site.store.async_get(session_id)
+    if session is None:
+        raise _unknown_session(session_id)
+    data = session_summary(session)
+    record = (await hub.site.store.async_costs([session_id])).get(session_id)
+    cost = hub.site.session_cost(session_id) if session.is_open or record is None else record.cost
+    data.update(_cost_columns(cost))
+    data["cost"] = None if cost is None else cost.to_dict()
+    data["cost_reason"] = None if record is None or session.is_open else str(record.reason)
+    data["slots"] = [
+        {"start": slot.start.isoformat(), "energy_wh": slot.energy_wh}
+        for slot in [*session.slots, *([session.open_slot] if session.open_slot else [])]
+    ]
+    session_data: Any = data
+    return {"session": session_data}
+
+
+async def _reprice_session(call: ServiceCall) -> ServiceResponse:
+    hub = _hub(call.hass)
+    session_id = call.data[ATTR_SESSION_ID]
+    try:
+        record = await hub.site.async_reprice(
+            session_id, call.data[ATTR_REASON], call.context.user_id
+        )
+    except UnknownSessionError as err:
+        raise _unknown_session(session_id) from err
+    except NoTariffError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_tariff"
+        ) from err
+    cost_data: Any = record.cost.to_dict()
+    return {"session_id": session_id, "cost": cost_data}
+
+
+def _unknown_session(session_id: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_session",
+        translation_placeholders={"session_id": session_id},
+    )
 
 
 async def _list_sessions(call: ServiceCall) -> ServiceResponse:
@@ -203,7 +282,8 @@ async def _list_sessions(call: ServiceCall) -> ServiceResponse:
 async def _export_sessions(call: ServiceCall) -> ServiceResponse:
     rows = await _query(call)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SESSION_CSV_FIELDS, extrasaction="ignore")
+    fields = [*SESSION_CSV_FIELDS, *COST_FIELDS]
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return {"csv": buffer.getvalue(), "count": len(rows)}
@@ -347,6 +427,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _storage_errors(_list_authorizations),
         _QUERY_SCHEMA,
         SupportsResponse.ONLY,
+    )
+    register("get_session", _storage_errors(_get_session), _SESSION_SCHEMA, SupportsResponse.ONLY)
+    register(
+        "reprice_session",
+        _storage_errors(_reprice_session),
+        _REPRICE_SCHEMA,
+        SupportsResponse.OPTIONAL,
     )
     register("learn_tag", _storage_errors(_learn_tag), _LEARN_SCHEMA)
     register("stop_charging", _storage_errors(_stop_charging), _STOP_SCHEMA)

@@ -203,10 +203,23 @@ async def _async_wire_hub(
     await members.async_config_entry_first_refresh()
     price_feed = PriceFeed(hass, price_config(entry.options))
     await price_feed.async_start()
+    _connect_pricing(site, price_feed)
     runtime = HubRuntimeData(
         hub=hub, site_figures=figures, members=members, server=server, price_feed=price_feed
     )
     runtime.stop_callbacks.append(site.status_changes.add(lambda _id: figures.refresh_now()))
+    runtime.stop_callbacks.append(
+        price_feed.changes.add(
+            lambda series: site.pricer.spawn(site.async_prices_known(series.intervals), "prices")
+        )
+    )
+
+    @callback
+    def cost_recorded(_record: object) -> None:
+        """A recorded cost changes the members' monthly costs."""
+        hass.async_create_task(members.async_request_refresh(), eager_start=True)
+
+    runtime.stop_callbacks.append(site.pricer.recorded.add(cost_recorded))
     runtime.stop_callbacks.append(async_forward_session_events(hass, hub, figures, members))
     entry.runtime_data = runtime
     _report_storage(hass, engine.storage_status)
@@ -242,6 +255,7 @@ async def _async_wire_hub(
             options_in_use.clear()
             options_in_use.update(entry.options)
             await runtime.price_feed.async_reconfigure(price_config(entry.options))
+            site.set_tariff(runtime.price_feed.config.tariff)
             return
         if dict(entry.options) != options_in_use:
             hass.config_entries.async_schedule_reload(entry.entry_id)
@@ -261,6 +275,14 @@ async def _async_wire_hub(
         await _async_shutdown(runtime)
 
     runtime.stop_callbacks.append(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _on_stop))
+
+
+def _connect_pricing(site: ChargingSite, price_feed: PriceFeed) -> None:
+    """The site prices sessions with the feed's tariff and stores the prices it knows (the
+    feed's later changes: ``price_feed.changes``, connected in :func:`_async_wire_hub`)."""
+    site.pricer.tz = price_feed.tz
+    site.set_tariff(price_feed.config.tariff)
+    site.pricer.spawn(site.async_prices_known(price_feed.series.intervals), "prices")
 
 
 async def _async_shutdown(runtime: HubRuntimeData) -> None:
