@@ -114,6 +114,12 @@ _MAX_QUARANTINED = 50
 class _Connector:
     view: ConnectorView
     recent_power: deque[tuple[datetime, float]] = field(default_factory=deque)
+    #: The register of the last reading taken while no energy flowed (or whose energy a session
+    #: counted): where the next session's meter starts. ``pending_wh``: energy read since then
+    #: outside a session; ``read_at``: the time of the last register reading.
+    baseline_wh: int | None = None
+    pending_wh: int = 0
+    read_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -718,7 +724,7 @@ class SessionEngine:
         conn.view.updated_at = event.at
         if event.state in VEHICLE_CONNECTED_STATES:
             if session is None:
-                session = self._start_session(charger, conn, event.at)
+                session = self._start_session(charger, conn, event.at, from_baseline=True)
             self._touch(session, event.at)
             if event.state is ConnectorState.CHARGING:
                 self._set_flow(session, True, event.at)
@@ -785,6 +791,9 @@ class SessionEngine:
         if event.energy_register_wh is not None:
             view.energy_register_wh = event.energy_register_wh
         view.updated_at = event.at
+        self._track_baseline(
+            conn, reading, event.energy_register_wh, event.at, counted=session is not None
+        )
         if session is None:
             return
         since = reading.since_last_s
@@ -893,6 +902,7 @@ class SessionEngine:
                 self._dirty_lifetimes.add(charger.charger_id)
                 self._touch(session, event.at)
                 self._account(session, reading, event.meter_start_wh, None, event.at)
+                self._track_baseline(conn, reading, event.meter_start_wh, event.at, counted=True)
             elif session.meter_start_wh is None:
                 session.meter_start_wh = event.meter_start_wh
         self._mark(session, urgent=True)
@@ -923,6 +933,7 @@ class SessionEngine:
                 self._dirty_lifetimes.add(charger.charger_id)
                 self._touch(session, event.at)
                 self._account(session, reading, event.meter_stop_wh, None, event.at)
+                self._track_baseline(conn, reading, event.meter_stop_wh, event.at, counted=True)
                 self._point(session, event.at, None, None, None)
         session.transaction_ended_at = event.at
         session.stop_reason = event.reason or "transaction_ended"
@@ -1025,8 +1036,16 @@ class SessionEngine:
     # ------------------------------------------------------------------ session state
 
     def _start_session(
-        self, charger: _Charger, conn: _Connector, at: datetime, transaction_id: str | None = None
+        self,
+        charger: _Charger,
+        conn: _Connector,
+        at: datetime,
+        transaction_id: str | None = None,
+        *,
+        from_baseline: bool = False,
     ) -> Session:
+        """A new session on ``conn``; ``from_baseline``: a vehicle seen arriving (a state),
+        whose meter starts at the connector's baseline (:meth:`_begin_at_baseline`)."""
         session = Session(
             id=str(uuid4()),
             charger_id=charger.charger_id,
@@ -1035,7 +1054,9 @@ class SessionEngine:
             transaction_id=transaction_id,
         )
         session.tracking.last_event_at = at
-        session.profile.append(ProfilePoint(at=at, energy_wh=0))
+        if from_baseline:
+            self._begin_at_baseline(charger, conn, session, at)
+        session.profile.append(ProfilePoint(at=at, energy_wh=session.energy_wh))
         if charger.pending_tag is not None:
             tag, tag_at = charger.pending_tag
             if timedelta(0) <= at - tag_at <= self.settings.tag_window:
@@ -1048,6 +1069,53 @@ class SessionEngine:
         self._known[session.id] = session
         self._emit(SessionEventKind.STARTED, session)
         return session
+
+    def _track_baseline(
+        self,
+        conn: _Connector,
+        reading: Reading,
+        register_wh: int | None,
+        at: datetime,
+        *,
+        counted: bool,
+    ) -> None:
+        """Keep the register where the connector's next session starts (see :class:`_Connector`).
+
+        A polled charger is seen charging only at the first poll after the car started; the
+        energy since the previous (idle) poll is in the lifetime energy, so it must be in the
+        session too. A gap longer than ``gap_after`` or an anomaly forgets the baseline.
+        """
+        if reading.source != "register" or register_wh is None:
+            return
+        since = reading.since_last_s
+        gap = since is not None and since > self.settings.gap_after.total_seconds()
+        conn.read_at = at
+        if counted or (reading.delta_wh == 0 and reading.anomaly is None and not reading.rebased):
+            conn.baseline_wh, conn.pending_wh = register_wh, 0
+        elif reading.anomaly is not None or reading.rebased or gap:
+            conn.baseline_wh, conn.pending_wh = None, 0
+        elif conn.baseline_wh is not None:
+            conn.pending_wh += reading.delta_wh
+
+    def _begin_at_baseline(
+        self, charger: _Charger, conn: _Connector, session: Session, at: datetime
+    ) -> None:
+        """Start a new session's meter at the baseline; the energy read since then counts."""
+        register = charger.lifetime.meter(conn.view.connector_id).register_wh
+        base, pending, read_at = conn.baseline_wh, conn.pending_wh, conn.read_at
+        if (
+            base is None
+            or read_at is None
+            or register != base + pending
+            or at - read_at > self.settings.gap_after
+        ):
+            return
+        session.meter_start_wh = base
+        session.meter_stop_wh = register
+        if pending:
+            session.energy_wh = pending
+            self._meter_slot(session, at, pending, None)
+        conn.baseline_wh, conn.pending_wh = register, 0
 
     def _end_session(self, conn: _Connector, session: Session, at: datetime, reason: str) -> None:
         at = max(at, session.plugged_in_at)
