@@ -502,7 +502,9 @@ CHARGER_COST = SensorEntityDescription(
     key="charger_cost",
     translation_key="charger_cost",
     device_class=SensorDeviceClass.MONETARY,
-    state_class=SensorStateClass.TOTAL_INCREASING,
+    # HA allows only ``total`` for money; without last_reset it is a growing total that the
+    # Energy dashboard takes as a cost entity (total_increasing is refused for monetary).
+    state_class=SensorStateClass.TOTAL,
     suggested_display_precision=2,
 )
 

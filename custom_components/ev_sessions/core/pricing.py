@@ -312,9 +312,10 @@ class SessionPricer:
             user_id=user_id,
         )
         record = replace(record, id=await self._store.async_save_cost(record))
-        self._engine.set_cost(session_id, cost.total, _tariff_label(cost), overwrite=True)
         self._remember(record)
         self._add_to_charger(session.charger_id, previous, cost)
+        # last: it notifies the charger's entities, which read the totals above
+        self._engine.set_cost(session_id, cost.total, _tariff_label(cost), overwrite=True)
         if reason in (CostReason.REPRICE, CostReason.ESTIMATE_REPLACED):
             self._audit_reprice(session, record, previous)
         self.recorded.emit(record)
