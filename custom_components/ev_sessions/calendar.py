@@ -31,20 +31,46 @@ async def async_setup_entry(
     async_add_entities([SessionCalendar(entry.runtime_data.site_figures, SESSIONS_CALENDAR)])
 
 
-def _title(session: Session, names: dict[str, str]) -> str:
+#: An ongoing event ends at the next quarter-hour after now (HA re-reads it then).
+_ONGOING_STEP = timedelta(minutes=15)
+
+
+def _title(session: Session, names: dict[str, str], members: dict[str, str]) -> str:
+    """ "Member · Charger: 12.34 kWh" (without a member: "Charger: 12.34 kWh")."""
     charger = names.get(session.charger_id, session.charger_id)
-    return f"{charger}: {session.energy_wh / 1000:.2f} kWh"
+    member = members.get(session.member_id) if session.member_id else None
+    where = f"{member} · {charger}" if member else charger
+    return f"{where}: {session.energy_wh / 1000:.2f} kWh"
+
+
+def _ongoing_end(now: datetime) -> datetime:
+    """The end of a running session's event: the next quarter-hour after ``now``.
+
+    A running session has no end yet; the event must end after now for the calendar to be on
+    (HA's state is on while start <= now < end). A stable end (not now + x) keeps the event
+    the same between updates; HA wakes up at the end and reads the event again.
+    """
+    step = _ONGOING_STEP.total_seconds()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    passed = (now - midnight).total_seconds()
+    return midnight + timedelta(seconds=(passed // step + 1) * step)
 
 
 class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
-    """Each session is an event from plug-in to unplug (open sessions end now)."""
+    """Each session is an event from plug-in to unplug; a running one is ongoing (it ends
+    at the next quarter-hour, moved on as time passes)."""
 
     def _names(self) -> dict[str, str]:
         hub = self.coordinator.hub
         return {charger_id: hub.charger_name(charger_id) for charger_id in hub.site.chargers}
 
-    def _event(self, session: Session, names: dict[str, str], now: datetime) -> CalendarEvent:
-        end = session.unplugged_at or now
+    def _members(self) -> dict[str, str]:
+        return {m.id: m.name for m in self.coordinator.hub.site.directory.members}
+
+    def _event(
+        self, session: Session, names: dict[str, str], members: dict[str, str], now: datetime
+    ) -> CalendarEvent:
+        end = session.unplugged_at or _ongoing_end(max(now, session.plugged_in_at))
         if end <= session.plugged_in_at:
             end = session.plugged_in_at + timedelta(seconds=1)  # calendar events need end > start
         lines = [f"{session.energy_wh / 1000:.3f} kWh"]
@@ -57,7 +83,7 @@ class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
         return CalendarEvent(
             start=session.plugged_in_at,
             end=end,
-            summary=_title(session, names),
+            summary=_title(session, names, members),
             description="\n".join(lines),
             uid=session.id,
         )
@@ -67,12 +93,12 @@ class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
         """A session running now, if any."""
         now = dt_util.utcnow()
         engine = self.coordinator.hub.engine
-        names = self._names()
+        names, members = self._names(), self._members()
         for charger_id in list(self.coordinator.hub.site.chargers):
             for connector_id in engine.connectors(charger_id):
                 session = engine.connector(charger_id, connector_id).session
                 if session is not None:
-                    return self._event(session, names, now)
+                    return self._event(session, names, members, now)
         return None
 
     async def async_get_events(
@@ -87,5 +113,5 @@ class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
             member_id=None,
             limit=None,
         )
-        names = self._names()
-        return [self._event(session, names, now) for session in sessions]
+        names, members = self._names(), self._members()
+        return [self._event(session, names, members, now) for session in sessions]

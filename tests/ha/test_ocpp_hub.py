@@ -179,7 +179,7 @@ async def test_full_session_shows_in_home_assistant(
     )
     assert events is not None
     [event] = events[entity_id(hass, "calendar", "site_sessions")]["events"]
-    assert event["summary"] == "CP1: 4.00 kWh"
+    assert event["summary"] == "Anna · CP1: 4.00 kWh"  # the member, then the charger
     assert datetime.fromisoformat(event["start"]) == plugged_in
     assert datetime.fromisoformat(event["end"]) == datetime.fromisoformat(summary["unplugged_at"])
 
