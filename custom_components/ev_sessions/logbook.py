@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ICON,
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_CHARGING_FINISHED, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
 from .members import EVENT_TAG_LEARNED, EVENT_TAG_REJECTED
+
+#: Icons of the integration's own lines (without one HA shows a blank icon).
+ICON_SESSION = "mdi:ev-station"
+ICON_FINISHED = "mdi:battery-charging-100"
+ICON_ENDED = "mdi:power-plug-off"
+ICON_TAG_REJECTED = "mdi:card-remove-outline"
+ICON_TAG_LEARNED = "mdi:card-account-details-outline"
 
 
 def _name(data: Mapping[str, Any]) -> str:
@@ -25,13 +36,18 @@ def async_describe_events(
 
     @callback
     def started(event: Event) -> dict[str, str]:
-        return {LOGBOOK_ENTRY_NAME: _name(event.data), LOGBOOK_ENTRY_MESSAGE: "vehicle plugged in"}
+        return {
+            LOGBOOK_ENTRY_NAME: _name(event.data),
+            LOGBOOK_ENTRY_MESSAGE: "vehicle plugged in",
+            LOGBOOK_ENTRY_ICON: ICON_SESSION,
+        }
 
     @callback
     def finished(event: Event) -> dict[str, str]:
         return {
             LOGBOOK_ENTRY_NAME: _name(event.data),
             LOGBOOK_ENTRY_MESSAGE: f"finished charging after {event.data.get('energy_kwh')} kWh",
+            LOGBOOK_ENTRY_ICON: ICON_FINISHED,
         }
 
     @callback
@@ -41,6 +57,7 @@ def async_describe_events(
             LOGBOOK_ENTRY_MESSAGE: (
                 f"session ended: {event.data.get('energy_kwh')} kWh, vehicle unplugged"
             ),
+            LOGBOOK_ENTRY_ICON: ICON_ENDED,
         }
 
     @callback
@@ -48,6 +65,7 @@ def async_describe_events(
         return {
             LOGBOOK_ENTRY_NAME: _name(event.data),
             LOGBOOK_ENTRY_MESSAGE: f"refused a tag ({event.data.get('reason')})",
+            LOGBOOK_ENTRY_ICON: ICON_TAG_REJECTED,
         }
 
     @callback
@@ -55,6 +73,7 @@ def async_describe_events(
         return {
             LOGBOOK_ENTRY_NAME: _name(event.data),
             LOGBOOK_ENTRY_MESSAGE: f"learned a tag for {event.data.get('member_name')}",
+            LOGBOOK_ENTRY_ICON: ICON_TAG_LEARNED,
         }
 
     async_describe_event(DOMAIN, EVENT_SESSION_STARTED, started)
