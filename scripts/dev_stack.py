@@ -113,7 +113,15 @@ async def main(once: bool) -> int:
             )
         )
         sims.append(
-            _spawn("simulators.modbus_devices", "--model", MODBUS_MODEL, "--port", str(MODBUS_PORT))
+            _spawn(  # real speed: the integration's watchdog and plausibility checks hold
+                "simulators.modbus_devices",
+                "--model",
+                MODBUS_MODEL,
+                "--port",
+                str(MODBUS_PORT),
+                "--speed",
+                "1",
+            )
         )
         if not await _accept_discovered(hass, OCPP_ID, wait_s=60):
             print("develop: the simulated OCPP charger was not discovered")

@@ -1,8 +1,10 @@
 """Simulated Modbus TCP chargers (entry point and CLI).
 
 ``python -m simulators.modbus_devices --model alfen --port 5020`` runs a looping demo
-session: plug in, charge, the car pauses, unplug, repeat. Device time runs ``--speed``
-times faster than real time so the meter moves visibly.
+session: plug in, charge, the car pauses, unplug, repeat. Device time runs at real speed
+(``--speed 1``, the default): a faster clock expires the adapter's watchdog, makes register
+steps look like implausible jumps and shows impossible power. ``--speed`` > 1 only for a
+simulator that is watched without the integration.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ async def run_demo(
     port: int,
     *,
     host: str = "127.0.0.1",
-    speed: float = 60.0,
+    speed: float = 1.0,
     power_w: float = 11000.0,
     variant: str | None = None,
 ) -> None:
@@ -69,18 +71,23 @@ async def run_demo(
         await sim.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse arguments and run the demo until interrupted."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(PROFILES), default="alfen")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5020)
-    parser.add_argument("--speed", type=float, default=60.0, help="device seconds per real second")
-    parser.add_argument("--power", type=float, default=11000.0, help="vehicle demand in W")
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    """The command line of the demo."""
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--model", choices=sorted(PROFILES), default="alfen")
+    cli.add_argument("--host", default="127.0.0.1")
+    cli.add_argument("--port", type=int, default=5020)
+    cli.add_argument("--speed", type=float, default=1.0, help="device seconds per real second")
+    cli.add_argument("--power", type=float, default=11000.0, help="vehicle demand in W")
+    cli.add_argument(
         "--variant", default=None, help="a firmware variant of the model (phoenix_ev_eth: wallbe)"
     )
-    args = parser.parse_args(argv)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments and run the demo until interrupted."""
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
