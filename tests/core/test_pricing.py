@@ -6,7 +6,7 @@ The expected costs are worked out by hand in each test from the slots' Wh and th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,10 +21,13 @@ from custom_components.ev_sessions.core import (
     SessionStore,
 )
 from custom_components.ev_sessions.core.audit import AuditSource
+from custom_components.ev_sessions.core.cost import CostLineKind
 from custom_components.ev_sessions.core.cost_records import CostReason
+from custom_components.ev_sessions.core.model import Session
 from custom_components.ev_sessions.core.prices import PriceInterval
-from custom_components.ev_sessions.core.slots import SLOT_LENGTH
-from custom_components.ev_sessions.core.tariff import Tariff
+from custom_components.ev_sessions.core.pricing import busy_connectors
+from custom_components.ev_sessions.core.slots import SLOT_LENGTH, EnergySlot
+from custom_components.ev_sessions.core.tariff import GROUP_GUEST, DemandPricing, Tariff
 
 from .helpers import CP, T0, Clock, at, sample, status
 from .test_site import FakeChargers, FakeDiscovery, FakeMembers, FakeNotices
@@ -290,3 +293,93 @@ async def test_without_a_tariff_the_cost_stays_unknown(make_rig: MakeRig) -> Non
     assert stored is not None
     assert stored.cost is None
     assert await rig.store.async_cost_history(session_id) == []
+
+
+#: A shared charger: sessions without a member are guests (the operator's surcharges apply).
+DEMAND_TARIFF = replace(
+    TARIFF,
+    demand=DemandPricing(connectors=3, busy_above=2, surcharge_per_kwh=Decimal("0.40")),
+    default_group=GROUP_GUEST,
+)
+
+
+async def test_demand_surcharge_on_slots_with_more_than_two_busy_connectors(
+    make_rig: MakeRig,
+) -> None:
+    """Three sessions on three connectors: connector 1 charges 17:00-17:40 (1000/1500/500 Wh),
+    connector 2 is plugged in 17:16-17:50, connector 3 17:18-17:30. Only 17:15 has three busy
+    connectors (17:00: one; 17:30: two, connector 3 left at 17:30 sharp), so only its 1500 Wh
+    carry the demand surcharge, live, recorded and when re-priced later (from what is stored)."""
+    rig = await make_rig()
+    await rig.site.async_prices_known([price(0, "1.00"), price(15, "2.00"), price(30, "0.50")])
+    rig.site.set_tariff(DEMAND_TARIFF)
+    rig.feed(0, state=ConnectorState.CHARGING)
+    rig.feed(1, 0)
+    rig.feed(10, 1000)
+    rig.clock.now = at(16)
+    rig.site.handle_event(status(at(16), ConnectorState.PREPARING, connector=2))
+    rig.clock.now = at(18)
+    rig.site.handle_event(status(at(18), ConnectorState.PREPARING, connector=3))
+    rig.feed(20, 2500)
+    rig.clock.now = at(30)
+    rig.site.handle_event(status(at(30), ConnectorState.AVAILABLE, connector=3))
+    rig.feed(35, 3000)
+    session = rig.engine.connector(CP, 1).session
+    assert session is not None
+    assert rig.engine.connector(CP, 2).session is not None
+    assert rig.engine.connector(CP, 3).last_session is not None
+
+    # energy 1.10 + 3.15 + 0.30 = 4.55; demand 1500 Wh x 0.40 = 0.60; excl. VAT 5.15;
+    # VAT 25 % = 1.2875 -> 1.29; total 6.44
+    demand_line = (CostLineKind.DEMAND, 1500, Decimal("0.40"), Decimal("0.60"))
+    live = rig.site.session_cost(session.id)
+    assert live is not None
+    assert [
+        (line.kind, line.energy_wh, line.unit_price, line.amount)
+        for line in live.lines
+        if line.kind is CostLineKind.DEMAND
+    ] == [demand_line]
+    assert (live.amount_excl_vat, live.total) == (Decimal("5.15"), Decimal("6.44"))
+
+    rig.unplug(40)
+    rig.clock.now = at(50)
+    rig.site.handle_event(status(at(50), ConnectorState.AVAILABLE, connector=2))
+    await rig.settle()
+    history = await rig.store.async_cost_history(session.id)
+    assert [r.reason for r in history] == [CostReason.FINAL]
+    recorded = history[0].cost
+    assert [
+        (line.kind, line.energy_wh, line.unit_price, line.amount)
+        for line in recorded.lines
+        if line.kind is CostLineKind.DEMAND
+    ] == [demand_line]
+    assert (recorded.vat, recorded.total) == (Decimal("1.29"), Decimal("6.44"))
+
+    rig.clock.now = at(24 * 60)
+    again = await rig.site.async_reprice(session.id, "check the demand surcharge")
+    assert again.cost.lines == recorded.lines
+
+
+def test_busy_connectors_counts_connectors_occupied_at_once() -> None:
+    """Per quarter-hour the most connectors busy at one moment: sessions that follow each other
+    on two connectors count as one at a time; an open session reaches to now."""
+
+    def session(sid: str, connector: int, plugged: float, unplugged: float | None) -> Session:
+        return Session(
+            id=sid,
+            charger_id=CP,
+            connector_id=connector,
+            plugged_in_at=at(plugged),
+            unplugged_at=None if unplugged is None else at(unplugged),
+        )
+
+    slots = [EnergySlot(session_id="a", start=at(m), energy_wh=0) for m in (0, 15, 30)]
+    sessions = [
+        session("a", 1, 0, 40),
+        session("b", 2, 2, 5),  # b, then c on connector 2 after a gap: never two at once there
+        session("c", 2, 6, 20),
+        session("d", 3, 5, 6),  # ends when c starts, not at the same time as b
+        session("e", 3, 25, None),  # open: busy up to now (17:35)
+    ]
+    assert busy_connectors(slots, sessions, at(35)) == {at(0): 2, at(15): 2, at(30): 2}
+    assert busy_connectors(slots, sessions[:3], at(35)) == {at(0): 2, at(15): 2, at(30): 1}

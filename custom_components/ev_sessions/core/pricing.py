@@ -15,16 +15,24 @@ the tariff in force (:meth:`SessionPricer.set_tariff`; ``None``: costs stay unkn
   the session after it ended (``late_slot``), and once, automatically, when a real price
   replaces an estimated one the cost used (``estimate_replaced``, with the tariff the cost was
   recorded with; also in the audit log). A later change of prices or tariff never changes it.
+
+Demand pricing (:class:`~.tariff.DemandPricing`) needs, per slot, how many of the site's
+connectors were busy: :func:`busy_connectors` counts, per quarter-hour, the most connectors
+occupied at once (a session occupies its connector from plug-in to unplug), from the stored
+sessions that overlap the session's slots when a cost is recorded (so a later reprice counts the
+same), from the sessions held in memory for the live cost.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 import logging
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .audit import AuditEntry, AuditLog, AuditSource
@@ -88,6 +96,40 @@ def prices_as_known(
         if interval is not None:
             found.append(replace(interval, start=slot.start, length=SLOT_LENGTH))
     return PriceSeries(found)
+
+
+def busy_connectors(
+    slots: Iterable[EnergySlot], sessions: Iterable[Session], now: datetime
+) -> dict[datetime, int]:
+    """Per slot start, the most connectors occupied at once during that quarter-hour.
+
+    A session occupies its connector (charger and connector id) from ``plugged_in_at`` to
+    ``unplugged_at`` (an open one to ``now``); two sessions on one connector count once, and a
+    session that ends at the moment another starts does not overlap it.
+    """
+    occupied = [
+        ((s.charger_id, s.connector_id), s.plugged_in_at, s.unplugged_at or now) for s in sessions
+    ]
+    busy: dict[datetime, int] = {}
+    for start in sorted({slot.start for slot in slots}):
+        end = start + SLOT_LENGTH
+        events: list[tuple[datetime, int, tuple[str, int]]] = []
+        for key, begin, finish in occupied:
+            if begin < end and finish > start and finish > begin:
+                events.append((max(begin, start), 1, key))
+                events.append((min(finish, end), -1, key))
+        events.sort(key=lambda event: (event[0], event[1]))  # ends before starts at a moment
+        per_connector: Counter[tuple[str, int]] = Counter()
+        now_busy = most = 0
+        for _, step, key in events:
+            per_connector[key] += step
+            if step > 0 and per_connector[key] == 1:
+                now_busy += 1
+                most = max(most, now_busy)
+            elif step < 0 and per_connector[key] == 0:
+                now_busy -= 1
+        busy[start] = most
+    return busy
 
 
 def _slots_of(session: Session) -> list[EnergySlot]:
@@ -184,13 +226,16 @@ class SessionPricer:
             return None
         slots = _slots_of(session)
         now = self._clock()
+        busy: dict[datetime, int] = {}
+        if tariff.demand is not None:
+            busy = busy_connectors(slots, self._sessions_in_memory(session), now)
         try:
             return price_session(
                 slots,
                 self._series,
                 tariff,
                 self._group_of(session.member_id),
-                self._facts(session, now),
+                self._facts(session, now, busy),
             )
         except CostError as err:
             _LOGGER.debug("No live cost for session %s: %s", session.id, err)
@@ -204,7 +249,20 @@ class SessionPricer:
         """The sum of the recorded costs of the charger's sessions (``None`` before any)."""
         return self._charger_totals.get(charger_id)
 
-    def _facts(self, session: Session, now: datetime) -> SessionFacts:
+    def _sessions_in_memory(self, session: Session) -> list[Session]:
+        """``session`` and the open and last sessions of every connector of the site."""
+        found = {session.id: session}
+        for charger_id in self._engine.charger_ids():
+            for connector_id in self._engine.connectors(charger_id):
+                view = self._engine.connector(charger_id, connector_id)
+                for other in (view.session, view.last_session):
+                    if other is not None:
+                        found.setdefault(other.id, other)
+        return list(found.values())
+
+    def _facts(
+        self, session: Session, now: datetime, busy: Mapping[datetime, int] | None = None
+    ) -> SessionFacts:
         return SessionFacts(
             session_id=session.id,
             energy_wh=session.energy_wh,
@@ -212,6 +270,7 @@ class SessionPricer:
             charging_finished_at=session.charging_finished_at,
             unplugged_at=session.unplugged_at,
             as_of=now,
+            busy_connectors=MappingProxyType(dict(busy or {})),
             tz=self.tz,
         )
 
@@ -275,13 +334,31 @@ class SessionPricer:
         slots = _slots_of(session)
         now = self._clock()
         versions: list[PriceInterval] = []
+        busy: dict[datetime, int] = {}
         if slots:
             start = min(slot.start for slot in slots)
             end = max(slot.end for slot in slots)
             versions = await self._store.async_price_versions(start, end)
+            if tariff.demand is not None:
+                busy = await self._busy_stored(session, slots, start, end, now)
         prices = prices_as_known(slots, versions, now if as_known_now else None)
         group = self._group_of(session.member_id)
-        return price_session(slots, prices, tariff, group, self._facts(session, now))
+        return price_session(slots, prices, tariff, group, self._facts(session, now, busy))
+
+    async def _busy_stored(
+        self,
+        session: Session,
+        slots: Sequence[EnergySlot],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> dict[datetime, int]:
+        """Busy connectors per slot from the stored sessions overlapping ``[start, end)``
+        (pending changes written first; the session priced as given)."""
+        stored = await self._engine.async_sessions(start=start, end=end)
+        found = {other.id: other for other in stored}
+        found[session.id] = session
+        return busy_connectors(slots, found.values(), now)
 
     async def _async_record(
         self,
@@ -410,5 +487,6 @@ __all__ = [
     "NoTariffError",
     "SessionPricer",
     "UnknownSessionError",
+    "busy_connectors",
     "prices_as_known",
 ]
