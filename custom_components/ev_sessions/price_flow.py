@@ -4,17 +4,20 @@ First the source: none, a fixed price, a time-of-use schedule, a price sensor or
 action. A sensor or an action is read once before anything is saved (test before save): a
 source that gives no prices shows an error on its form with what was found. Then the tariff
 (fallback price, supplier markup, energy tax, grid fee, VAT, the guest and company-car groups),
-with what the source gave in the description. Both are stored in the hub options in the core's
-JSON forms (``price_source``: :meth:`PriceSourceConfig.to_dict`, ``tariff``:
+with what the source gave in the description. Last the operator's surcharges and fees (a fee per
+session, an idle fee, a fast-charging surcharge, a time-of-day surcharge, demand pricing), paid
+only by the tariff groups with ``operator_fees`` (guests by default). Both are stored in the hub
+options in the core's JSON forms (``price_source``: :meth:`PriceSourceConfig.to_dict`, ``tariff``:
 :meth:`Tariff.to_dict`); the price feed follows them without reloading the hub.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
@@ -39,13 +42,18 @@ import probatio as vol
 from .core import (
     GROUP_COMPANY_CAR,
     GROUP_GUEST,
+    DemandPricing,
     EnergyPricing,
+    FastChargingSurcharge,
+    IdleFee,
     PriceSeries,
     PriceSourceOptions,
     PriceUnit,
+    SpeedClass,
     Tariff,
     TariffGroup,
     TariffGroupMode,
+    TariffProblem,
     TouSchedule,
     TouScheduleError,
     to_decimal,
@@ -93,6 +101,18 @@ CONF_GUEST_MARKUP = "guest_markup_per_kwh"
 CONF_GUEST_MARKUP_PERCENT = "guest_markup_percent"
 CONF_GUEST_FIXED_PRICE = "guest_fixed_price"
 CONF_COMPANY_CAR_RATE = "company_car_rate"
+CONF_SESSION_FEE = "session_fee"
+CONF_IDLE_PER_MINUTE = "idle_fee_per_minute"
+CONF_IDLE_GRACE = "idle_fee_grace_minutes"
+CONF_IDLE_MAX = "idle_fee_max_amount"
+CONF_FAST_PER_CLASS = {speed: f"fast_charging_{speed}_per_kwh" for speed in SpeedClass}
+CONF_FAST_THRESHOLD = "fast_charging_threshold_kw"
+CONF_FAST_ABOVE = "fast_charging_above_threshold_per_kwh"
+CONF_TIME_OF_DAY = "time_of_day"
+CONF_DEMAND_CONNECTORS = "demand_connectors"
+CONF_DEMAND_BUSY_ABOVE = "demand_busy_above"
+CONF_DEMAND_SURCHARGE = "demand_surcharge_per_kwh"
+CONF_DEMAND_LOW = "demand_low_demand_discount"
 #: The unit choice meaning "recognize it".
 UNIT_AUTO = "auto"
 #: A time-of-use schedule to start from.
@@ -113,14 +133,34 @@ _TARIFF_FIELDS = {
     f"groups.{GROUP_GUEST}.fixed_per_kwh": CONF_GUEST_FIXED_PRICE,
     f"groups.{GROUP_COMPANY_CAR}.reimbursement_per_kwh": CONF_COMPANY_CAR_RATE,
 }
+#: A fee or surcharge problem's field -> the fees form field it belongs to.
+_FEE_FIELDS = {
+    "session_fee": CONF_SESSION_FEE,
+    "idle_fee.per_minute": CONF_IDLE_PER_MINUTE,
+    "idle_fee.grace_minutes": CONF_IDLE_GRACE,
+    "idle_fee.max_amount": CONF_IDLE_MAX,
+    **{f"fast_charging.per_speed_class.{s}": key for s, key in CONF_FAST_PER_CLASS.items()},
+    "fast_charging.power_threshold_w": CONF_FAST_THRESHOLD,
+    "fast_charging.above_threshold_per_kwh": CONF_FAST_ABOVE,
+    "time_of_day": CONF_TIME_OF_DAY,
+    "demand.connectors": CONF_DEMAND_CONNECTORS,
+    "demand.busy_above": CONF_DEMAND_BUSY_ABOVE,
+    "demand.surcharge_per_kwh": CONF_DEMAND_SURCHARGE,
+    "demand.low_demand": CONF_DEMAND_LOW,
+}
 #: A tariff problem's code -> the form error.
 _TARIFF_ERRORS = {
     "required": "required",
     "negative": "must_not_be_negative",
     "out_of_range": "out_of_range",
     "not_a_number": "not_a_number",
+    "not_an_integer": "not_an_integer",
+    "invalid_schedule": "invalid_schedule",
 }
+#: The tariff fields the fees step sets (their problems are shown there).
+_FEE_GROUPS = frozenset({"session_fee", "idle_fee", "fast_charging", "time_of_day", "demand"})
 _HUNDRED = Decimal(100)
+_THOUSAND = Decimal(1000)
 _MAX_DETAILS = 8
 
 
@@ -147,6 +187,213 @@ def _suggested(value: object) -> dict[str, Any]:
 
 def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def _count(minimum: int, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(min=minimum, step=1, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _blank(value: object) -> bool:
+    """Whether a form value means "none" (absent, empty text, empty object)."""
+    return value is None or value == "" or (isinstance(value, Mapping) and not value)
+
+
+@dataclass(slots=True)
+class _FeesForm:
+    """The surcharges-and-fees form being read: its answers, and the errors found reading them
+    (each form field's error; the problems' messages for the description)."""
+
+    form: Mapping[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    details: list[str] = field(default_factory=list)
+
+    def given(self, *keys: str) -> bool:
+        """Whether any of ``keys`` has a value."""
+        return any(not _blank(self.form.get(key)) for key in keys)
+
+    def amount(self, key: str) -> Decimal | None:
+        """An amount (``None`` when empty or not a number, the latter an error)."""
+        value = self.form.get(key)
+        if _blank(value):
+            return None
+        number = to_decimal(value)
+        if number is None:
+            self.errors[key] = "not_a_number"
+        return number
+
+    def whole(self, key: str, *, required: bool = False) -> int | None:
+        """A whole number (``None`` when empty or not whole, the latter an error)."""
+        number = self.amount(key)
+        if number is None:
+            if required and key not in self.errors:
+                self.errors[key] = "required"
+            return None
+        if number != number.to_integral_value():
+            self.errors[key] = "not_an_integer"
+            return None
+        return int(number)
+
+    def require(self, key: str) -> Decimal | None:
+        """An amount that must be given (it belongs with another one that is)."""
+        number = self.amount(key)
+        if number is None and key not in self.errors:
+            self.errors[key] = "required"
+        return number
+
+    def schedule(self, key: str) -> TouSchedule | None:
+        """A time-of-use schedule (``None`` when empty); its problems go to the details."""
+        value = self.form.get(key)
+        if _blank(value):
+            return None
+        if not isinstance(value, Mapping):
+            self.errors[key] = "not_an_object"
+            return None
+        try:
+            return TouSchedule.from_dict(value)
+        except TouScheduleError as err:
+            self.errors[key] = "invalid_schedule"
+            self.details += (f"{key}: {problem}" for problem in err.problems)
+            return None
+
+    def problem(self, problem: TariffProblem) -> None:
+        """A problem :meth:`Tariff.problems` found, on its field (else the form's base)."""
+        form_field = _FEE_FIELDS.get(problem.field, "base")
+        if form_field not in self.errors:
+            code = _TARIFF_ERRORS.get(problem.code, "invalid")
+            self.errors[form_field] = "tariff_invalid" if form_field == "base" else code
+        self.details.append(str(problem))
+
+
+def _idle_fee(read: _FeesForm) -> IdleFee | None:
+    if not read.given(CONF_IDLE_PER_MINUTE, CONF_IDLE_GRACE, CONF_IDLE_MAX):
+        return None
+    per_minute = read.require(CONF_IDLE_PER_MINUTE)
+    grace = read.whole(CONF_IDLE_GRACE)
+    max_amount = read.amount(CONF_IDLE_MAX)
+    if per_minute is None:
+        return None
+    return IdleFee(per_minute=per_minute, grace_minutes=grace or 0, max_amount=max_amount)
+
+
+def _fast_charging(read: _FeesForm) -> FastChargingSurcharge | None:
+    per_class = {
+        speed: amount
+        for speed, key in CONF_FAST_PER_CLASS.items()
+        if (amount := read.amount(key)) is not None
+    }
+    threshold_w: int | None = None
+    above = Decimal(0)
+    if read.given(CONF_FAST_THRESHOLD, CONF_FAST_ABOVE):
+        threshold_kw = read.require(CONF_FAST_THRESHOLD)
+        above = read.require(CONF_FAST_ABOVE) or Decimal(0)
+        if threshold_kw is not None:
+            threshold_w = int((threshold_kw * _THOUSAND).to_integral_value())
+    if not per_class and threshold_w is None:
+        return None
+    return FastChargingSurcharge(
+        per_speed_class=MappingProxyType(per_class),
+        power_threshold_w=threshold_w,
+        above_threshold_per_kwh=above,
+    )
+
+
+def _demand(read: _FeesForm) -> DemandPricing | None:
+    keys = (CONF_DEMAND_CONNECTORS, CONF_DEMAND_BUSY_ABOVE, CONF_DEMAND_SURCHARGE, CONF_DEMAND_LOW)
+    if not read.given(*keys):
+        return None
+    connectors = read.whole(CONF_DEMAND_CONNECTORS, required=True)
+    busy_above = read.whole(CONF_DEMAND_BUSY_ABOVE, required=True)
+    surcharge = read.amount(CONF_DEMAND_SURCHARGE)
+    low_demand = read.schedule(CONF_DEMAND_LOW)
+    if connectors is None or busy_above is None:
+        return None
+    return DemandPricing(
+        connectors=connectors,
+        busy_above=busy_above,
+        surcharge_per_kwh=surcharge or Decimal(0),
+        low_demand=low_demand,
+    )
+
+
+def fees_from_form(base: Tariff, form: Mapping[str, Any]) -> tuple[Tariff, _FeesForm]:
+    """``base`` with the fees form's surcharges and fees (an empty field: none), checked with
+    :meth:`Tariff.problems`; the form's errors and details alongside."""
+    read = _FeesForm(form)
+    tariff = replace(
+        base,
+        session_fee=read.amount(CONF_SESSION_FEE) or Decimal(0),
+        idle_fee=_idle_fee(read),
+        fast_charging=_fast_charging(read),
+        time_of_day=read.schedule(CONF_TIME_OF_DAY),
+        demand=_demand(read),
+    )
+    if not read.errors:
+        for problem in tariff.problems():
+            read.problem(problem)
+    return tariff, read
+
+
+def fees_defaults(tariff: Tariff) -> dict[str, Any]:
+    """The fees form's values from ``tariff`` (``None``: empty)."""
+    idle, fast, demand = tariff.idle_fee, tariff.fast_charging, tariff.demand
+    per_class = fast.per_speed_class if fast is not None else {}
+    threshold = None if fast is None else fast.power_threshold_w
+    low_demand = None if demand is None else demand.low_demand
+    return {
+        CONF_SESSION_FEE: _number(tariff.session_fee) if tariff.session_fee else None,
+        CONF_IDLE_PER_MINUTE: None if idle is None else _number(idle.per_minute),
+        CONF_IDLE_GRACE: None if idle is None or not idle.grace_minutes else idle.grace_minutes,
+        CONF_IDLE_MAX: None if idle is None else _number(idle.max_amount),
+        **{key: _number(per_class.get(speed)) for speed, key in CONF_FAST_PER_CLASS.items()},
+        CONF_FAST_THRESHOLD: None if threshold is None else threshold / 1000,
+        CONF_FAST_ABOVE: (
+            None if fast is None or threshold is None else _number(fast.above_threshold_per_kwh)
+        ),
+        CONF_TIME_OF_DAY: None if tariff.time_of_day is None else tariff.time_of_day.to_dict(),
+        CONF_DEMAND_CONNECTORS: None if demand is None else demand.connectors,
+        CONF_DEMAND_BUSY_ABOVE: None if demand is None else demand.busy_above,
+        CONF_DEMAND_SURCHARGE: None if demand is None else _number(demand.surcharge_per_kwh),
+        CONF_DEMAND_LOW: None if low_demand is None else low_demand.to_dict(),
+    }
+
+
+def fees_schema(currency: str, defaults: Mapping[str, Any]) -> vol.Schema:
+    """The fees form: every field optional (empty = none), pre-filled with ``defaults``."""
+    per_kwh = _money(currency)
+    selectors: dict[str, Any] = {
+        CONF_SESSION_FEE: _money(currency, per_kwh=False),
+        CONF_IDLE_PER_MINUTE: NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                step="any",
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement=f"{currency}/min",
+            )
+        ),
+        CONF_IDLE_GRACE: _count(0, "min"),
+        CONF_IDLE_MAX: _money(currency, per_kwh=False),
+        **dict.fromkeys(CONF_FAST_PER_CLASS.values(), per_kwh),
+        CONF_FAST_THRESHOLD: NumberSelector(
+            NumberSelectorConfig(
+                min=0, step="any", mode=NumberSelectorMode.BOX, unit_of_measurement="kW"
+            )
+        ),
+        CONF_FAST_ABOVE: per_kwh,
+        CONF_TIME_OF_DAY: ObjectSelector(),
+        CONF_DEMAND_CONNECTORS: _count(1),
+        CONF_DEMAND_BUSY_ABOVE: _count(0),
+        CONF_DEMAND_SURCHARGE: per_kwh,
+        CONF_DEMAND_LOW: ObjectSelector(),
+    }
+    return vol.Schema(
+        {
+            vol.Optional(key, description=_suggested(defaults.get(key))): selector
+            for key, selector in selectors.items()
+        }
+    )
 
 
 def _read_schema(read: PriceSourceOptions) -> vol.Schema:
@@ -232,6 +479,7 @@ class PriceOptionsSteps(_Base):
     _price_source: PriceSourceConfig
     _price_read: SourceRead
     _fixed_price: Decimal | None = None
+    _tariff: Tariff
 
     def _prices_now(self) -> PriceConfig:
         return price_config(self.config_entry.options)
@@ -444,6 +692,8 @@ class PriceOptionsSteps(_Base):
         if user_input is not None:
             tariff = self._tariff_from_form(base, user_input, fixed=fixed)
             for problem in tariff.problems():
+                if problem.field.partition(".")[0] in _FEE_GROUPS:
+                    continue  # the next step's
                 form_field = _TARIFF_FIELDS.get(problem.field)
                 if form_field is not None:
                     errors[form_field] = _TARIFF_ERRORS.get(problem.code, "invalid")
@@ -451,7 +701,8 @@ class PriceOptionsSteps(_Base):
                     errors["base"] = "tariff_invalid"
                     details.append(str(problem))
             if not errors:
-                return self._save_prices(self._price_source, tariff)
+                self._tariff = tariff
+                return await self.async_step_prices_fees()
         currency = self.hass.config.currency
         defaults = self._tariff_defaults(base, fixed=fixed)
         if user_input is not None:
@@ -497,6 +748,32 @@ class PriceOptionsSteps(_Base):
             description_placeholders={
                 **found_placeholders(self.hass, self._price_read),
                 "details": "".join(f"\n- {line}" for line in details),
+            },
+        )
+
+    async def async_step_prices_fees(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The operator's surcharges and fees (all optional), paid by the groups with
+        ``operator_fees``; saved with the source and the rest of the tariff."""
+        errors: dict[str, str] = {}
+        details: list[str] = []
+        defaults = fees_defaults(self._tariff)
+        if user_input is not None:
+            tariff, read = fees_from_form(self._tariff, user_input)
+            if not read.errors:
+                return self._save_prices(self._price_source, tariff)
+            errors, details = read.errors, read.details
+            defaults = {key: user_input.get(key) for key in defaults}
+        paying = [name for name, group in self._tariff.groups.items() if group.operator_fees]
+        return self.async_show_form(
+            step_id="prices_fees",
+            data_schema=fees_schema(self.hass.config.currency, defaults),
+            errors=errors,
+            description_placeholders={
+                "groups": ", ".join(paying) or "-",
+                "currency": self.hass.config.currency,
+                "details": "".join(f"\n- {line}" for line in details[:_MAX_DETAILS]),
             },
         )
 

@@ -605,6 +605,8 @@ async def test_options_flow_reads_the_sensor_before_it_saves(
     )
     assert result["errors"] == {"guest_fixed_price": "required"}  # a fixed price needs one
     result = await hass.config_entries.options.async_configure(result["flow_id"], TARIFF_FORM)
+    assert result["step_id"] == "prices_fees"  # then the surcharges and fees: none
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
 
@@ -676,6 +678,8 @@ async def test_options_flow_action_and_fixed_and_schedule(
     assert result["description_placeholders"]["tomorrow_count"] == "96"
     assert result["description_placeholders"]["tomorrow_missing"] == "0:00"
     result = await hass.config_entries.options.async_configure(result["flow_id"], TARIFF_FORM)
+    assert result["step_id"] == "prices_fees"  # then the surcharges and fees: none
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     stored = hub_entry.options[CONF_PRICE_SOURCE]
     assert (stored["kind"], stored["action"], stored["read"]["entry"]) == (
@@ -702,6 +706,8 @@ async def test_options_flow_action_and_fixed_and_schedule(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**form, "supplier_markup": 0, "energy_tax": 0, "grid_fee": 0}
     )
+    assert result["step_id"] == "prices_fees"  # then the surcharges and fees: none
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     tariff = Tariff.from_dict(hub_entry.options[CONF_TARIFF])
