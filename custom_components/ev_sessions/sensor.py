@@ -179,6 +179,12 @@ CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
         value_fn=_session_cost,
     ),
     ConnectorSensorDescription(
+        key="session_average_price",
+        translation_key="session_average_price",
+        suggested_display_precision=2,
+        value_fn=lambda _view: None,  # SessionAveragePriceSensor: from the live cost
+    ),
+    ConnectorSensorDescription(
         key="session_duration",
         translation_key="session_duration",
         device_class=SensorDeviceClass.DURATION,
@@ -395,6 +401,9 @@ def _in_currency[D: SensorEntityDescription](hass: HomeAssistant, description: D
     """Money is shown in Home Assistant's currency."""
     if description.device_class is SensorDeviceClass.MONETARY:
         return replace(description, native_unit_of_measurement=hass.config.currency)
+    if description.key == "session_average_price":
+        unit = f"{hass.config.currency}/{UnitOfEnergy.KILO_WATT_HOUR}"
+        return replace(description, native_unit_of_measurement=unit)
     return description
 
 
@@ -440,7 +449,7 @@ async def async_setup_entry(
         charger_entry,
         async_add_entities,
         lambda connector_id, multi: [
-            (SessionCostSensor if d.key == "session_cost" else ConnectorSensor)(
+            _CONNECTOR_SENSOR_CLASSES.get(d.key, ConnectorSensor)(
                 charger_entry, d, connector_id, multi_connector=multi
             )
             for d in descriptions
@@ -494,6 +503,33 @@ class SessionCostSensor(ConnectorSensor):
     def native_value(self) -> Decimal | None:
         """The cost in Home Assistant's currency."""
         return self._cost()
+
+
+class SessionAveragePriceSensor(SessionCostSensor):
+    """What a kWh of the session cost on average so far (live cost / energy), VAT included."""
+
+    def _average(self) -> Decimal | None:
+        view = self._view()
+        session = view.session or view.last_session
+        cost = self._cost()
+        if session is None or cost is None or session.energy_wh <= 0:
+            return None
+        return (cost * 1000 / session.energy_wh).quantize(Decimal("0.0001"))
+
+    def _current_value(self) -> Any:
+        return self._average()
+
+    @property
+    def native_value(self) -> Decimal | None:
+        """Per kWh, in Home Assistant's currency."""
+        return self._average()
+
+
+#: Connector sensors whose value comes from the site's live cost, not the engine's view alone.
+_CONNECTOR_SENSOR_CLASSES: dict[str, type[ConnectorSensor]] = {
+    "session_cost": SessionCostSensor,
+    "session_average_price": SessionAveragePriceSensor,
+}
 
 
 CHARGER_COST = SensorEntityDescription(

@@ -54,6 +54,11 @@ async def test_session_cost_live_recorded_and_in_actions(
     cp.time_offset = charger_clock(20)
     await cp.send_meter_values(1, sampled_values=energy(12_345))
     await wait_state(hass, "sensor", "charger_CP1_session_cost", "5.86")
+    # 5.86 for 2.345 kWh: 2.4989 per kWh on average so far
+    await wait_state(hass, "sensor", "charger_CP1_session_average_price", "2.4989")
+    average = hass.states.get("sensor.cp1_session_average_price")
+    assert average is not None
+    assert average.attributes["unit_of_measurement"] == f"{currency}/kWh"
 
     cp.connector(1).energy_wh = 14_000
     cp.time_offset = charger_clock(35)
@@ -66,6 +71,7 @@ async def test_session_cost_live_recorded_and_in_actions(
     await site.pricer.async_wait_idle()
     await wait_state(hass, "sensor", "charger_CP1_charger_cost", "10.00")
     await wait_state(hass, "sensor", "charger_CP1_session_cost", "10.00")
+    assert hass.states.get("sensor.cp1_session_average_price").state == "2.5000"
     total = hass.states.get(
         next(
             s.entity_id
