@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant, callback
 
 from .const import EVENT_CHARGING_FINISHED, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
 from .coordinator import MemberCoordinator, SiteCoordinator
-from .core.model import SessionEvent, SessionEventKind
+from .core.model import Session, SessionEvent, SessionEventKind
 from .hub import Hub
 from .serialize import session_summary
 
@@ -17,6 +17,16 @@ EVENT_TYPES = {
     SessionEventKind.CHARGING_FINISHED: EVENT_CHARGING_FINISHED,
     SessionEventKind.ENDED: EVENT_SESSION_ENDED,
 }
+
+
+def session_names(hub: Hub, session: Session) -> dict[str, str | None]:
+    """The charger's and the member's names as the household reads them (``None`` if unknown)."""
+    charger_id = session.charger_id
+    member = hub.site.directory.member(session.member_id)
+    return {
+        "charger_name": hub.charger_name(charger_id) if hub.site.charger(charger_id) else None,
+        "member_name": member.name if member is not None else None,
+    }
 
 
 @callback
@@ -28,10 +38,7 @@ def async_forward_session_events(
     @callback
     def _on_session_event(event: SessionEvent) -> None:
         data = session_summary(event.session)
-        charger_id = event.session.charger_id
-        data["charger_name"] = (
-            hub.charger_name(charger_id) if hub.site.charger(charger_id) else None
-        )
+        data.update(session_names(hub, event.session))
         # The cost so far (live; at the end: every slot priced, recorded right after).
         cost = hub.site.session_cost(event.session.id)
         data["cost"] = None if cost is None else str(cost.total)

@@ -27,6 +27,12 @@ def _name(data: Mapping[str, Any]) -> str:
     return str(data.get("charger_name") or data.get("charger_id") or "Charger")
 
 
+def _for_whom(data: Mapping[str, Any]) -> str:
+    """ " for Anna" when the session has a member (by name), else nothing."""
+    name = data.get("member_name")
+    return f" for {name}" if name else ""
+
+
 @callback
 def async_describe_events(
     hass: HomeAssistant,
@@ -46,7 +52,9 @@ def async_describe_events(
     def finished(event: Event) -> dict[str, str]:
         return {
             LOGBOOK_ENTRY_NAME: _name(event.data),
-            LOGBOOK_ENTRY_MESSAGE: f"finished charging after {event.data.get('energy_kwh')} kWh",
+            LOGBOOK_ENTRY_MESSAGE: (
+                f"finished charging{_for_whom(event.data)} after {event.data.get('energy_kwh')} kWh"
+            ),
             LOGBOOK_ENTRY_ICON: ICON_FINISHED,
         }
 
@@ -55,7 +63,8 @@ def async_describe_events(
         return {
             LOGBOOK_ENTRY_NAME: _name(event.data),
             LOGBOOK_ENTRY_MESSAGE: (
-                f"session ended: {event.data.get('energy_kwh')} kWh, vehicle unplugged"
+                f"session ended: {event.data.get('energy_kwh')} kWh{_for_whom(event.data)}, "
+                "vehicle unplugged"
             ),
             LOGBOOK_ENTRY_ICON: ICON_ENDED,
         }

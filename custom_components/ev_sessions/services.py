@@ -37,6 +37,7 @@ from .core import SessionNotFoundError, StorageError, async_reattribute
 from .core.cost import SessionCost
 from .core.pricing import NoTariffError, UnknownSessionError
 from .devices import charger_id_of
+from .events_bridge import session_names
 from .helpers import execute_command, run_command
 from .hub import Hub
 from .members import member_by_id_or_name
@@ -56,6 +57,8 @@ ATTR_SESSION_ID = "session_id"
 ATTR_REASON = "reason"
 #: Cost columns of list_sessions and export_sessions (after the session's own).
 COST_FIELDS = ["cost_total", "currency", "cost_estimated"]
+#: Name columns of the CSV export (the household's names; the ids stay too).
+NAME_FIELDS = ["charger_name", "member_name"]
 
 MAX_ID_TAG_LENGTH = 20  # OCPP 1.6 idTag is CiString20
 
@@ -208,6 +211,7 @@ async def _query(call: ServiceCall) -> list[dict[str, Any]]:
     rows = []
     for session in sessions:
         row = session_summary(session)
+        row.update(session_names(hub, session))
         record = costs.get(session.id)
         cost = record.cost if record is not None else hub.site.session_cost(session.id)
         row.update(_cost_columns(cost))
@@ -282,7 +286,7 @@ async def _list_sessions(call: ServiceCall) -> ServiceResponse:
 async def _export_sessions(call: ServiceCall) -> ServiceResponse:
     rows = await _query(call)
     buffer = io.StringIO()
-    fields = [*SESSION_CSV_FIELDS, *COST_FIELDS]
+    fields = [*SESSION_CSV_FIELDS, *NAME_FIELDS, *COST_FIELDS]
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
