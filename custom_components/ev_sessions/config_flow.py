@@ -30,6 +30,12 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
+from .charger_options import (
+    CONF_BATTERY_CAPACITY,
+    CONF_MAX_CURRENT,
+    DEFAULT_MAX_CURRENT_A,
+    DEFAULT_MIN_CURRENT_A,
+)
 from .chargers.events import ChargerInfo
 from .chargers.modbus import (
     PROFILES,
@@ -498,7 +504,10 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
     async def async_step_charger(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """OCPP charger options: the security profile 1/2 password."""
+        """OCPP charger options: the security profile 1/2 password, the charger's maximum
+        current (its rating or fuse: the limit's upper end) and the car's battery capacity (an
+        estimated end from the state of charge)."""
+        options = dict(self.config_entry.options)
         if user_input is not None:
             data = dict(self.config_entry.data)
             if user_input.get(CONF_PASSWORD):
@@ -506,8 +515,41 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
             else:
                 data.pop(CONF_PASSWORD, None)
             self.hass.config_entries.async_update_entry(self.config_entry, data=data)
-            return self.async_create_entry(data=dict(self.config_entry.options))
+            for key in (CONF_MAX_CURRENT, CONF_BATTERY_CAPACITY):
+                if user_input.get(key):
+                    options[key] = float(user_input[key])
+                else:
+                    options.pop(key, None)
+            return self.async_create_entry(data=options)
+        max_current = options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT_A)
         return self.async_show_form(
             step_id="charger",
-            data_schema=vol.Schema({vol.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR}),
+            data_schema=vol.Schema(
+                {
+                    vol.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR,
+                    vol.Optional(
+                        CONF_MAX_CURRENT, description={"suggested_value": max_current}
+                    ): NumberSelector(
+                        NumberSelectorConfig(
+                            min=DEFAULT_MIN_CURRENT_A,
+                            max=80,
+                            step=1,
+                            unit_of_measurement="A",
+                            mode=NumberSelectorMode.BOX,
+                        )
+                    ),
+                    vol.Optional(
+                        CONF_BATTERY_CAPACITY,
+                        description={"suggested_value": options.get(CONF_BATTERY_CAPACITY)},
+                    ): NumberSelector(
+                        NumberSelectorConfig(
+                            min=1,
+                            max=300,
+                            step=0.1,
+                            unit_of_measurement="kWh",
+                            mode=NumberSelectorMode.BOX,
+                        )
+                    ),
+                }
+            ),
         )

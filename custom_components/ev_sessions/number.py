@@ -9,6 +9,7 @@ from the charger when it connects (OCPP GetCompositeSchedule), else the value it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from homeassistant.components.number import (
@@ -24,6 +25,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dis
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
+from .charger_options import charger_entry, current_range
 from .chargers.events import CommandResult, GetCurrentLimit, SetCurrentLimit, limit_scope
 from .const import DOMAIN, LOGGER
 from .coordinator import ChargerConfigEntry
@@ -55,8 +57,9 @@ async def async_setup_entry(
     entry: ChargerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """One current limit per charger."""
-    async_add_entities([CurrentLimitNumber(entry, CURRENT_LIMIT)])
+    """One current limit per charger; the slider ends at the charger's maximum."""
+    description = replace(CURRENT_LIMIT, native_max_value=current_range(entry).max_a)
+    async_add_entities([CurrentLimitNumber(entry, description)])
 
 
 async def async_set_current_limit(
@@ -64,8 +67,11 @@ async def async_set_current_limit(
 ) -> CommandResult:
     """Set a limit (entity and action alike); the limit entity then shows what was accepted.
 
-    Raises translated HA errors (not connected, refused, ...); nothing changes then.
+    The limit is 0 (pause) or within the charger's range (:func:`.charger_options.current_range`).
+    Raises translated HA errors (out of range, not connected, refused, ...); nothing changes then.
     """
+    if (entry := charger_entry(hass, charger_id)) is not None:
+        current_range(entry).check(limit_a)
     result = await execute_command(
         hub, charger_id, SetCurrentLimit(connector_id=connector_id, limit_a=limit_a)
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -74,3 +75,75 @@ async def test_entity_shows_the_limit_in_force_when_the_charger_connects(
     await wait_state(hass, "number", "charger_CS-FORCE_current_limit", "12.0")
     await wait_until(hass, lambda: bool(cp.requests_for("GetCompositeSchedule")))
     assert cp.requests_for("GetCompositeSchedule")[0]["chargingRateUnit"] == "A"
+
+
+async def test_a_limit_between_0_and_the_minimum_is_refused(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """3 A is neither a pause nor a current the charger can offer: refused, saying why."""
+    entry = ocpp_charger_entry(hass, "CP-MIN")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    cp = make_cp("CP-MIN")
+    await cp.connect()
+    await wait_state(hass, "binary_sensor", "charger_CP-MIN_charger_connected", "on")
+    device_id = _device_id(hass, "CP-MIN", entry)
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(
+            DOMAIN, "set_current_limit", {"device_id": device_id, "current": 3}, blocking=True
+        )
+    assert raised.value.translation_key == "current_limit_out_of_range"
+    assert raised.value.translation_placeholders == {"current": "3", "min": "6", "max": "32"}
+    assert "0 A pauses charging" in str(raised.value)
+    number = entity_id(hass, "number", "charger_CP-MIN_current_limit")
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": number, "value": 3}, blocking=True
+        )
+    assert cp.requests_for("SetChargingProfile") == []
+    # 0 pauses, 6 is the least current
+    for current in (0, 6):
+        await hass.services.async_call(
+            DOMAIN, "set_current_limit", {"device_id": device_id, "current": current}, blocking=True
+        )
+        assert cp.connector(1).profiles == {1001: (TX_DEFAULT, float(current))}
+
+
+async def test_the_configured_maximum_bounds_the_entity_and_the_action(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """The charger's options carry its maximum current (fuse): the slider ends there and the
+    action refuses more; without the option the maximum is 32 A."""
+    entry = ocpp_charger_entry(hass, "CP-MAX")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    number = entity_id(hass, "number", "charger_CP-MAX_current_limit")
+    state = hass.states.get(number)
+    assert state is not None
+    assert state.attributes["max"] == 32
+    assert state.attributes["min"] == 0
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "charger"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"max_current_a": 16}
+    )
+    assert entry.options["max_current_a"] == 16.0
+    await hass.async_block_till_done()
+    state = hass.states.get(number)
+    assert state is not None
+    assert state.attributes["max"] == 16
+
+    cp = make_cp("CP-MAX")
+    await cp.connect()
+    await wait_state(hass, "binary_sensor", "charger_CP-MAX_charger_connected", "on")
+    device_id = _device_id(hass, "CP-MAX", entry)
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(
+            DOMAIN, "set_current_limit", {"device_id": device_id, "current": 20}, blocking=True
+        )
+    assert raised.value.translation_placeholders == {"current": "20", "min": "6", "max": "16"}
+    assert cp.requests_for("SetChargingProfile") == []
+    await hass.services.async_call(
+        DOMAIN, "set_current_limit", {"device_id": device_id, "current": 16}, blocking=True
+    )
+    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 16.0)}

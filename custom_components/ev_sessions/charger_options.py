@@ -1,0 +1,109 @@
+"""What one charger can do, from its options and (Modbus) its profile.
+
+The current range its limit may take, the battery it charges (for an estimated end), whether
+it has a tag source and how many phases it measures. Entities and actions read these so that
+they offer only what the charger can fill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from .chargers.modbus.register_map import Quantity, RegisterMap
+from .const import CONF_CHARGER_ID, CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_CHARGER
+
+#: Charger option: the most current the charger may draw (its rating or the fuse), in A.
+CONF_MAX_CURRENT: Final = "max_current_a"
+#: Charger option: the usable capacity of the car's battery, in kWh (estimated end from SoC).
+CONF_BATTERY_CAPACITY: Final = "battery_capacity_kwh"
+
+#: IEC 61851: the least current a charger may offer (OCPP has no standard minimum).
+DEFAULT_MIN_CURRENT_A: Final = 6.0
+#: The maximum when the charger's options do not say.
+DEFAULT_MAX_CURRENT_A: Final = 32.0
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentRange:
+    """A limit is 0 (pause) or between ``min_a`` and ``max_a``."""
+
+    min_a: float
+    max_a: float
+
+    def check(self, limit_a: float) -> None:
+        """Raise a translated :class:`ServiceValidationError` for a limit out of range."""
+        if limit_a == 0 or self.min_a <= limit_a <= self.max_a:
+            return
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="current_limit_out_of_range",
+            translation_placeholders={
+                "current": _amps(limit_a),
+                "min": _amps(self.min_a),
+                "max": _amps(self.max_a),
+            },
+        )
+
+
+def _amps(value: float) -> str:
+    return f"{value:g}"
+
+
+def _profile(entry: ConfigEntry) -> RegisterMap | None:
+    """The register map of a loaded Modbus charger (the variant the device turned out to be)."""
+    adapter = getattr(getattr(entry, "runtime_data", None), "adapter", None)
+    profile = getattr(adapter, "profile", None)
+    return profile if isinstance(profile, RegisterMap) else None
+
+
+def current_range(entry: ConfigEntry) -> CurrentRange:
+    """The range of the charger's current limit."""
+    adapter = getattr(getattr(entry, "runtime_data", None), "adapter", None)
+    if (profile := _profile(entry)) is not None:
+        max_a = getattr(adapter, "max_current_a", profile.max_current_a)
+        return CurrentRange(profile.min_current_a, float(max_a))
+    configured: Any = entry.options.get(CONF_MAX_CURRENT)
+    max_a = float(configured) if configured else DEFAULT_MAX_CURRENT_A
+    return CurrentRange(min(DEFAULT_MIN_CURRENT_A, max_a), max_a)
+
+
+def battery_capacity_wh(entry: ConfigEntry) -> int | None:
+    """The battery capacity configured for the charger, in Wh, if any."""
+    capacity: Any = entry.options.get(CONF_BATTERY_CAPACITY)
+    return round(float(capacity) * 1000) if capacity else None
+
+
+def has_tag_source(entry: ConfigEntry) -> bool:
+    """Whether the charger can report tags: OCPP chargers can; a Modbus one if it maps RFID."""
+    profile = _profile(entry)
+    return profile is None or Quantity.RFID in profile.values
+
+
+def phase_count(entry: ConfigEntry) -> int:
+    """Phases the charger measures: 1 for a Modbus profile that maps no L2/L3 value, else 3."""
+    profile = _profile(entry)
+    if profile is None:
+        return 3
+    l2_l3 = {
+        Quantity.CURRENT_L2_A,
+        Quantity.CURRENT_L3_A,
+        Quantity.VOLTAGE_L2_V,
+        Quantity.VOLTAGE_L3_V,
+    }
+    return 3 if l2_l3 & set(profile.values) else 1
+
+
+def charger_entry(hass: HomeAssistant, charger_id: str) -> ConfigEntry | None:
+    """The loaded config entry of a charger."""
+    for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
+        if (
+            entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_CHARGER
+            and entry.data.get(CONF_CHARGER_ID) == charger_id
+        ):
+            return entry
+    return None
