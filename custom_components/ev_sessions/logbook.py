@@ -1,4 +1,9 @@
-"""Logbook: sessions and tag decisions in plain language."""
+"""Logbook: sessions in plain language.
+
+Each tag decision is one line: the charger's *Tag* event entity records it (translated, on the
+charger's device, accepted ones too). The ``ev_sessions_tag_rejected`` and ``_tag_learned`` bus
+events stay for automations but are not described here, else every decision would show twice.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,11 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_CHARGING_FINISHED, EVENT_SESSION_ENDED, EVENT_SESSION_STARTED
-from .members import EVENT_TAG_LEARNED, EVENT_TAG_REJECTED
 
 #: Icons of the integration's own lines (without one HA shows a blank icon).
 ICON_SESSION = "mdi:ev-station"
 ICON_FINISHED = "mdi:battery-charging-100"
 ICON_ENDED = "mdi:power-plug-off"
-ICON_TAG_REJECTED = "mdi:card-remove-outline"
-ICON_TAG_LEARNED = "mdi:card-account-details-outline"
 
 
 def _name(data: Mapping[str, Any]) -> str:
@@ -69,24 +71,6 @@ def async_describe_events(
             LOGBOOK_ENTRY_ICON: ICON_ENDED,
         }
 
-    @callback
-    def rejected(event: Event) -> dict[str, str]:
-        return {
-            LOGBOOK_ENTRY_NAME: _name(event.data),
-            LOGBOOK_ENTRY_MESSAGE: f"refused a tag ({event.data.get('reason')})",
-            LOGBOOK_ENTRY_ICON: ICON_TAG_REJECTED,
-        }
-
-    @callback
-    def learned(event: Event) -> dict[str, str]:
-        return {
-            LOGBOOK_ENTRY_NAME: _name(event.data),
-            LOGBOOK_ENTRY_MESSAGE: f"learned a tag for {event.data.get('member_name')}",
-            LOGBOOK_ENTRY_ICON: ICON_TAG_LEARNED,
-        }
-
     async_describe_event(DOMAIN, EVENT_SESSION_STARTED, started)
     async_describe_event(DOMAIN, EVENT_CHARGING_FINISHED, finished)
     async_describe_event(DOMAIN, EVENT_SESSION_ENDED, ended)
-    async_describe_event(DOMAIN, EVENT_TAG_REJECTED, rejected)
-    async_describe_event(DOMAIN, EVENT_TAG_LEARNED, learned)

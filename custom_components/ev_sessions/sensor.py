@@ -88,10 +88,15 @@ def _last_session_end(view: ConnectorView) -> datetime | None:
 
 
 def _speed_class(view: ConnectorView) -> str | None:
-    session = view.session or view.last_session
-    if session is None or session.speed_class is None:
-        return None
-    return session.speed_class.value
+    """The running session's class, else the last known one.
+
+    A session is classified once energy flows; until then the sensor keeps the last session's
+    class instead of dropping to unknown, so a plug-in is not an "Unknown → Normal" logbook line.
+    """
+    for session in (view.session, view.last_session):
+        if session is not None and session.speed_class is not None:
+            return session.speed_class.value
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import csv
+from datetime import UTC, datetime
 import io
 
 from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
@@ -16,7 +17,9 @@ from custom_components.ev_sessions.const import (
     EVENT_SESSION_ENDED,
     EVENT_SESSION_STARTED,
 )
+from custom_components.ev_sessions.core.model import ConnectorView, Session, SpeedClass
 from custom_components.ev_sessions.logbook import async_describe_events
+from custom_components.ev_sessions.sensor import _speed_class as speed_class_of
 
 from .helpers import charger_clock, ocpp_charger_entry, wait_until
 from .test_ocpp_hub import Make, energy
@@ -89,3 +92,16 @@ async def test_logbook_lines_say_who_charged(hass: HomeAssistant) -> None:
         "session ended: 2.5 kWh, vehicle unplugged"
     )
     assert ended(Event(EVENT_SESSION_ENDED, anna))[LOGBOOK_ENTRY_NAME] == "Garage"
+
+
+def test_speed_class_stays_on_the_last_known_class_until_the_new_session_has_one() -> None:
+    """No "Unknown → Normal" logbook line at each plug-in: the class changes only when it does."""
+    at = datetime(2026, 12, 1, 18, tzinfo=UTC)
+    last = Session(id="s1", charger_id="CP", connector_id=1, plugged_in_at=at)
+    last.speed_class = SpeedClass.NORMAL
+    running = Session(id="s2", charger_id="CP", connector_id=1, plugged_in_at=at)
+    view = ConnectorView(charger_id="CP", connector_id=1, session=running, last_session=last)
+    assert speed_class_of(view) == "normal"  # just plugged in: not yet classified
+    running.speed_class = SpeedClass.FAST
+    assert speed_class_of(view) == "fast"
+    assert speed_class_of(ConnectorView(charger_id="CP", connector_id=1)) is None
