@@ -289,6 +289,8 @@ SITE_SENSORS: tuple[SiteSensorDescription, ...] = (
         key="energy_today",
         translation_key="energy_today",
         device_class=SensorDeviceClass.ENERGY,
+        # Energy of the sessions plugged in today: grows all day, back to 0 at local midnight.
+        state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
         value_fn=lambda d: round(d.day.energy_today_wh / 1000, 3),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import io
 
 from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.sensor import SensorStateClass
 from homeassistant.core import Event, HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -19,7 +20,7 @@ from custom_components.ev_sessions.const import (
 )
 from custom_components.ev_sessions.core.model import ConnectorView, Session, SpeedClass
 from custom_components.ev_sessions.logbook import async_describe_events
-from custom_components.ev_sessions.sensor import _speed_class as speed_class_of
+from custom_components.ev_sessions.sensor import SITE_SENSORS, _speed_class as speed_class_of
 
 from .helpers import charger_clock, ocpp_charger_entry, wait_until
 from .test_ocpp_hub import Make, energy
@@ -105,3 +106,10 @@ def test_speed_class_stays_on_the_last_known_class_until_the_new_session_has_one
     running.speed_class = SpeedClass.FAST
     assert speed_class_of(view) == "fast"
     assert speed_class_of(ConnectorView(charger_id="CP", connector_id=1)) is None
+
+
+def test_energy_today_has_a_state_class() -> None:
+    """Energy today grows through the day and restarts at midnight: a total_increasing sensor."""
+    description = next(d for d in SITE_SENSORS if d.key == "energy_today")
+    assert description.state_class is SensorStateClass.TOTAL_INCREASING
+    assert description.native_unit_of_measurement == "kWh"
