@@ -532,10 +532,22 @@ class SessionAveragePriceSensor(SessionCostSensor):
         return self._average()
 
 
+class EstimatedEndSensor(ConnectorSensor):
+    """When charging reaches a full battery, estimated from the state of charge (the charger's
+    battery capacity option, else the energy per percent learnt in the session); unavailable
+    while the charger reports no state of charge."""
+
+    @property
+    def available(self) -> bool:
+        """Only a charger that reports the state of charge can be estimated."""
+        return super().available and self._view().soc_pct is not None
+
+
 #: Connector sensors whose value comes from the site's live cost, not the engine's view alone.
 _CONNECTOR_SENSOR_CLASSES: dict[str, type[ConnectorSensor]] = {
     "session_cost": SessionCostSensor,
     "session_average_price": SessionAveragePriceSensor,
+    "estimated_end": EstimatedEndSensor,
 }
 
 

@@ -7,6 +7,7 @@ listen to the site.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import functools
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -15,6 +16,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
+from .charger_options import battery_capacity_wh
 from .chargers.events import ChargerInfo
 from .chargers.modbus import ModbusCharger, ProfileError
 from .chargers.modbus.charger import CONNECTOR_ID as MODBUS_CONNECTOR_ID
@@ -28,7 +30,7 @@ from .const import (
     PROTOCOL_MODBUS,
 )
 from .coordinator import ChargerCoordinator, ChargerRuntimeData, HubRuntimeData
-from .core import ChargerLink
+from .core import ChargerLink, SessionEvent, SessionEventKind
 from .devices import charger_identifier
 from .hub import LIVE_OPTIONS, Hub
 from .modbus_flow import profile_of_entry
@@ -130,6 +132,7 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
             )
 
     entry.async_on_unload(site.charger_info.add(charger_id, update_device))
+    entry.async_on_unload(_estimate_to_full(hass, hub, charger_id, battery_capacity_wh(entry)))
     options_in_use = _reloading_options(entry)
     modbus_data = dict(entry.data) if protocol == PROTOCOL_MODBUS else None
 
@@ -149,6 +152,30 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
     entry.async_on_unload(coordinator.async_start())
     if adapter is not None:
         await adapter.start()
+
+
+def _estimate_to_full(
+    hass: HomeAssistant, hub: Hub, charger_id: str, battery_wh: int | None
+) -> Callable[[], None]:
+    """Give each session of the charger a full battery as its target, so that its end is
+    estimated from the state of charge (until a planner sets real targets). Returns the
+    unsubscribe."""
+
+    @callback
+    def set_target(connector_id: int) -> None:
+        view = hub.engine.connector(charger_id, connector_id)
+        if view.session is not None and view.target is None:
+            hub.engine.set_target(charger_id, connector_id, soc_pct=100.0, battery_wh=battery_wh)
+
+    def on_session(event: SessionEvent) -> None:
+        session = event.session
+        if event.kind is SessionEventKind.STARTED and session.charger_id == charger_id:
+            # after the engine finished handling the event that started the session
+            hass.loop.call_soon(set_target, session.connector_id)
+
+    for connector_id in hub.engine.connectors(charger_id):  # sessions running already
+        set_target(connector_id)
+    return hub.engine.session_events.add(on_session)
 
 
 def _reloading_options(entry: ConfigEntry) -> dict[str, object]:
