@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -50,6 +51,7 @@ from .const import (
     CONF_FAST_MIN_KW,
     CONF_METER_INTERVAL,
     CONF_MODEL,
+    CONF_OCPP_HOST,
     CONF_OCPP_PORT,
     CONF_PROTOCOL,
     CONF_REJECT_UNKNOWN,
@@ -60,6 +62,7 @@ from .const import (
     DEFAULT_FAST_MIN_KW,
     DEFAULT_METER_INTERVAL,
     DEFAULT_MODBUS_PORT,
+    DEFAULT_OCPP_HOST,
     DEFAULT_OCPP_PORT,
     DEFAULT_SLOW_MAX_KW,
     DOMAIN,
@@ -416,8 +419,17 @@ _HUB_STEP_OPTIONS = frozenset(
         CONF_SLOW_MAX_KW,
         CONF_FAST_MIN_KW,
         CONF_AUDIT_RETENTION_DAYS,
+        CONF_OCPP_HOST,
     }
 )
+
+
+def _bind_address(value: str) -> str | None:
+    """The hub's bind address, normalized; ``None`` if it is not an IP address."""
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
 
 
 class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
@@ -442,7 +454,15 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
         if user_input is not None:
             if float(user_input[CONF_SLOW_MAX_KW]) >= float(user_input[CONF_FAST_MIN_KW]):
                 errors[CONF_FAST_MIN_KW] = "fast_below_slow"
-            else:
+            if str(user_input.get(CONF_OCPP_HOST) or "").strip():
+                host = _bind_address(str(user_input[CONF_OCPP_HOST]))
+                if host is None:
+                    errors[CONF_OCPP_HOST] = "invalid_host"
+                else:
+                    user_input[CONF_OCPP_HOST] = host
+            else:  # empty: the default, every interface
+                user_input.pop(CONF_OCPP_HOST, None)
+            if not errors:
                 user_input[CONF_METER_INTERVAL] = int(user_input[CONF_METER_INTERVAL])
                 if CONF_AUDIT_RETENTION_DAYS in user_input:
                     days = int(user_input[CONF_AUDIT_RETENTION_DAYS])
@@ -496,6 +516,15 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
                             mode=NumberSelectorMode.BOX,
                         )
                     ),
+                    vol.Optional(
+                        CONF_OCPP_HOST,
+                        description={
+                            "suggested_value": options.get(
+                                CONF_OCPP_HOST,
+                                self.config_entry.data.get(CONF_OCPP_HOST, DEFAULT_OCPP_HOST),
+                            )
+                        },
+                    ): TextSelector(),
                 }
             ),
             errors=errors,

@@ -167,7 +167,8 @@ async def _async_start_server(
     server = OcppServer(
         site,
         OcppServerSettings(
-            host=entry.data.get(CONF_OCPP_HOST, DEFAULT_OCPP_HOST),
+            # The hub options' bind address, else the entry's (older entries), else all.
+            host=options.get(CONF_OCPP_HOST) or entry.data.get(CONF_OCPP_HOST, DEFAULT_OCPP_HOST),
             port=int(entry.data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)),
             ssl_context=ssl_context,
             meter_interval=int(options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL)),
