@@ -51,6 +51,10 @@ class SimConnector:
     seq_no: itertools.count[int] = field(default_factory=itertools.count)
     last_update: float = field(default_factory=time.monotonic)
     meter_task: asyncio.Task[None] | None = None
+    #: Held while a transaction starts or stops: like a real charger, a stop waits until the
+    #: start it follows is answered (and a start until the stop before it is), so a stop never
+    #: carries the offline placeholder id and a finished start cannot revive a stopped one.
+    transaction_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def charging(self) -> bool:
@@ -494,8 +498,16 @@ class SimulatedChargePoint:
     async def start(
         self, connector_id: int = 1, id_tag: str = "TAG0001", *, timestamp: datetime | None = None
     ) -> str | None:
-        """Start a transaction; returns its id (None while offline for 1.6)."""
+        """Start a transaction; returns its id (None while offline for 1.6). Waits for a stop
+        of the connector in progress."""
         connector = self.connector(connector_id)
+        async with connector.transaction_lock:
+            return await self._start(connector, id_tag, timestamp)
+
+    async def _start(
+        self, connector: SimConnector, id_tag: str, timestamp: datetime | None
+    ) -> str | None:
+        connector_id = connector.connector_id
         self._advance(connector)
         connector.id_tag = id_tag
         connector.seq_no = itertools.count()
@@ -538,8 +550,19 @@ class SimulatedChargePoint:
         id_tag: str | None = None,
         timestamp: datetime | None = None,
     ) -> None:
-        """Stop the connector's transaction (with transaction data)."""
+        """Stop the connector's transaction (with transaction data); a start in progress
+        (StartTransaction not answered yet) is waited for, then stopped."""
         connector = self.connector(connector_id)
+        async with connector.transaction_lock:
+            await self._stop(connector, reason, id_tag, timestamp)
+
+    async def _stop(
+        self,
+        connector: SimConnector,
+        reason: str,
+        id_tag: str | None,
+        timestamp: datetime | None,
+    ) -> None:
         if connector.transaction_id is None:
             return
         self._advance(connector)
