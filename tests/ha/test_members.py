@@ -24,8 +24,8 @@ from custom_components.ev_sessions.chargers.events import (
     AuthorizationRequest,
     AuthorizationStatus,
 )
-from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
-from custom_components.ev_sessions.core import AuthorizationMode, ChargerAccess
+from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED, HUB_UNIQUE_ID
+from custom_components.ev_sessions.core import AuthorizationMode, ChargerAccess, ChargingSite
 from custom_components.ev_sessions.hub import CONF_AUTHORIZATION_MODE, CONF_CHARGER_MEMBER
 from custom_components.ev_sessions.members import EVENT_TAG_REJECTED, member_subentries
 
@@ -46,7 +46,15 @@ async def _charger(hass: HomeAssistant, make_cp: Make, charger_id: str = "CP-M",
     cp = make_cp(charger_id, power_w=0.0, **cfg)
     await cp.connect()
     await wait_until(hass, lambda: bool(cp.requests_for("SendLocalList")), what="local list")
+    # A request is recorded when it arrives, before the charger handled it (ocpp validates it
+    # in a worker thread first): the charger holds the list once the hub's sync is over.
+    await _site(hass).async_wait_idle()
     return entry, cp
+
+
+def _site(hass: HomeAssistant) -> ChargingSite:
+    hub = next(e for e in hass.config_entries.async_entries(DOMAIN) if e.unique_id == HUB_UNIQUE_ID)
+    return hub.runtime_data.hub.site
 
 
 async def _select(hass: HomeAssistant, unique_id: str, option: str) -> None:
@@ -135,6 +143,7 @@ async def test_local_list_full_then_differential_with_cache_clear_on_block(
     assert entries["TAG-BO"]["status"] == "Accepted"
     version = first["listVersion"]
     assert cp.local_list_version == version
+    assert len(cp.requests_for("ClearCache")) == 1  # after a full list: cached before it
 
     bo = next(s for s in member_subentries(hub) if s.data["id"] == "bo")
     hass.config_entries.async_update_subentry(
@@ -147,7 +156,7 @@ async def test_local_list_full_then_differential_with_cache_clear_on_block(
     assert [(e["idTag"], e["idTagInfo"]["status"]) for e in update["localAuthorizationList"]] == [
         ("TAG-BO", "Blocked")
     ]
-    await wait_until(hass, lambda: bool(cp.requests_for("ClearCache")), what="cache cleared")
+    await wait_until(hass, lambda: len(cp.requests_for("ClearCache")) == 2, what="cache cleared")
     assert await cp.swipe("TAG-BO") == "Blocked"
 
 
