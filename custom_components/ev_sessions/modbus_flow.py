@@ -158,16 +158,34 @@ def profile_schema(text: str) -> vol.Schema:
     )
 
 
+def _yaml_problem(message: str) -> str:
+    """A YAML error as ``line L, column C: problem (in the ... that starts at line l, column c)``.
+
+    The parser's message names the enclosing block first (its context) and the real problem
+    last: the line and column reported are the problem's, the block's start is only a hint.
+    """
+    marks = _YAML_MARK.findall(message)
+    # Messages start at column 0; the marks and the text snippets under them are indented.
+    texts = [line.strip() for line in message.splitlines() if line[:1].strip()]
+    if not texts:
+        return message.strip()
+    if not marks:
+        return texts[-1]
+    line, column = marks[-1]
+    found = f"line {line}, column {column}: {texts[-1]}"
+    if len(marks) > 1 and len(texts) > 1:
+        context = texts[0].removeprefix("while parsing ").removeprefix("while scanning ")
+        context = context.removeprefix("a ").removeprefix("an ")
+        found += f" (in the {context} that starts at line {marks[0][0]}, column {marks[0][1]})"
+    return found
+
+
 def parse_profile_text(text: str) -> dict[str, Any]:
     """Parse the form's text (JSON is YAML too). Raises :class:`ProfileError` on bad syntax."""
     try:
         data = parse_yaml(text)
     except HomeAssistantError as err:
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        where = _YAML_MARK.search(str(err))
-        problem = next((line for line in lines[1:] if not line.startswith("in ")), lines[0])
-        prefix = f"line {where[1]}, column {where[2]}: " if where else ""
-        raise ProfileError([f"{prefix}{problem}"]) from None
+        raise ProfileError([_yaml_problem(str(err))]) from None
     if not isinstance(data, dict):
         raise ProfileError([f"expected an object, got {type(data).__name__}"])
     plain: dict[str, Any] = json.loads(json.dumps(data))  # plain types for the entry
