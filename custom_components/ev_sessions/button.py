@@ -12,6 +12,7 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .charger_options import has_tag_source
 from .chargers.events import ChargerCommand, CommandResult, Reset, StopCharging, UnlockConnector
 from .const import DOMAIN
 from .coordinator import ChargerConfigEntry
@@ -99,8 +100,14 @@ async def async_setup_entry(
     entry: ChargerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Buttons per connector, plus learn-tag and restart per charger."""
-    async_add_entities(ChargerButton(entry, d) for d in BUTTONS if not d.per_connector)
+    """Buttons per connector, plus learn-tag (a charger with a tag reader) and restart per
+    charger."""
+    tags = has_tag_source(entry)
+    async_add_entities(
+        ChargerButton(entry, d)
+        for d in BUTTONS
+        if not d.per_connector and (tags or d.key != "learn_tag")
+    )
     async_add_connector_entities(
         entry,
         async_add_entities,

@@ -7,6 +7,7 @@ they offer only what the charger can fill.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -15,7 +16,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
 from .chargers.modbus.register_map import Quantity, RegisterMap
-from .const import CONF_CHARGER_ID, CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_CHARGER
+from .const import CONF_CHARGER_ID, CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_CHARGER, ENTRY_TYPE_HUB
+from .price_feed import PriceSourceKind, price_config
 
 #: Charger option: the most current the charger may draw (its rating or the fuse), in A.
 CONF_MAX_CURRENT: Final = "max_current_a"
@@ -96,6 +98,19 @@ def phase_count(entry: ConfigEntry) -> int:
         Quantity.VOLTAGE_L3_V,
     }
     return 3 if l2_l3 & set(profile.values) else 1
+
+
+def prices_configured(hub_options: Mapping[str, Any]) -> bool:
+    """Whether the hub has a price source (cost entities have something to show)."""
+    return price_config(hub_options).source.kind is not PriceSourceKind.NONE
+
+
+def hub_config_entry(hass: HomeAssistant) -> ConfigEntry | None:
+    """The hub's config entry."""
+    for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
+        if entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_HUB:
+            return entry
+    return None
 
 
 def charger_entry(hass: HomeAssistant, charger_id: str) -> ConfigEntry | None:

@@ -6,6 +6,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .charger_options import has_tag_source
 from .coordinator import ChargerConfigEntry
 from .core import Decision, DecisionReason, shorten_tag
 from .entity import EvSessionsEntity
@@ -24,8 +25,9 @@ async def async_setup_entry(
     entry: ChargerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """One authorization event entity per charger."""
-    async_add_entities([AuthorizationEvent(entry, AUTHORIZATION_EVENT)])
+    """One authorization event entity per charger that can report tags."""
+    if has_tag_source(entry):
+        async_add_entities([AuthorizationEvent(entry, AUTHORIZATION_EVENT)])
 
 
 class AuthorizationEvent(EvSessionsEntity, EventEntity):

@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
+from .charger_options import has_tag_source
 from .coordinator import ChargerConfigEntry
 from .core import AuthorizationMode, ChargerAccess
 from .entity import EvSessionsEntity
@@ -40,8 +41,11 @@ async def async_setup_entry(
     entry: ChargerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """One member select and one policy select per charger."""
-    async_add_entities([MemberSelect(entry, MEMBER_SELECT), PolicySelect(entry, POLICY_SELECT)])
+    """One member select per charger; a policy select (who may charge) if it reports tags."""
+    entities: list[SelectEntity] = [MemberSelect(entry, MEMBER_SELECT)]
+    if has_tag_source(entry):
+        entities.append(PolicySelect(entry, POLICY_SELECT))
+    async_add_entities(entities)
 
 
 class _ChargerSelect(EvSessionsEntity, SelectEntity, RestoreEntity):

@@ -29,6 +29,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .charger_options import has_tag_source, hub_config_entry, phase_count, prices_configured
 from .chargers.events import ConnectorState
 from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_HUB
 from .coordinator import ChargerConfigEntry, HubConfigEntry, SiteData
@@ -437,21 +438,66 @@ async def async_setup_entry(
         )
         return
 
-    charger_entry: ChargerConfigEntry = entry
+    _setup_charger_sensors(hass, entry, async_add_entities)
+
+
+#: Sensors that need a price: created once the hub has a price source.
+_COST_KEYS = frozenset({"session_cost", "session_average_price", "charger_cost"})
+#: Sensors of the second and third phase: not on a single-phase charger.
+_L2_L3_KEYS = frozenset({"current_l2", "current_l3", "voltage_l2", "voltage_l3"})
+
+
+def _setup_charger_sensors(
+    hass: HomeAssistant,
+    charger_entry: ChargerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """A charger's sensors, only those it can fill: no L2/L3 on a single-phase charger, no
+    last tag without a tag source, cost sensors once a price source is configured."""
     engine = charger_entry.runtime_data.hub.engine
-
-    descriptions = [_in_currency(hass, d) for d in CONNECTOR_SENSORS]
-
     hub = charger_entry.runtime_data.hub
     link = charger_entry.runtime_data.link
-    async_add_entities(
-        [
-            LifetimeEnergySensor(charger_entry, LIFETIME_ENERGY, engine),
-            ChargerCostSensor(charger_entry, _in_currency(hass, CHARGER_COST)),
-            ChargerValueSensor(charger_entry, LAST_TAG, lambda: _last_tag(link)),
-            ChargerValueSensor(charger_entry, LAST_MEMBER, lambda: _last_member(hub, link)),
-        ]
-    )
+    skipped = _L2_L3_KEYS if phase_count(charger_entry) == 1 else frozenset()
+    descriptions = [
+        _in_currency(hass, d) for d in CONNECTOR_SENSORS if d.key not in skipped | _COST_KEYS
+    ]
+    charger_sensors: list[SensorEntity] = [
+        LifetimeEnergySensor(charger_entry, LIFETIME_ENERGY, engine),
+        ChargerValueSensor(charger_entry, LAST_MEMBER, lambda: _last_member(hub, link)),
+    ]
+    if has_tag_source(charger_entry):
+        charger_sensors.append(ChargerValueSensor(charger_entry, LAST_TAG, lambda: _last_tag(link)))
+    async_add_entities(charger_sensors)
+    _add_connector_sensors(charger_entry, async_add_entities, descriptions)
+
+    @callback
+    def add_cost_sensors() -> None:
+        async_add_entities([ChargerCostSensor(charger_entry, _in_currency(hass, CHARGER_COST))])
+        cost = [_in_currency(hass, d) for d in CONNECTOR_SENSORS if d.key in _COST_KEYS]
+        _add_connector_sensors(charger_entry, async_add_entities, cost)
+
+    hub_entry = hub_config_entry(hass)
+    if hub_entry is None or prices_configured(hub_entry.options):
+        add_cost_sensors()
+        return
+
+    added = False
+
+    async def hub_updated(_hass: HomeAssistant, updated: ConfigEntry) -> None:
+        """A price source was configured: the cost sensors appear (once)."""
+        nonlocal added
+        if not added and prices_configured(updated.options):
+            added = True
+            add_cost_sensors()
+
+    charger_entry.async_on_unload(hub_entry.add_update_listener(hub_updated))
+
+
+def _add_connector_sensors(
+    charger_entry: ChargerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: list[ConnectorSensorDescription],
+) -> None:
     async_add_connector_entities(
         charger_entry,
         async_add_entities,

@@ -19,6 +19,7 @@ from custom_components.ev_sessions.const import (
     ENTRY_TYPE_CHARGER,
     PROTOCOL_OCPP,
 )
+from custom_components.ev_sessions.core.tariff import Tariff
 
 #: Simulated chargers' clocks start this far in the past, so a test can let "minutes of
 #: charging" pass on the charger's clock without stamping anything in the future (the hub
@@ -85,3 +86,11 @@ def state_of(hass: HomeAssistant, platform: str, unique_id: str) -> str:
     state = hass.states.get(entity_id(hass, platform, unique_id))
     assert state is not None
     return state.state
+
+
+async def set_fixed_price(hass: HomeAssistant, hub: MockConfigEntry, tariff: Tariff) -> None:
+    """Configure the hub's prices as the options flow does: a fixed price source and the
+    tariff (taken in live, without a reload)."""
+    options = {**hub.options, "price_source": {"kind": "fixed"}, "tariff": tariff.to_dict()}
+    hass.config_entries.async_update_entry(hub, options=options)
+    await hass.async_block_till_done()

@@ -15,7 +15,7 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -26,12 +26,14 @@ from custom_components.ev_sessions.const import (
     EVENT_SESSION_ENDED,
     EVENT_SESSION_STARTED,
 )
+from custom_components.ev_sessions.core.tariff import Tariff
 from simulators.ocpp import SimulatedChargePoint
 
 from .helpers import (
     charger_clock,
     entity_id,
     ocpp_charger_entry,
+    set_fixed_price,
     state_of,
     wait_state,
     wait_until,
@@ -154,9 +156,13 @@ async def test_full_session_shows_in_home_assistant(
     assert state_of(hass, "sensor", "charger_CP1_status") == "available"
     assert state_of(hass, "sensor", "charger_CP1_session_energy") == "4.0"
     assert state_of(hass, "sensor", "charger_CP1_lifetime_energy") == "4.0"
-    assert state_of(hass, "sensor", "charger_CP1_session_cost") == "unknown"  # not priced yet
-
-    # Once priced (the tariff engine's job), the last session's cost shows in HA's currency.
+    # No price source: no cost sensors. Once one is configured they appear, and the last
+    # session's cost (once priced) shows in HA's currency.
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("sensor", DOMAIN, "charger_CP1_session_cost") is None
+    assert registry.async_get_entity_id("sensor", DOMAIN, "charger_CP1_charger_cost") is None
+    await set_fixed_price(hass, hub, Tariff(currency=hass.config.currency))
+    assert state_of(hass, "sensor", "charger_CP1_charger_cost") == "unknown"
     hub.runtime_data.hub.engine.set_cost(summary["id"], Decimal("12.34"), "test tariff")
     await wait_state(hass, "sensor", "charger_CP1_session_cost", "12.34")
     cost_state = hass.states.get(entity_id(hass, "sensor", "charger_CP1_session_cost"))

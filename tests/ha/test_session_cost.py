@@ -13,7 +13,14 @@ from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED
 from custom_components.ev_sessions.core.tariff import EnergyPricing, Tariff
 from simulators.ocpp import SimulatedChargePoint
 
-from .helpers import charger_clock, ocpp_charger_entry, state_of, wait_state, wait_until
+from .helpers import (
+    charger_clock,
+    ocpp_charger_entry,
+    set_fixed_price,
+    state_of,
+    wait_state,
+    wait_until,
+)
 from .test_ocpp_hub import energy
 
 Make = Callable[..., SimulatedChargePoint]
@@ -32,14 +39,13 @@ async def test_session_cost_live_recorded_and_in_actions(
     lines, the CSV and the ended event agree."""
     site = hub.runtime_data.hub.site
     currency = hass.config.currency
-    site.set_tariff(
-        Tariff(
-            currency=currency,
-            energy=EnergyPricing.FIXED,
-            fixed_price=Decimal("2.00"),
-            vat_rate=Decimal("0.25"),
-        )
+    tariff = Tariff(
+        currency=currency,
+        energy=EnergyPricing.FIXED,
+        fixed_price=Decimal("2.00"),
+        vat_rate=Decimal("0.25"),
     )
+    await set_fixed_price(hass, hub, tariff)
     entry = ocpp_charger_entry(hass, "CP1")
     assert await hass.config_entries.async_setup(entry.entry_id)
     ended = async_capture_events(hass, EVENT_SESSION_ENDED)
