@@ -110,5 +110,7 @@ async def test_session_cost_live_recorded_and_in_actions(
         DOMAIN, "export_sessions", {}, blocking=True, return_response=True
     )
     header, row = str(export["csv"]).strip().splitlines()
-    assert header.endswith(",cost,tariff,anomalies,cost_total,currency,cost_estimated")
+    assert header.endswith(
+        ",cost,tariff,anomalies,charger_name,member_name,cost_total,currency,cost_estimated"
+    )
     assert row.endswith(f",10.00,{currency},False")
