@@ -110,6 +110,8 @@ async def main(once: bool) -> int:
                 "1.6",
                 "--tag",
                 DEMO_TAG,
+                "--password-file",  # the charger keeps the password the hub gave it
+                str(REPO / "config" / f".{OCPP_ID}.password"),
             )
         )
         sims.append(

@@ -206,6 +206,19 @@ class SimulatedChargePoint:
             # The central system closed the connection (not us): come back, as chargers do.
             self.spawn(self._reconnect(self.config.reconnect_after))
 
+    async def connect_until_accepted(self, delay: float = 5.0) -> None:
+        """Connect, trying again while the central system is unreachable or refuses (as a
+        charger does when it powers up before its backend)."""
+        while True:
+            try:
+                await self.connect()
+            except (aiohttp.ClientError, OSError) as error:
+                _LOGGER.info("%s: connect failed (%s)", self.charger_id, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300.0)
+            else:
+                return
+
     async def _reconnect(self, delay: float) -> None:
         """Connect again until it works, waiting longer after each refusal (at most 5 min)."""
         await self.disconnect()
@@ -836,6 +849,8 @@ class SimulatedChargePoint:
             except ValueError:
                 return "Rejected"
         self.config.password = value
+        if self.config.password_file is not None:
+            self.config.password_file.write_text(value, encoding="utf-8")
         return "Accepted"
 
     def get_configuration(self, keys: list[str] | None) -> tuple[dict[str, str], list[str]]:

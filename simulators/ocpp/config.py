@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 import ssl
 
 ALL_MEASURANDS = frozenset(
@@ -61,3 +62,6 @@ class SimConfig:
     #: Seconds before connecting again when the central system closed the connection (as a
     #: real charger does, e.g. after it was given a password); None: stay disconnected.
     reconnect_after: float | None = None
+    #: Where the charger keeps the password it was given (its flash memory): read when the
+    #: simulator starts, written when the central system sets a new one. None: memory only.
+    password_file: Path | None = None

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 from .charge_point import SimulatedChargePoint
 from .config import SimConfig
@@ -13,9 +14,22 @@ from .config import SimConfig
 _LOGGER = logging.getLogger(__name__)
 
 
-async def demo(url: str, version: str, tag: str, minutes: float, power_w: float) -> None:
-    """Loop: plug in, swipe, charge at ``power_w`` for ``minutes``, stop, unplug, repeat."""
+async def demo(
+    url: str,
+    version: str,
+    tag: str,
+    minutes: float,
+    power_w: float,
+    password_file: Path | None = None,
+) -> None:
+    """Loop: plug in, swipe, charge at ``power_w`` for ``minutes``, stop, unplug, repeat.
+
+    With ``password_file`` the charger keeps the password the hub gives it across restarts.
+    """
     charger_id = url.rstrip("/").rsplit("/", 1)[-1]
+    password = None
+    if password_file is not None and password_file.exists():
+        password = password_file.read_text(encoding="utf-8").strip() or None
     cp = SimulatedChargePoint(
         url,
         SimConfig(
@@ -26,9 +40,11 @@ async def demo(url: str, version: str, tag: str, minutes: float, power_w: float)
             heartbeats=True,
             soc_pct=50.0,
             reconnect_after=5.0,
+            password=password,
+            password_file=password_file,
         ),
     )
-    await cp.connect()
+    await cp.connect_until_accepted()
     try:
         while True:
             try:
@@ -66,7 +82,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tag", default="DEMO0001")
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--power", type=float, default=7400.0, help="charging power in W")
+    parser.add_argument(
+        "--password-file", type=Path, default=None, help="keep the hub's password here"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(demo(args.url, args.version, args.tag, args.minutes, args.power))
+        asyncio.run(
+            demo(args.url, args.version, args.tag, args.minutes, args.power, args.password_file)
+        )

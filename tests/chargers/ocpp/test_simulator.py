@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -101,3 +102,34 @@ async def test_a_stop_waits_for_the_start_it_follows() -> None:
     assert started == "42"
     assert not cp.connector(1).charging
     assert cp.connector(1).status == "Finishing"
+
+
+async def test_the_password_the_hub_gives_survives_a_restart_of_the_charger(
+    tmp_path: Path,
+) -> None:
+    """Like a charger's flash memory: the password is kept in its file and used after a restart
+    (scripts/develop restarts the simulator against a hub that requires the password)."""
+    from custom_components.ev_sessions.chargers.events import SetChargerPassword
+
+    from .helpers import running_server, url
+
+    passwords: dict[str, str] = {}
+    secret = "s3cret-s3cret-s3cret"
+    password_file = tmp_path / "cp.password"
+    async with running_server(password_for=passwords.get) as (server, _handler):
+        cp = SimulatedChargePoint(
+            url(server, "CP1"), SimConfig(charger_id="CP1", password_file=password_file)
+        )
+        await cp.connect()
+        result = await server.execute("CP1", SetChargerPassword(password=secret))
+        assert result.accepted
+        await cp.close()
+        assert password_file.read_text(encoding="utf-8") == secret
+        passwords["CP1"] = secret
+        again = SimulatedChargePoint(
+            url(server, "CP1"),
+            SimConfig(charger_id="CP1", password=password_file.read_text(encoding="utf-8")),
+        )
+        await again.connect_until_accepted()
+        assert server.charger_diagnostics("CP1")["authenticated"] is True
+        await again.close()
