@@ -295,6 +295,20 @@ async def test_without_a_tariff_the_cost_stays_unknown(make_rig: MakeRig) -> Non
     assert await rig.store.async_cost_history(session_id) == []
 
 
+async def test_a_session_ended_before_any_tariff_is_not_priced_later(make_rig: MakeRig) -> None:
+    """Prices and a tariff that arrive after a session ended do not price it (it was not
+    priced as it happened): no live cost, nothing recorded, until reprice_session."""
+    rig = await make_rig()
+    await rig.site.async_prices_known([price(0, "1.00"), price(15, "2.00"), price(30, "0.50")])
+    session_id = rig.charge()
+    rig.unplug()
+    await rig.settle()
+    rig.site.set_tariff(TARIFF)
+    await rig.settle()
+    assert rig.site.session_cost(session_id) is None
+    assert await rig.store.async_cost_history(session_id) == []
+
+
 #: A shared charger: sessions without a member are guests (the operator's surcharges apply).
 DEMAND_TARIFF = replace(
     TARIFF,

@@ -217,12 +217,16 @@ class SessionPricer:
     # ------------------------------------------------------------------ live
 
     def live_cost(self, session: Session) -> SessionCost | None:
-        """The session's cost now: recorded once ended, else priced from what is known now."""
+        """The session's cost now: recorded once ended, else priced from what is known now.
+
+        An ended session is never priced here: it has its recorded cost or none (a session
+        that ended before a tariff existed stays unpriced until ``reprice_session``).
+        """
         recorded = self._recorded.get(session.id)
         if recorded is not None:
             return recorded
         tariff = self.tariff
-        if tariff is None:
+        if tariff is None or not session.is_open:
             return None
         slots = _slots_of(session)
         now = self._clock()
