@@ -158,6 +158,9 @@ class SessionPricer:
         self._group_of = group_of
         self._clock = clock
         self.tariff: Tariff | None = None
+        #: Sessions that were open while a tariff was in force: only these are priced live
+        #: once they ended (one that ended before any tariff stays unpriced).
+        self._under_tariff: set[str] = set()
         #: The site's time zone (time-of-use windows are read in it).
         self.tz: tzinfo = UTC
         self._series = PriceSeries()
@@ -195,6 +198,8 @@ class SessionPricer:
         """Price with ``tariff`` from now on (``None``: costs stay unknown); past costs stay."""
         if tariff is not None:
             tariff.check()
+            for session in self._open_sessions():
+                self._under_tariff.add(session.id)
         self.tariff = tariff
 
     @property
@@ -219,14 +224,18 @@ class SessionPricer:
     def live_cost(self, session: Session) -> SessionCost | None:
         """The session's cost now: recorded once ended, else priced from what is known now.
 
-        An ended session is never priced here: it has its recorded cost or none (a session
-        that ended before a tariff existed stays unpriced until ``reprice_session``).
+        A session that ended before the tariff came into force is not priced here (it stays
+        unpriced until ``reprice_session``).
         """
         recorded = self._recorded.get(session.id)
         if recorded is not None:
             return recorded
         tariff = self.tariff
-        if tariff is None or not session.is_open:
+        if tariff is None:
+            return None
+        if session.is_open:
+            self._under_tariff.add(session.id)
+        elif session.id not in self._under_tariff:
             return None
         slots = _slots_of(session)
         now = self._clock()
@@ -252,6 +261,16 @@ class SessionPricer:
     def charger_total(self, charger_id: str) -> ChargerCost | None:
         """The sum of the recorded costs of the charger's sessions (``None`` before any)."""
         return self._charger_totals.get(charger_id)
+
+    def _open_sessions(self) -> list[Session]:
+        """The sessions open now on every connector of the site."""
+        found: list[Session] = []
+        for charger_id in self._engine.charger_ids():
+            for connector_id in self._engine.connectors(charger_id):
+                open_session = self._engine.connector(charger_id, connector_id).session
+                if open_session is not None:
+                    found.append(open_session)
+        return found
 
     def _sessions_in_memory(self, session: Session) -> list[Session]:
         """``session`` and the open and last sessions of every connector of the site."""
@@ -283,6 +302,7 @@ class SessionPricer:
     def session_ended(self, session_id: str) -> None:
         """The session ended: record its cost (in the background)."""
         if self.tariff is not None:
+            self._under_tariff.add(session_id)
             self._schedule(session_id, CostReason.FINAL)
 
     def slot_closed(self, slot: EnergySlot) -> None:
@@ -403,6 +423,7 @@ class SessionPricer:
         return record
 
     def _remember(self, record: CostRecord) -> None:
+        self._under_tariff.discard(record.session_id)  # its recorded cost answers from now on
         self._recorded.pop(record.session_id, None)
         self._recorded[record.session_id] = record.cost
         while len(self._recorded) > KEEP_RECORDED:
