@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 import socket
 import statistics
+import sys
 import tempfile
 import time
 from typing import Any
@@ -244,6 +245,8 @@ async def run(
                 stats_ref[0] = Stats()
                 watcher.stats = stats_ref[0]
                 cpu0, t_start = _cpu_seconds(hass.pid), time.perf_counter()
+                if os.environ.get("EV_SESSIONS_HASS_DIAG"):
+                    print(f"EVDIAG {time.time():.3f} window start", file=sys.stderr, flush=True)
                 await asyncio.sleep(duration)
                 cpu1, elapsed = _cpu_seconds(hass.pid), time.perf_counter() - t_start
                 window = stats_ref[0]

@@ -101,6 +101,9 @@ class HomeAssistantProcess:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         hass = Path(sys.executable).with_name("hass")
         args = [str(hass), "--config", str(self.config_dir)]
+        if os.environ.get("EV_SESSIONS_HASS_DIAG"):
+            # Pause diagnostics: gc and event-loop lag lines on stderr (simulators/hass_diag.py).
+            args[:1] = [sys.executable, "-m", "simulators.hass_diag"]
         if self.debug:
             args.append("--debug")
         stdout = open(self.log_file, "ab") if self.log_file else None  # noqa: ASYNC230, SIM115
