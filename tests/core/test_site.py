@@ -667,3 +667,38 @@ async def test_refused_tags_are_noticed_and_decisions_reach_their_listeners(
     assert link is not None
     assert link.last_decision is not None
     assert (link.last_member_id, normalize_tag(link.last_decision.id_tag)) == ("anna", "tag-anna")
+
+
+async def test_a_transaction_started_with_a_refused_tag_is_metered_flagged_and_stopped(
+    make_rig: MakeRig,
+) -> None:
+    """The hub answered Invalid, the charger started charging anyway: the energy is metered
+    (it was drawn), the session carries an "unauthorized" anomaly, and a remote stop goes out
+    for exactly that transaction. An accepted tag's session is left alone."""
+    from custom_components.ev_sessions.core import AnomalyKind
+
+    rig = await make_rig(Clock())
+    rig.chargers.add(CP)
+    charger = rig.link()
+    assert await rig.authorize("STRANGER", connector=1) == "invalid"
+    rig.site.handle_event(status(at(0), ConnectorState.PREPARING))
+    rig.site.handle_event(started(at(0.1), "tx-9", 1000, id_tag="STRANGER"))
+    rig.site.handle_event(sample(at(5), energy_register_wh=1600, transaction_id="tx-9"))
+    await rig.site.async_wait_idle()
+    assert charger.of(StopCharging) == [StopCharging(connector_id=1, transaction_id="tx-9")]
+    session = rig.engine.connector(CP, 1).session
+    assert session is not None
+    assert session.energy_wh == 600
+    assert [(a.kind, a.detail) for a in session.anomalies] == [
+        (AnomalyKind.UNAUTHORIZED, "unknown_tag")
+    ]
+    # a member's accepted tag: no flag, no stop
+    rig.site.handle_event(status(at(10), ConnectorState.AVAILABLE))
+    assert await rig.authorize("TAG-BO", connector=1) == "accepted"
+    rig.site.handle_event(status(at(11), ConnectorState.PREPARING))
+    rig.site.handle_event(started(at(11.1), "tx-10", 1600, id_tag="TAG-BO"))
+    await rig.site.async_wait_idle()
+    assert len(charger.of(StopCharging)) == 1
+    session = rig.engine.connector(CP, 1).session
+    assert session is not None
+    assert session.anomalies == []

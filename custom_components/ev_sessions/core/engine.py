@@ -558,6 +558,15 @@ class SessionEngine:
         self._estimate(conn, self._clock())
         self._notify(charger_id)
 
+    def flag(self, session_id: str, kind: AnomalyKind, detail: str = "") -> None:
+        """Record an anomaly on an open or recently ended session (e.g. an unauthorized start)."""
+        session = self._known.get(session_id)
+        if session is None:
+            return
+        session.add_anomaly(kind, self._clock(), detail)
+        self._mark(session, urgent=True)
+        self._notify(session.charger_id)
+
     def attribute(self, session_id: str, member_id: str | None, id_tag: str | None) -> None:
         """Attribute a session to a member (and tag); works for stored sessions too."""
         session = self._known.get(session_id)

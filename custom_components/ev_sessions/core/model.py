@@ -64,6 +64,7 @@ class AnomalyKind(StrEnum):
     RETROACTIVE = "retroactive"  # session built after the fact (transaction end never started)
     IMPLAUSIBLE_VALUE = "implausible_value"  # NaN, infinite or out-of-range value: ignored
     CLOCK_AHEAD = "clock_ahead"  # stamped too far ahead of the hub's clock: taken as received
+    UNAUTHORIZED = "unauthorized"  # started with a tag the hub refused: metered, flagged, stopped
 
 
 #: Kinds merged into one entry with a count instead of one entry per occurrence.

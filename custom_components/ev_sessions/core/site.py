@@ -59,7 +59,7 @@ from .engine import SessionEngine
 from .listeners import KeyedListeners, Listeners, Remove
 from .local_lists import LocalListState
 from .members import MemberDirectory, normalize_tag, shorten_tag
-from .model import SessionEvent, SessionEventKind, utcnow
+from .model import AnomalyKind, SessionEvent, SessionEventKind, utcnow
 from .ports import (
     AdmissionGate,
     ChargerAccess,
@@ -334,6 +334,7 @@ class ChargingSite:
         if isinstance(event, (TransactionStarted, TagPresented)) and event.id_tag:
             if isinstance(event, TransactionStarted):
                 self._attribute_by_tag(event.charger_id, event.connector_id, event.id_tag)
+                self._check_started_tag(event)
             elif event.status is AuthorizationStatus.ACCEPTED:
                 self._attribute_by_tag(
                     event.charger_id, event.connector_id, event.id_tag, same_tag_only=True
@@ -488,6 +489,41 @@ class ChargingSite:
         if found is None or found[1] <= self._clock():
             return None
         return found[0]
+
+    def _check_started_tag(self, event: TransactionStarted) -> None:
+        """A transaction started with a tag the hub refused (the charger charges anyway): the
+        session is metered as usual, flagged, and stopped remotely, as the refusal said."""
+        decision = self._decision(event.charger_id, event.id_tag or "")
+        if decision is None or decision.accepted:
+            return
+        session = self.engine.connector(event.charger_id, event.connector_id).session
+        if session is None or session.transaction_id != event.transaction_id:
+            return
+        reason = decision.reason.value
+        _LOGGER.warning(
+            "Charger %s started a transaction with a refused tag %s (%s): stopping it",
+            event.charger_id,
+            shorten_tag(event.id_tag or ""),
+            reason,
+        )
+        self.engine.flag(session.id, AnomalyKind.UNAUTHORIZED, reason)
+        stop = StopCharging(connector_id=event.connector_id, transaction_id=event.transaction_id)
+        self._spawn(self._async_stop_unauthorized(event.charger_id, stop), "stop unauthorized")
+
+    async def _async_stop_unauthorized(self, charger_id: str, stop: StopCharging) -> None:
+        try:
+            result = await self.async_execute(charger_id, stop)
+        except ChargerError as err:
+            _LOGGER.warning(
+                "Could not stop the unauthorized transaction at %s: %s", charger_id, err
+            )
+            return
+        if not result.accepted:  # a compliant charger may have stopped it already
+            _LOGGER.info(
+                "Charger %s refused to stop the unauthorized transaction (%s)",
+                charger_id,
+                result.status,
+            )
 
     def _forget_decisions(self, charger_id: str) -> None:
         for key in [k for k in self._decided if k[0] == charger_id]:
