@@ -15,6 +15,7 @@ from homeassistant.util import dt as dt_util
 
 from .coordinator import HubConfigEntry
 from .core.model import Session
+from .core.stop_reasons import normalize_stop_reason
 from .entity import EvSessionsSiteEntity
 
 PARALLEL_UPDATES = 0
@@ -79,7 +80,7 @@ class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
                 f"charging finished {dt_util.as_local(session.charging_finished_at):%H:%M}"
             )
         if session.stop_reason:
-            lines.append(f"stop reason: {session.stop_reason}")
+            lines.append(f"stop reason: {normalize_stop_reason(session.stop_reason)}")
         return CalendarEvent(
             start=session.plugged_in_at,
             end=end,

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .core.model import Session
+from .core.stop_reasons import normalize_stop_reason
 
 #: Columns of the CSV export, in order.
 SESSION_CSV_FIELDS = [
@@ -61,7 +62,7 @@ def session_summary(session: Session) -> dict[str, Any]:
         "max_power_w": _round(session.max_power_w),
         "avg_power_w": _round(session.avg_power_w),
         "speed_class": session.speed_class.value if session.speed_class else None,
-        "stop_reason": session.stop_reason,
+        "stop_reason": normalize_stop_reason(session.stop_reason),
         "cost": str(session.cost) if session.cost is not None else None,
         "tariff": session.tariff,
         "anomalies": ",".join(a.kind.value for a in session.anomalies),

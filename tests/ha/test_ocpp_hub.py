@@ -149,7 +149,7 @@ async def test_full_session_shows_in_home_assistant(
     await wait_until(hass, lambda: len(ended) == 1, what="session ended event")
     summary = ended[0].data
     assert summary["energy_wh"] == 4_000
-    assert summary["stop_reason"] == "EVDisconnected"
+    assert summary["stop_reason"] == "ev_disconnected"  # the one vocabulary
     assert summary["charger_name"] == "CP1"
     assert summary["speed_class"] == "normal"
     assert len(finished) == 1

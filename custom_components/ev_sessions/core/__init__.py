@@ -185,6 +185,7 @@ from .site import (
 )
 from .slots import SLOT_LENGTH, EnergySlot, slot_start
 from .stats import MemberTotals, OccupancyStats, compute_stats, member_totals
+from .stop_reasons import STOP_REASONS, normalize_stop_reason
 from .storage import (
     SCHEMA_VERSION,
     LifetimeRecord,
@@ -244,6 +245,7 @@ __all__ = [
     "REMOTE_START_WINDOW",
     "SCHEMA_VERSION",
     "SLOT_LENGTH",
+    "STOP_REASONS",
     "TARIFF_FORMAT",
     "WEEKDAYS",
     "WEEKEND",
@@ -377,6 +379,7 @@ __all__ = [
     "member_totals",
     "meter_slot",
     "minor_unit",
+    "normalize_stop_reason",
     "normalize_tag",
     "pack_profile",
     "parse_entsoe",
