@@ -555,7 +555,12 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
             step_id="charger",
             data_schema=vol.Schema(
                 {
-                    vol.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR,
+                    # Shown filled in (masked): saving the form for another field keeps it;
+                    # emptying the field removes it.
+                    vol.Optional(
+                        CONF_PASSWORD,
+                        description={"suggested_value": self.config_entry.data.get(CONF_PASSWORD)},
+                    ): _PASSWORD_SELECTOR,
                     vol.Optional(
                         CONF_MAX_CURRENT, description={"suggested_value": max_current}
                     ): NumberSelector(

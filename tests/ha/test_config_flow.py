@@ -242,3 +242,19 @@ async def test_reconfigure_hub_port(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_OCPP_PORT] == new_port
+
+
+async def test_options_ocpp_charger_form_keeps_the_password(hass: HomeAssistant) -> None:
+    """The options form shows the stored password (masked), so saving it for the maximum
+    current or battery capacity does not remove the charger's password."""
+    _hub_entry(hass)
+    entry = ocpp_charger_entry(hass, "CP-8")
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    await hass.config_entries.options.async_configure(result["flow_id"], {CONF_PASSWORD: "pw1"})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    suggested = {
+        str(key): key.description.get("suggested_value")
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested[CONF_PASSWORD] == "pw1"
