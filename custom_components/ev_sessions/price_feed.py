@@ -35,7 +35,6 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_call_later,
@@ -46,7 +45,6 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
-import probatio as vol
 
 from .const import DOMAIN, LOGGER
 from .core import (
@@ -298,7 +296,7 @@ async def async_read_action(
                 response = await hass.services.async_call(
                     call.domain, call.service, call.data, blocking=True, return_response=True
                 )
-        except (HomeAssistantError, vol.Invalid, ValueError, TimeoutError) as err:
+        except Exception as err:  # noqa: BLE001  (another integration's action: anything)
             message = str(err) or type(err).__name__
             LOGGER.debug("Price action %s(%s) failed: %s", source.action, call.data, message)
             if not call.optional and error is None:
