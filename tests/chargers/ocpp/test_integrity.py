@@ -733,3 +733,36 @@ async def test_an_absurd_number_of_connectors_is_not_believed() -> None:
         reply = await cp.send_raw(status16("no", DEFAULT_MAX_CONNECTORS + 1))
         assert reply is not None
         assert reply[:3] == [4, "no", "PropertyConstraintViolation"]
+
+
+async def test_deviation_details_and_issued_ids_are_bounded() -> None:
+    """What a charger sends is quoted in a deviation only up to a bound, and the ids the
+    server remembers having issued do not grow without end."""
+    from custom_components.ev_sessions.chargers.ocpp import connection as ocpp_connection
+
+    async with running_server() as (server, handler), charge_point(server, "CP1") as cp:
+        huge = "x" * 100_000
+        answer = await cp.send_raw(
+            json.dumps(
+                [
+                    2,
+                    "m1",
+                    "MeterValues",
+                    {
+                        "connectorId": 1,
+                        "meterValue": [{"timestamp": huge, "sampledValue": [{"value": "1"}]}],
+                    },
+                ]
+            )
+        )
+        assert answer is not None
+        details = server.charger_diagnostics("CP1")["deviations"]
+        assert details
+        assert all(len(text) <= ocpp_connection.MAX_DEVIATION_TEXT for text in details.values())
+        connection = server._connections["CP1"]
+        issued = connection.context.issued_ids
+        for number in range(ocpp_connection.MAX_ISSUED_IDS + 5):
+            issued[10_000_000 + number] = None
+        connection._new_transaction_id()  # type: ignore[attr-defined]
+        assert len(issued) == ocpp_connection.MAX_ISSUED_IDS
+    assert handler is not None

@@ -68,6 +68,10 @@ Payload = dict[str, Any]
 
 #: At most this many distinct deviation kinds are remembered per charger.
 MAX_DEVIATION_KINDS = 200
+#: How many 1.6 transaction ids the server remembers having issued (a charger can start many).
+MAX_ISSUED_IDS = 10_000
+#: Kinds and details of deviations are cut to this length (they quote what the charger sent).
+MAX_DEVIATION_TEXT = 200
 _UNIQUE_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"]{1,64})"')
 
 
@@ -135,7 +139,8 @@ class ServerContext:
     settings: OcppServerSettings
     new_transaction_id: Callable[[], int]
     #: 1.6 transaction ids issued by this server (guard against a factory repeating itself).
-    issued_ids: set[int] = field(default_factory=set)
+    #: (Insertion-ordered, bounded to the most recent ``MAX_ISSUED_IDS``.)
+    issued_ids: dict[int, None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,6 +424,7 @@ class OcppConnection:
         deviations = self.state.deviations
         if kind in deviations or len(deviations) >= MAX_DEVIATION_KINDS:
             return
+        kind, detail = kind[:MAX_DEVIATION_TEXT], detail[:MAX_DEVIATION_TEXT]
         deviations[kind] = detail
         _LOGGER.warning(
             "Charger %s deviates from OCPP %s (%s): %s", self.charger_id, self.version, kind, detail
@@ -426,11 +432,6 @@ class OcppConnection:
         self.emit(
             ProtocolDeviation(charger_id=self.charger_id, at=utcnow(), kind=kind, detail=detail)
         )
-
-    def timestamp_problem(self, kind: str | None, value: object) -> None:
-        """Report a timestamp we could not use as is."""
-        if kind is not None:
-            self.deviate(kind, f"timestamp {value!r:.80}")
 
     def charger_time(self, value: object, received: datetime) -> datetime:
         """A timestamp from the charger, or ``received`` (with a deviation) when unusable.

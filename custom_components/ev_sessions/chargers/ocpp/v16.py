@@ -27,7 +27,7 @@ from custom_components.ev_sessions.chargers.events import (
 
 from .charging_profiles import ProfileSpec
 from .commands import CONFIG_OK, CommandConnection, ConfigKeys, ConfigStep, Request
-from .connection import ErrorCodes, OcppCallError, Payload, on
+from .connection import MAX_ISSUED_IDS, ErrorCodes, OcppCallError, Payload, on
 from .meter import register_wh
 from .timeutil import iso, utcnow
 
@@ -148,7 +148,9 @@ class V16Connection(CommandConnection):
         transaction_id = self.context.new_transaction_id()
         while transaction_id in issued or transaction_id <= 0:
             transaction_id = self.context.new_transaction_id()
-        issued.add(transaction_id)
+        issued[transaction_id] = None
+        while len(issued) > MAX_ISSUED_IDS:  # the oldest go first
+            del issued[next(iter(issued))]
         return transaction_id
 
     @on(Action.start_transaction)
