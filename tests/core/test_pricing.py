@@ -5,6 +5,7 @@ The expected costs are worked out by hand in each test from the slots' Wh and th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -246,6 +247,29 @@ async def test_reprice_with_a_reason_is_recorded_and_audited(make_rig: MakeRig) 
         "user-1",
         "markup was configured twice: 5.69 -> 5.31 SEK",
     )
+    assert rig.site.pricer.charger_total(CP).total == Decimal("5.31")  # type: ignore[union-attr]
+
+
+async def test_repricings_of_one_session_take_turns(make_rig: MakeRig) -> None:
+    """Two reprices asked at once and the final pricing of the same session are recorded one
+    after the other, each after the one before it was saved: the charger's total is the last
+    cost once, not the old cost taken away twice."""
+    rig = await make_rig()
+    await rig.site.async_prices_known([price(0, "1.00"), price(15, "2.00"), price(30, "0.50")])
+    rig.site.set_tariff(TARIFF)
+    session_id = rig.charge()
+    rig.unplug()
+    await rig.settle()
+    rig.site.set_tariff(
+        Tariff(currency="SEK", fallback_price=Decimal("1.50"), vat_rate=Decimal("0.25"))
+    )
+    first, second = await asyncio.gather(
+        rig.site.async_reprice(session_id, "first"), rig.site.async_reprice(session_id, "second")
+    )
+    await rig.settle()
+    assert (first.cost.total, second.cost.total) == (Decimal("5.31"), Decimal("5.31"))
+    history = await rig.store.async_cost_history(session_id)
+    assert [r.note for r in history] == [None, "first", "second"]
     assert rig.site.pricer.charger_total(CP).total == Decimal("5.31")  # type: ignore[union-attr]
 
 

@@ -168,6 +168,8 @@ class SessionPricer:
         self._charger_totals: dict[str, ChargerCost] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: dict[str, CostReason] = {}
+        #: One recording per session at a time (see :meth:`_async_record`).
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock, callers holding/waiting
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Called with every recorded cost (sensors, member totals).
         self.recorded: Listeners[CostRecord] = Listeners("recorded cost")
@@ -392,6 +394,32 @@ class SessionPricer:
         tariff: Tariff | None = None,
         note: str | None = None,
         user_id: str | None = None,
+    ) -> CostRecord | None:
+        """Price and record one session; one recording per session at a time, whichever path
+        asks (final, late slot, reprice, estimate replaced), so each reads the previous record
+        after the one before it was saved."""
+        lock, users = self._locks.get(session_id, (asyncio.Lock(), 0))
+        self._locks[session_id] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._async_record_now(
+                    session_id, reason, tariff=tariff, note=note, user_id=user_id
+                )
+        finally:
+            lock, users = self._locks[session_id]
+            if users == 1:
+                del self._locks[session_id]
+            else:
+                self._locks[session_id] = (lock, users - 1)
+
+    async def _async_record_now(
+        self,
+        session_id: str,
+        reason: CostReason,
+        *,
+        tariff: Tariff | None,
+        note: str | None,
+        user_id: str | None,
     ) -> CostRecord | None:
         tariff = tariff or self.tariff
         if tariff is None:
