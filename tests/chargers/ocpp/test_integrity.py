@@ -766,3 +766,22 @@ async def test_deviation_details_and_issued_ids_are_bounded() -> None:
         connection._new_transaction_id()  # type: ignore[attr-defined]
         assert len(issued) == ocpp_connection.MAX_ISSUED_IDS
     assert handler is not None
+
+
+async def test_a_frame_over_the_size_limit_closes_only_that_connection() -> None:
+    """A frame larger than ``max_frame_bytes`` ends the sender's connection (close 1009); the
+    hub goes on serving the other chargers."""
+    async with (
+        running_server(max_frame_bytes=64 * 1024) as (server, handler),
+        charge_point(server, "BIG") as big,
+        charge_point(server, "GOOD") as good,
+    ):
+        answer = await big.send_raw(
+            json.dumps([2, "b1", "DataTransfer", {"vendorId": "x", "data": "x" * 100_000}]),
+            wait=1.0,
+        )
+        assert answer is None
+        await wait_until(lambda: not server.is_connected("BIG"))
+        assert server.is_connected("GOOD")
+        await good.heartbeat()
+        assert handler is not None

@@ -552,6 +552,7 @@ class OcppServer:
             heartbeat=self.settings.ws_ping_interval,
             autoping=False,  # the connection answers pings and sees pongs (liveness probes)
             timeout=5.0,
+            max_msg_size=self.settings.max_frame_bytes,
         )
         await ws.prepare(request)
         connection_class = PROTOCOLS.get(ws.ws_protocol or "ocpp1.6", V16Connection)

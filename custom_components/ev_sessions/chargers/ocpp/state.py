@@ -42,6 +42,9 @@ class OcppServerSettings:
     handshake_timeout: float = 30.0
     #: A websocket that has sent no frame at all within this time is closed.
     first_frame_timeout: float = 30.0
+    #: The largest frame a charger may send (bytes); a larger one closes the connection
+    #: (websocket close 1009). Real OCPP frames, offline meter batches included, stay far below.
+    max_frame_bytes: int = 1024 * 1024
     #: A second connection for a connected id waits this long for the first one to answer a
     #: websocket ping; a first connection that answers keeps its place (the newcomer is refused
     #: unless it authenticated with the charger's password).
