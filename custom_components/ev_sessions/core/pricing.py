@@ -202,6 +202,8 @@ class SessionPricer:
             tariff.check()
             for session in self._open_sessions():
                 self._under_tariff.add(session.id)
+        else:
+            self._under_tariff.clear()  # nothing is priced without a tariff
         self.tariff = tariff
 
     @property
@@ -341,6 +343,7 @@ class SessionPricer:
                 reason = next_reason
         finally:
             self._running.pop(session_id, None)
+            self._under_tariff.discard(session_id)  # recorded (or failing): no live pricing
 
     # ------------------------------------------------------------------ recording
 
