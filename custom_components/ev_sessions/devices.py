@@ -55,6 +55,14 @@ def charger_id_of(identifier: tuple[str, str]) -> str | None:
     return value[len(_CHARGER_PREFIX) :]
 
 
+def member_id_of(identifier: tuple[str, str]) -> str | None:
+    """The member id in a member's device identifier (``None`` for any other device)."""
+    domain, value = identifier
+    if domain != DOMAIN or not value.startswith(_MEMBER_PREFIX):
+        return None
+    return value[len(_MEMBER_PREFIX) :]
+
+
 def charger_unique_id(charger_id: str, key: str) -> str:
     """The unique id of a charger's entity (``key`` includes any connector suffix)."""
     return f"{_CHARGER_PREFIX}{charger_id}_{key}"

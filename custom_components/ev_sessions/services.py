@@ -36,7 +36,7 @@ from .const import DOMAIN
 from .core import SessionNotFoundError, StorageError, async_reattribute
 from .core.cost import SessionCost
 from .core.pricing import NoTariffError, UnknownSessionError
-from .devices import charger_id_of
+from .devices import charger_id_of, member_id_of
 from .events_bridge import session_names
 from .helpers import execute_command, run_command
 from .hub import Hub
@@ -131,6 +131,17 @@ def charger_id_from_device(hass: HomeAssistant, hub: Hub, device_id: str) -> str
     )
 
 
+def member_id_from_device(hass: HomeAssistant, device_id: str) -> str | None:
+    """The member id behind a member's HA device id (``None`` for any other device or value)."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None:
+        return None
+    return next(
+        (member_id for identifier in device.identifiers if (member_id := member_id_of(identifier))),
+        None,
+    )
+
+
 def _storage_errors[T](
     handler: Callable[[ServiceCall], Coroutine[Any, Any, T]],
 ) -> Callable[[ServiceCall], Coroutine[Any, Any, T]]:
@@ -204,7 +215,7 @@ async def _query(call: ServiceCall) -> list[dict[str, Any]]:
         start=start,
         end=end,
         charger_id=charger_id,
-        member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
+        member_id=_member_id(call.hass, hub, call.data.get(ATTR_MEMBER)),
         limit=call.data[ATTR_LIMIT],
     )
     costs = await hub.site.store.async_costs([session.id for session in sessions])
@@ -293,10 +304,12 @@ async def _export_sessions(call: ServiceCall) -> ServiceResponse:
     return {"csv": buffer.getvalue(), "count": len(rows)}
 
 
-def _member_id(hub: Hub, value: str | None) -> str | None:
+def _member_id(hass: HomeAssistant, hub: Hub, value: str | None) -> str | None:
+    """The member id behind an action's ``member``: a member's device id (what the action's
+    selector gives), or, as older automations write it, the member's id or name."""
     if not value:
         return None
-    member = member_by_id_or_name(hub.site.directory, value)
+    member = member_by_id_or_name(hub.site.directory, member_id_from_device(hass, value) or value)
     if member is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -316,7 +329,7 @@ async def _start_charging(call: ServiceCall) -> None:
             charger_id,
             connector_id,
             user_id=call.context.user_id,
-            member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
+            member_id=_member_id(call.hass, hub, call.data.get(ATTR_MEMBER)),
             id_tag=call.data.get(ATTR_ID_TAG),
         ),
     )
@@ -324,7 +337,7 @@ async def _start_charging(call: ServiceCall) -> None:
 
 async def _reattribute(call: ServiceCall) -> ServiceResponse:
     hub = _hub(call.hass)
-    member_id = _member_id(hub, call.data[ATTR_MEMBER])
+    member_id = _member_id(call.hass, hub, call.data[ATTR_MEMBER])
     assert member_id is not None
     try:
         entry = await async_reattribute(
@@ -358,7 +371,7 @@ async def _list_authorizations(call: ServiceCall) -> ServiceResponse:
         start=start,
         end=end,
         charger_id=charger_id,
-        member_id=_member_id(hub, call.data.get(ATTR_MEMBER)),
+        member_id=_member_id(call.hass, hub, call.data.get(ATTR_MEMBER)),
         limit=call.data[ATTR_LIMIT],
     )
     directory = hub.site.directory
@@ -385,7 +398,7 @@ async def _list_authorizations(call: ServiceCall) -> ServiceResponse:
 async def _learn_tag(call: ServiceCall) -> None:
     hub = _hub(call.hass)
     charger_id = charger_id_from_device(call.hass, hub, call.data[ATTR_DEVICE_ID])
-    member_id = _member_id(hub, call.data[ATTR_MEMBER])
+    member_id = _member_id(call.hass, hub, call.data[ATTR_MEMBER])
     assert member_id is not None
     hub.site.start_learning(charger_id, member_id)
 
