@@ -29,8 +29,9 @@ from .charger_options import charger_entry, current_range
 from .chargers.events import CommandResult, GetCurrentLimit, SetCurrentLimit, limit_scope
 from .const import DOMAIN, LOGGER
 from .coordinator import ChargerConfigEntry
+from .core import LimitSource
 from .entity import EvSessionsEntity
-from .helpers import execute_command
+from .helpers import execute_command, run_command
 from .hub import Hub
 
 PARALLEL_UPDATES = 1
@@ -72,9 +73,14 @@ async def async_set_current_limit(
     """
     if (entry := charger_entry(hass, charger_id)) is not None:
         current_range(entry).check(limit_a)
-    result = await execute_command(
-        hub, charger_id, SetCurrentLimit(connector_id=connector_id, limit_a=limit_a)
-    )
+    if _whole_charger(hub, charger_id, connector_id):
+        # The user's wish; the charger gets it unless the plan or the site budget wish less.
+        pending = hub.site.current.async_request(charger_id, LimitSource.USER, limit_a)
+        result = await run_command(charger_id, pending)
+    else:
+        result = await execute_command(
+            hub, charger_id, SetCurrentLimit(connector_id=connector_id, limit_a=limit_a)
+        )
     async_dispatcher_send(
         hass,
         SIGNAL_LIMIT_ACCEPTED.format(charger_id),
@@ -82,6 +88,13 @@ async def async_set_current_limit(
         _amps(result.data.get("limit_a"), limit_a),
     )
     return result
+
+
+def _whole_charger(hub: Hub, charger_id: str, connector_id: int) -> bool:
+    """The limit is the whole charger's (connector 0, or the one connector it has)."""
+    link = hub.site.charger(charger_id)
+    connectors = link.info.connectors if link is not None and link.info is not None else 0
+    return limit_scope(connector_id, connectors) == limit_scope(0, connectors)
 
 
 def _amps(value: object, default: float) -> float:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -12,6 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_sessions.const import DOMAIN
+from custom_components.ev_sessions.core import ArbiterSettings, LimitSource
 from simulators.ocpp import SimulatedChargePoint
 
 from .helpers import entity_id, ocpp_charger_entry, state_of, wait_state, wait_until
@@ -146,4 +148,34 @@ async def test_the_configured_maximum_bounds_the_entity_and_the_action(
     await hass.services.async_call(
         DOMAIN, "set_current_limit", {"device_id": device_id, "current": 16}, blocking=True
     )
+    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 16.0)}
+
+
+async def test_the_users_limit_cannot_override_a_smaller_wish_of_the_site(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """The user's limit is one wish of the current arbiter: the charger gets the smallest."""
+    entry = ocpp_charger_entry(hass, "CP-ARB")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    cp = make_cp("CP-ARB", version="1.6")
+    await cp.connect()
+    await wait_state(hass, "binary_sensor", "charger_CP-ARB_charger_connected", "on")
+    site = hub.runtime_data.hub.site
+    site.current.settings = ArbiterSettings(min_interval=timedelta(0))  # rises without delay
+    site.current.request("CP-ARB", LimitSource.BUDGET, 8)
+    await site.async_wait_idle()
+    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 8.0)}
+    number = entity_id(hass, "number", "charger_CP-ARB_current_limit")
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": number, "value": 16}, blocking=True
+    )
+    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 8.0)}
+    await wait_state(hass, "number", "charger_CP-ARB_current_limit", "8.0")
+    assert site.current.decision("CP-ARB").wishes == {
+        LimitSource.USER: 16.0,
+        LimitSource.BUDGET: 8.0,
+    }
+    # The budget lets go: the user's limit holds.
+    site.current.request("CP-ARB", LimitSource.BUDGET, None)
+    await site.async_wait_idle()
     assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 16.0)}

@@ -24,7 +24,9 @@
 * :mod:`.price_sources` - HA price sources (Nordpool, ENTSO-e, Tibber, GE-Spot, any list of
   records) read into price intervals;
 * :mod:`.tariff` - the tariff: price components, operator surcharges and fees, tariff groups;
-* :mod:`.cost` - :func:`price_session`: a session's itemized, reconciling cost.
+* :mod:`.cost` - :func:`price_session`: a session's itemized, reconciling cost;
+* :mod:`.current_arbiter` - :class:`CurrentArbiter`: the one current a charger gets from the
+  user's limit, the plan and the site budget.
 """
 
 from .access import LEARNED_TAG_GRACE, REMOTE_START_WINDOW, AccessControl, Outcome
@@ -53,6 +55,13 @@ from .cost import (
     round_money,
 )
 from .cost_records import CostReason, CostRecord
+from .current_arbiter import (
+    ArbiterSettings,
+    CurrentArbiter,
+    CurrentDecision,
+    LimitSource,
+    SendLimit,
+)
 from .energy import (
     ConnectorMeter,
     LifetimeCounter,
@@ -253,6 +262,7 @@ __all__ = [
     "AdmissionGate",
     "Anomaly",
     "AnomalyKind",
+    "ArbiterSettings",
     "AuditEntry",
     "AuditLog",
     "AuditSource",
@@ -275,6 +285,8 @@ __all__ = [
     "CostLineKind",
     "CostReason",
     "CostRecord",
+    "CurrentArbiter",
+    "CurrentDecision",
     "Decision",
     "DecisionReason",
     "DemandPricing",
@@ -291,6 +303,7 @@ __all__ = [
     "LearnedTag",
     "LifetimeCounter",
     "LifetimeRecord",
+    "LimitSource",
     "ListDiff",
     "Listeners",
     "LocalListPlan",
@@ -323,6 +336,7 @@ __all__ = [
     "Remove",
     "RowFailure",
     "SendCommand",
+    "SendLimit",
     "Session",
     "SessionCost",
     "SessionEngine",

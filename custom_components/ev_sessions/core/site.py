@@ -40,9 +40,11 @@ from custom_components.ev_sessions.chargers.events import (
     ChargerInfo,
     ChargerNotConnectedError,
     ClearAuthorizationCache,
+    ClearLimits,
     CommandResult,
     GetAuthorizationListVersion,
     SetChargerPassword,
+    SetCurrentLimit,
     StartCharging,
     StatusChanged,
     StopCharging,
@@ -55,6 +57,7 @@ from .audit import AuditLog
 from .charger_policy import AuthorizationPolicy, Decision, policy_change_needs_cache_clear
 from .cost import SessionCost
 from .cost_records import CostRecord
+from .current_arbiter import CurrentArbiter
 from .engine import SessionEngine
 from .listeners import KeyedListeners, Listeners, Remove
 from .local_lists import LocalListState
@@ -177,6 +180,9 @@ class ChargingSite:
         # First listener: untagged sessions are attributed before anyone else hears of them.
         engine.session_events.add(self._on_session_event)
         engine.closed_slots.add(self.pricer.slot_closed)
+        #: The current each charger gets: the smallest wish of the user, the plan and the site
+        #: budget (see :mod:`.current_arbiter`).
+        self.current = CurrentArbiter(self._send_limit, clock=clock)
 
     async def async_start(self) -> None:
         """Load the local-list versions and start the audit log."""
@@ -192,6 +198,7 @@ class ChargingSite:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self.current.async_stop()
         await self.pricer.async_stop()
         await self.audit.async_stop()
 
@@ -422,6 +429,7 @@ class ChargingSite:
         if link.gate is not None:
             self._pin_identity(charger_id, event.info)
             self._admitted(charger_id)
+        self.current.reapply(charger_id)
 
     def _on_session_event(self, event: SessionEvent) -> None:
         """A session that starts without a member goes to the charger's member (a tag that
@@ -766,10 +774,17 @@ class ChargingSite:
 
     # ------------------------------------------------------------------ tasks
 
+    async def _send_limit(self, charger_id: str, amps: float | None) -> CommandResult:
+        """The arbiter's way to a charger: a whole-charger limit, or clearing ours."""
+        if amps is None:
+            return await self.async_execute(charger_id, ClearLimits(connector_id=0))
+        return await self.async_execute(charger_id, SetCurrentLimit(connector_id=0, limit_a=amps))
+
     async def async_wait_idle(self) -> None:
-        """Return once no background work (list sync, password, cache clear) is running."""
+        """Return once no background work (list sync, password, cache clear, limits) runs."""
         while pending := [task for task in self._tasks if not task.done()]:
             await asyncio.gather(*pending, return_exceptions=True)
+        await self.current.async_wait_idle()
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run ``work`` in the background until done or :meth:`async_stop` (started at once,
