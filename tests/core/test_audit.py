@@ -181,6 +181,45 @@ async def test_failed_flush_keeps_entries_and_queue_is_bounded(tmp_path: Path) -
         await store.async_close()
 
 
+async def test_a_refused_row_is_quarantined_not_retried_and_the_queue_stays_bounded(
+    tmp_path: Path,
+) -> None:
+    """A row the database refuses for its data (a tag with a lone surrogate) is quarantined
+    and the others written; it does not block the queue. After an outage the re-queued batch
+    and what came meanwhile stay within the cap."""
+    store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")
+    log = AuditLog(store, max_pending=4)
+    log.record(entry(0))
+    log.record(replace(entry(1), id_tag="\udc80"))
+    log.record(entry(2))
+    with pytest.raises(Exception, match="not open"):
+        await log.async_flush()  # the database is away: all three kept
+    for minute in range(3, 6):
+        log.record(entry(minute))
+    assert (log.pending, log.dropped) == (4, 2)
+    # an outage with a full queue: the batch goes back, and nothing grows past the cap
+    with pytest.raises(Exception, match="not open"):
+        await log.async_flush()
+    log.record(entry(6))
+    assert (log.pending, log.dropped) == (4, 3)
+    await store.async_open()
+    try:
+        log = AuditLog(store)
+        log.record(entry(7))
+        log.record(replace(entry(8), id_tag="\udc80"))
+        log.record(entry(9))
+        assert await log.async_flush() == 2
+        assert log.refused == 1
+        assert log.pending == 0
+        assert [r.at for r in await log.async_query()] == [at(9), at(7)]
+        [kept] = await store.async_quarantined()
+        assert kept.kind == "audit"
+        assert at(8).isoformat() in kept.key
+        assert await log.async_flush() == 0  # not retried
+    finally:
+        await store.async_close()
+
+
 async def test_reattribution_of_open_and_stored_sessions(tmp_path: Path) -> None:
     """The session moves to the new member and the audit row says who, when, from and to."""
     store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")

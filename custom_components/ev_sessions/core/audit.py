@@ -125,6 +125,8 @@ class AuditLog:
         self.max_pending = max_pending
         #: Entries dropped because the queue was full (database unavailable for long).
         self.dropped = 0
+        #: Entries the database refused for their data (quarantined, see ``storage``).
+        self.refused = 0
         self._pending: deque[AuditEntry] = deque()
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
@@ -137,12 +139,8 @@ class AuditLog:
 
     def record(self, entry: AuditEntry) -> None:
         """Queue an entry (synchronous, no I/O)."""
-        if len(self._pending) >= self.max_pending:
-            self._pending.popleft()
-            if self.dropped == 0:
-                _LOGGER.warning("Audit log queue full; dropping the oldest entries")
-            self.dropped += 1
         self._pending.append(entry)
+        self._trim()
         _LOGGER.debug(
             "Audit %s %s tag %s -> %s (%s)",
             entry.source,
@@ -175,11 +173,26 @@ class AuditLog:
                 return 0
             self._pending.clear()
             try:
-                await self.store.async_save_audit(batch)
+                refused = await self.store.async_save_audit(batch)
             except BaseException:
+                # Back in front, in order; entries recorded meanwhile still count to the cap.
                 self._pending.extendleft(reversed(batch))
+                self._trim()
                 raise
-            return len(batch)
+            # Rows the database refused for their data are quarantined, never retried forever.
+            self.refused += len(refused)
+            return len(batch) - len(refused)
+
+    def _trim(self) -> None:
+        """Drop the oldest entries beyond :attr:`max_pending`."""
+        excess = len(self._pending) - self.max_pending
+        if excess <= 0:
+            return
+        if self.dropped == 0:
+            _LOGGER.warning("Audit log queue full; dropping the oldest entries")
+        for _ in range(excess):
+            self._pending.popleft()
+        self.dropped += excess
 
     async def async_start(self) -> None:
         """Start the background flush loop (idempotent)."""

@@ -323,10 +323,38 @@ class SessionStore:
 
     # ------------------------------------------------------------------ audit log
 
-    async def async_save_audit(self, entries: Sequence[AuditEntry]) -> None:
-        """Append audit rows in one transaction."""
-        if entries:
-            await self._run(self._write, audit_rows.insert_entries, entries)
+    async def async_save_audit(self, entries: Sequence[AuditEntry]) -> list[RowFailure]:
+        """Append audit rows in one transaction; a row the database refuses does not stop the
+        others (like :meth:`async_save_rows`: written one by one, the refused ones quarantined
+        and returned). :class:`StorageError` when the database itself refuses writes."""
+        if not entries:
+            return []
+        return await self._run(self._save_audit_rows, entries)
+
+    def _save_audit_rows(self, entries: Sequence[AuditEntry]) -> list[RowFailure]:
+        try:
+            self._write(audit_rows.insert_entries, entries)
+        except Exception as err:
+            if fault_of(err) is not StorageFault.ROW:
+                raise
+            _LOGGER.warning("A batch of ev_sessions audit rows failed (%s); row by row", err)
+        else:
+            return []
+        failures: list[RowFailure] = []
+        now = datetime.now(UTC)
+        for entry in entries:
+            try:
+                self._write(audit_rows.insert_entries, [entry])
+            except Exception as err:
+                if fault_of(err) is not StorageFault.ROW:
+                    raise
+                key = f"{entry.at.isoformat()} {entry.charger_id}"
+                failure = RowFailure(kind="audit", key=key, error=f"{type(err).__name__}: {err}")
+                failures.append(failure)
+                if quarantine(self.engine, failure, functools.partial(asdict, entry), now):
+                    self.commits += 1
+        return failures
+
 
     async def async_query_audit(
         self,
