@@ -355,7 +355,6 @@ class SessionStore:
                     self.commits += 1
         return failures
 
-
     async def async_query_audit(
         self,
         *,
