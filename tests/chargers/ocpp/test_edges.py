@@ -29,6 +29,7 @@ from custom_components.ev_sessions.chargers.events import (
     TransactionEnded,
     TransactionStarted,
 )
+from custom_components.ev_sessions.chargers.ocpp.connection import MAX_CALLS_IN_FLIGHT as MAX
 from custom_components.ev_sessions.chargers.ocpp.v201 import split_key, variable_key
 from simulators.ocpp import demo as run_demo
 
@@ -39,6 +40,42 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 def call(unique_id: str, action: str, payload: object) -> str:
     return json.dumps([2, unique_id, action, payload])
+
+
+class SlowHandler(RecordingHandler):
+    """A hub whose authorization waits until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def authorize(self, request: AuthorizationRequest) -> AuthorizationResult:
+        await self.release.wait()
+        return await super().authorize(request)
+
+
+async def test_requests_awaiting_an_answer_are_capped() -> None:
+    """A charger that floods requests without waiting for answers gets a CALLERROR for those
+    beyond the cap at once (no work, nothing queued); the ones in flight are answered."""
+    async with (
+        running_server(SlowHandler()) as (server, handler),
+        charge_point(server, "CP1") as cp,
+    ):
+        assert isinstance(handler, SlowHandler)
+        frames = [call(f"a{n}", "Authorize", {"idTag": f"T{n}"}) for n in range(MAX + 3)]
+        pending = [asyncio.ensure_future(cp.send_raw(frame)) for frame in frames]
+        await wait_until(lambda: sum(task.done() for task in pending) == 3)
+        refused = [task.result() for task in pending if task.done()]
+        assert all(reply is not None and reply[0] == 4 for reply in refused)
+        assert {reply[2] for reply in refused if reply} == {"GenericError"}
+        handler.release.set()
+        replies = await asyncio.gather(*pending)
+        answered = [reply for reply in replies if reply is not None and reply[0] == 3]
+        assert len(answered) == MAX
+        assert all(reply[2]["idTagInfo"]["status"] == "Accepted" for reply in answered)
+        assert "calls_in_flight" in server.charger_diagnostics("CP1")["deviations"]
+        # once answered, the charger may ask again
+        assert (await cp.send_raw(call("b", "Authorize", {"idTag": "T"})) or [])[0] == 3
 
 
 class FailingHandler(RecordingHandler):

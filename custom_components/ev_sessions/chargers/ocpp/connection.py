@@ -72,6 +72,9 @@ MAX_DEVIATION_KINDS = 200
 MAX_ISSUED_IDS = 10_000
 #: Kinds and details of deviations are cut to this length (they quote what the charger sent).
 MAX_DEVIATION_TEXT = 200
+#: At most this many of a charger's CALLs are being answered at once (OCPP-J allows one at a
+#: time; a few are tolerated). More are answered with a CALLERROR at once, without work.
+MAX_CALLS_IN_FLIGHT = 8
 _UNIQUE_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"]{1,64})"')
 
 
@@ -185,6 +188,8 @@ class OcppConnection:
         self.settings = context.settings
         self.charger_id = state.charger_id
         self._pending: dict[str, asyncio.Future[Payload]] = {}
+        #: The charger's CALLs being answered in the background (see MAX_CALLS_IN_FLIGHT).
+        self._answering = 0
         self._call_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -604,8 +609,15 @@ class OcppConnection:
                 self._resume()  # an accepted charger sending anything but a boot is back
         try:
             checked = self._validate(action, payload)
+            if self._answering >= MAX_CALLS_IN_FLIGHT:
+                self.deviate(
+                    "calls_in_flight",
+                    f"more than {MAX_CALLS_IN_FLIGHT} requests awaiting an answer",
+                )
+                raise _RejectedError("GenericError", "too many requests awaiting an answer")
             result = getattr(self, method)(checked, received)
             if inspect.isawaitable(result):
+                self._answering += 1
                 self.spawn(self._answer_later(unique_id, action, result))
                 return
         except CallRejectedError as rejected:
@@ -644,6 +656,12 @@ class OcppConnection:
         return repaired
 
     async def _answer_later(self, unique_id: str, action: str, pending: Awaitable[Any]) -> None:
+        try:
+            await self._answer_when_done(unique_id, action, pending)
+        finally:
+            self._answering -= 1
+
+    async def _answer_when_done(self, unique_id: str, action: str, pending: Awaitable[Any]) -> None:
         try:
             result = await pending
         except asyncio.CancelledError:
