@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant, callback
@@ -27,6 +27,9 @@ from .core import (
 from .hub import Hub
 from .price_feed import PriceFeed
 
+if TYPE_CHECKING:
+    from .statistics import MemberStatistics
+
 
 @dataclass(slots=True)
 class HubRuntimeData:
@@ -39,6 +42,8 @@ class HubRuntimeData:
     #: The site's prices from the configured price source.
     price_feed: PriceFeed
     stop_callbacks: list[Callable[[], Any]] = field(default_factory=list)
+    #: The members' long-term statistics in the recorder.
+    member_statistics: MemberStatistics | None = None
     closed: bool = False
     #: The running (or finished) shutdown, shared by whoever asks for it.
     shutdown: asyncio.Future[None] | None = None

@@ -44,6 +44,7 @@ from .members import member_by_id_or_name
 from .number import async_set_current_limit
 from .serialize import SESSION_CSV_FIELDS, session_summary
 from .setup_charger import loaded_hub
+from .statistics import async_members_changed
 
 ATTR_DEVICE_ID = "device_id"
 ATTR_CONNECTOR = "connector"
@@ -354,6 +355,8 @@ async def _reattribute(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"session_id": call.data[ATTR_SESSION_ID]},
         ) from err
     await hub.site.audit.async_flush()
+    if entry is not None:
+        async_members_changed(call.hass, (entry.previous_member_id, member_id))
     return {
         "changed": entry is not None,
         "from_member_id": entry.previous_member_id if entry else None,
