@@ -33,6 +33,7 @@ _TAG_FIELDS = {
     "status": {
         "required": False,
         "selector": {"select": {"options": ["active", "blocked"], "translation_key": "tag_status"}},
+        "default": "active",  # the dialog preselects it for a new tag
     },
     "expires_at": {"required": False, "selector": {"date": {}}},
 }
