@@ -68,7 +68,6 @@ from .core import (
 from .events_bridge import async_forward_session_events
 from .hub import Hub
 from .member_notify import async_notify_members
-from .member_notify import async_notify_members
 from .members import member_subentries
 from .price_feed import PriceFeed, only_price_options_changed, price_config
 from .statistics import MemberStatistics
@@ -225,7 +224,6 @@ async def _async_wire_hub(
 
     runtime.stop_callbacks.append(site.pricer.recorded.add(cost_recorded))
     runtime.stop_callbacks.append(async_forward_session_events(hass, hub, figures, members))
-    runtime.stop_callbacks.append(async_notify_members(hass, hub))
     runtime.stop_callbacks.append(async_notify_members(hass, hub))
     runtime.member_statistics = MemberStatistics(hass, entry, hub)
     runtime.stop_callbacks.append(runtime.member_statistics.async_start())
