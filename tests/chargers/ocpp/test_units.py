@@ -168,8 +168,17 @@ def test_lenient_repair_rules() -> None:
         "missing_property:StatusNotification.errorCode",
         "enum_case:StatusNotification.status",
         "number_for_string:StatusNotification.vendorErrorCode",
-        "unknown_property:StatusNotification.extra",
+        "unknown_property:StatusNotification.payload",
     }
+    # invented property names never become deviation kinds of their own: one per object
+    invented = {f"x{n}": n for n in range(500)}
+    _, deviations = repair(
+        {"connectorId": 1, "status": "Available", "errorCode": "NoError", **invented},
+        definition,
+        "StatusNotification",
+    )
+    assert [d.kind for d in deviations] == ["unknown_property:StatusNotification.payload"]
+    assert "and 495 more" in deviations[0].detail
     with pytest.raises(Unusable) as error:
         repair({"connectorId": True, "status": "Available"}, definition, "StatusNotification")
     assert error.value.rule == "type"

@@ -112,6 +112,7 @@ class _Repairer:
         properties: dict[str, Any] = node.get("properties", {})
         result: dict[str, Any] = {}
         dropped: set[str] = set()
+        unknown: list[str] = []
         for key, item in value.items():
             sub_path = f"{path}.{key}" if path else key
             if key in properties:
@@ -127,8 +128,15 @@ class _Repairer:
                 result[key] = self.walk(item, properties[key], sub_path, key)
             else:
                 if node.get("additionalProperties") is False:
-                    self.note("unknown_property", sub_path, "not in the schema, ignored")
+                    unknown.append(key)
                 result[key] = item
+        if unknown:
+            # One deviation per object, named by the schema's path: a charger's invented
+            # property names never become deviation kinds of their own.
+            names = _short(unknown[:5]) + (
+                f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            )
+            self.note("unknown_property", path or "payload", f"{names} not in the schema, ignored")
         for key in node.get("required", ()):
             if key not in result and key not in dropped:
                 sub_path = f"{path}.{key}" if path else key
