@@ -768,6 +768,57 @@ async def test_deviation_details_and_issued_ids_are_bounded() -> None:
     assert handler is not None
 
 
+async def test_unsolicited_reports_cannot_grow_the_stored_configuration_without_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 2.0.1 station sending report after report of invented variables: the configuration
+    kept stops at the cap (known variables still update), reported once as a deviation."""
+    from custom_components.ev_sessions.chargers.ocpp import v201
+
+    monkeypatch.setattr(v201, "MAX_CONFIGURATION_KEYS", 50)
+    async with (
+        running_server() as (server, _handler),
+        charge_point(server, "CS1", version="2.0.1") as cp,
+    ):
+        known = len(server.charger_diagnostics("CS1")["configuration"])
+
+        def report(request: int, names: range, value: str) -> dict[str, Any]:
+            return {
+                "requestId": request,
+                "generatedAt": stamp(),
+                "seqNo": 0,
+                "tbc": False,
+                "reportData": [
+                    {
+                        "component": {"name": "Junk"},
+                        "variable": {"name": f"V{n}"},
+                        "variableAttribute": [{"value": value}],
+                        "variableCharacteristics": {
+                            "dataType": "string",
+                            "valuesList": "a,b",
+                            "supportsMonitoring": False,
+                        },
+                    }
+                    for n in names
+                ],
+            }
+
+        for request in range(3):
+            start = request * 40
+            frame = call(
+                f"r{request}", "NotifyReport", report(90 + request, range(start, start + 40), "1")
+            )
+            assert await cp.send_raw(frame) == [3, f"r{request}", {}]
+        diagnostics = server.charger_diagnostics("CS1")
+        assert len(diagnostics["configuration"]) == 50
+        assert "configuration_full" in diagnostics["deviations"]
+        # a variable already kept is still updated
+        frame = call("u", "NotifyReport", report(99, range(1), "2"))
+        assert await cp.send_raw(frame) == [3, "u", {}]
+        assert server.charger_diagnostics("CS1")["configuration"]["Junk.V0"] == "2"
+        assert known < 50
+
+
 async def test_a_frame_over_the_size_limit_closes_only_that_connection() -> None:
     """A frame larger than ``max_frame_bytes`` ends the sender's connection (close 1009); the
     hub goes on serving the other chargers."""

@@ -77,6 +77,8 @@ TRIGGERS = frozenset(
 #: BasicAuthPassword is a passwordString of 16 to 40 characters.
 PASSWORD_LENGTH = (16, 40)
 _report_ids = itertools.count(1)
+#: At most this many configuration variables (and value lists) are kept per station.
+MAX_CONFIGURATION_KEYS = 5_000
 
 
 def id_token_info(result: AuthorizationResult, token_type: str) -> Payload:
@@ -330,13 +332,17 @@ class V201Connection(CommandConnection):
             characteristics = item.get("variableCharacteristics")
             if isinstance(characteristics, dict):
                 allowed = characteristics.get("valuesList")
-                if isinstance(allowed, str):
+                if isinstance(allowed, str) and (
+                    key in self.state.values_lists
+                    or len(self.state.values_lists) < MAX_CONFIGURATION_KEYS
+                ):
                     self.state.values_lists[key] = frozenset(
                         value.strip() for value in allowed.split(",") if value.strip()
                     )
             evse = component.get("evse")
             if isinstance(evse, dict) and isinstance(evse.get("id"), int):
                 self._report_evses = max(self._report_evses, evse["id"])
+        values = self._within_cap(values)
         self.state.configuration.update(values)
         if not payload.get("tbc", False):
             self._learn_evses()
@@ -346,6 +352,21 @@ class V201Connection(CommandConnection):
             if not payload.get("tbc", False) and not waiting[1].done():
                 waiting[1].set_result(None)
         return {}
+
+    def _within_cap(self, values: dict[str, str | None]) -> dict[str, str | None]:
+        """``values`` without the new keys beyond :data:`MAX_CONFIGURATION_KEYS` (reports, also
+        unsolicited ones, cannot grow the stored configuration without end)."""
+        known = self.state.configuration
+        room = MAX_CONFIGURATION_KEYS - len(known)
+        new = [key for key in values if key not in known]
+        if len(new) <= room:
+            return values
+        dropped = set(new[max(room, 0) :])
+        self.deviate(
+            "configuration_full",
+            f"more than {MAX_CONFIGURATION_KEYS} variables reported; {len(dropped)} ignored",
+        )
+        return {key: value for key, value in values.items() if key not in dropped}
 
     def _learn_evses(self) -> None:
         """At the end of a report: the EVSEs in it are the station's (the connector bound)."""
