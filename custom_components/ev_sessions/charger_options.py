@@ -15,7 +15,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
-from .chargers.modbus.register_map import Quantity, RegisterMap
+from .chargers.modbus.register_map import LifetimeSource, Quantity, RegisterMap
 from .const import CONF_CHARGER_ID, CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_CHARGER, ENTRY_TYPE_HUB
 from .price_feed import PriceSourceKind, price_config
 
@@ -84,6 +84,18 @@ def has_tag_source(entry: ConfigEntry) -> bool:
     """Whether the charger can report tags: OCPP chargers can; a Modbus one if it maps RFID."""
     profile = _profile(entry)
     return profile is None or Quantity.RFID in profile.values
+
+
+def has_meter_register(entry: ConfigEntry) -> bool:
+    """Whether the charger reports its own lifetime meter: OCPP chargers do (the
+    Energy.Active.Import.Register); a Modbus one if its profile maps a lifetime register (a
+    profile with only a session register gets a counter built by the hub, not the charger's)."""
+    profile = _profile(entry)
+    if profile is None:
+        return True
+    return (
+        Quantity.ENERGY_TOTAL_WH in profile.values and profile.lifetime is LifetimeSource.REGISTER
+    )
 
 
 def phase_count(entry: ConfigEntry) -> int:

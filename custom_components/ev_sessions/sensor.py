@@ -29,7 +29,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .charger_options import has_tag_source, hub_config_entry, phase_count, prices_configured
+from .charger_options import (
+    has_meter_register,
+    has_tag_source,
+    hub_config_entry,
+    phase_count,
+    prices_configured,
+)
 from .chargers.events import ConnectorState
 from .const import CONF_ENTRY_TYPE, ENTRY_TYPE_HUB
 from .coordinator import ChargerConfigEntry, HubConfigEntry, SiteData
@@ -239,6 +245,19 @@ LAST_TAG = SensorEntityDescription(
     entity_registry_enabled_default=False,
 )
 LAST_MEMBER = SensorEntityDescription(key="last_member", translation_key="last_member")
+
+#: The charger's own meter (its lifetime register, e.g. OCPP Energy.Active.Import.Register),
+#: as read: for comparing with the lifetime energy HA counts from its first sight. No state
+#: class: the lifetime energy is the one for statistics and the Energy dashboard.
+METER_READING = ConnectorSensorDescription(
+    key="meter_reading",
+    translation_key="meter_reading",
+    device_class=SensorDeviceClass.ENERGY,
+    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+    suggested_display_precision=3,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    value_fn=lambda v: None if v.energy_register_wh is None else v.energy_register_wh / 1000,
+)
 
 LIFETIME_ENERGY = SensorEntityDescription(
     key="lifetime_energy",
@@ -461,6 +480,8 @@ def _setup_charger_sensors(
     descriptions = [
         _in_currency(hass, d) for d in CONNECTOR_SENSORS if d.key not in skipped | _COST_KEYS
     ]
+    if has_meter_register(charger_entry):
+        descriptions.append(METER_READING)
     charger_sensors: list[SensorEntity] = [
         LifetimeEnergySensor(charger_entry, LIFETIME_ENERGY, engine),
         ChargerValueSensor(charger_entry, LAST_MEMBER, lambda: _last_member(hub, link)),
