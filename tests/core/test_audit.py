@@ -323,7 +323,7 @@ async def test_migration_from_schema_v2(tmp_path: Path) -> None:
     store = SessionStore(f"sqlite:///{path}")
     try:
         await store.async_open()
-        assert await store.async_schema_version() == SCHEMA_VERSION == 6
+        assert await store.async_schema_version() == SCHEMA_VERSION == 7
         old = await store.async_get("s-1")
         assert old is not None
         assert (old.member_id, old.energy_wh) == ("anna", 4200)
@@ -343,7 +343,7 @@ async def test_migration_from_schema_v2(tmp_path: Path) -> None:
     again = SessionStore(f"sqlite:///{path}")  # opening a current database changes nothing
     try:
         await again.async_open()
-        assert await again.async_schema_version() == 6
+        assert await again.async_schema_version() == 7
     finally:
         await again.async_close()
 

@@ -182,7 +182,7 @@ async def test_migration_from_schema_v1(tmp_path: Path) -> None:
     store = SessionStore(f"sqlite:///{path}")
     try:
         await store.async_open()
-        assert await store.async_schema_version() == SCHEMA_VERSION == 6
+        assert await store.async_schema_version() == SCHEMA_VERSION == 7
         old = await store.async_get("old-1")
         assert old is not None
         assert old.anomalies == []

@@ -132,7 +132,7 @@ async def test_migration_from_schema_4_carries_sessions_over(harness: Harness) -
     store = SessionStore(harness.url)
     try:
         await store.async_open()
-        assert await store.async_schema_version() == SCHEMA_VERSION == 6
+        assert await store.async_schema_version() == SCHEMA_VERSION == 7
         ended = await store.async_get("ended")
         assert ended is not None
         assert ended.profile == ENDED

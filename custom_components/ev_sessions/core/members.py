@@ -123,7 +123,9 @@ class Member:
 
     ``group_id_tag`` is the OCPP parent id tag reported for every tag of the member (a family or
     company card grouping several cards: a charger lets any tag of the group stop a transaction
-    started by another). ``tariff_group`` ``None`` means the default tariff.
+    started by another). ``tariff_group`` ``None`` means the default tariff. ``paying``
+    marks a member who pays for charging (a tenant, an employee): their bills count as the
+    site's revenue, as guests' do (:mod:`.billing`).
     """
 
     id: str
@@ -133,6 +135,7 @@ class Member:
     group_id_tag: str | None = None
     tariff_group: str | None = None
     notify_targets: tuple[str, ...] = ()
+    paying: bool = False
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, tz: tzinfo = UTC) -> Member:
@@ -178,6 +181,7 @@ class Member:
             group_id_tag=group,
             tariff_group=_optional_text(data.get("tariff_group"), "tariff_group"),
             notify_targets=tuple(_text(t, "notify_targets") for t in targets),
+            paying=bool(data.get("paying", False)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,6 +193,7 @@ class Member:
             "group_id_tag": self.group_id_tag,
             "tariff_group": self.tariff_group,
             "notify_targets": list(self.notify_targets),
+            "paying": self.paying,
             "tags": [tag.to_dict() for tag in self.tags],
         }
 

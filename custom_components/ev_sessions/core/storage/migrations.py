@@ -22,6 +22,9 @@ from .profile_rows import write_chunks
 from .schema import (
     SCHEMA_VERSION,
     audit_table,
+    bill_counters_table,
+    bill_items_table,
+    bills_table,
     local_list_table,
     metadata,
     prices_table,
@@ -131,6 +134,18 @@ def _migrate_5_to_6(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE auth_audit ADD COLUMN detail TEXT"))
 
 
+def _migrate_6_to_7(conn: Connection) -> None:
+    """Schema 7 stores monthly bills, their items and number counters, and indexes the end of
+    sessions (a session is billed in the month it ended)."""
+    bills_table.create(conn, checkfirst=True)
+    bill_items_table.create(conn, checkfirst=True)
+    bill_counters_table.create(conn, checkfirst=True)
+    indexes = {index["name"] for index in inspect(conn).get_indexes("sessions")}
+    for index in sessions_table.indexes:
+        if index.name == "ix_sessions_unplugged" and index.name not in indexes:
+            index.create(conn)
+
+
 #: ``MIGRATIONS[n]`` upgrades schema ``n`` to ``n + 1``.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2,
@@ -138,6 +153,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     3: _migrate_3_to_4,
     4: _migrate_4_to_5,
     5: _migrate_5_to_6,
+    6: _migrate_6_to_7,
 }
 
 

@@ -23,7 +23,11 @@ Schema history:
    power profile, appended per flush; ``sessions.profile`` keeps only the last point) and
    ``prices`` (price intervals as they were known, every version kept);
 6. ``session_costs`` (every recorded cost of a session with its reason, append-only; the
-   session row's ``cost``/``tariff`` carry the one in force) and ``auth_audit.detail``.
+   session row's ``cost``/``tariff`` carry the one in force) and ``auth_audit.detail``;
+7. ``bills`` (issued monthly bills with the exact lines they showed, immutable but for the paid
+   status), ``bill_items`` (each line and correction of a bill, per session and member, for
+   corrections and revenue), ``bill_counters`` (the last bill number per year) and the index
+   ``ix_sessions_unplugged`` (a session is billed in the month it ended).
 """
 
 from __future__ import annotations
@@ -43,13 +47,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
 from custom_components.ev_sessions.core.model import as_utc
 
 #: The schema this code writes.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -107,6 +112,7 @@ sessions_table = Table(
     Index("ix_sessions_plugged", "plugged_in_at"),
     Index("ix_sessions_member", "member_id"),
     Index("ix_sessions_open", "is_open"),
+    Index("ix_sessions_unplugged", "unplugged_at"),  # schema 7
 )
 
 lifetime_table = Table(
@@ -214,4 +220,54 @@ session_costs_table = Table(
     Column("note", Text),
     Column("user_id", String(255)),
     Index("ix_session_costs_session", "session_id", "id"),
+)
+
+bills_table = Table(
+    "bills",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),  # "2027-0001"
+    Column("year", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("period", String(7), nullable=False),  # "2026-12", the local month billed
+    Column("member_id", String(255), nullable=False),
+    Column("member_name", String(255), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("paid_at", UTCDateTime),  # the only column changed after issue
+    Column("currency", String(8), nullable=False),
+    Column("energy_wh", BigInteger, nullable=False),
+    Column("total", String(40), nullable=False),  # a decimal string
+    Column("paying", Boolean, nullable=False),
+    Column("data", Text, nullable=False),  # Bill.to_dict() as JSON: the exact lines shown
+    UniqueConstraint("period", "member_id", name="uq_bills_period_member"),
+    UniqueConstraint("year", "seq", name="uq_bills_year_seq"),
+    Index("ix_bills_member", "member_id", "period"),
+)
+
+bill_items_table = Table(
+    "bill_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bill_id", Integer, nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("kind", String(8), nullable=False),  # line, credit, debit
+    Column("session_id", String(36), nullable=False),
+    Column("member_id", String(255), nullable=False),
+    Column("charger_id", String(255), nullable=False),
+    Column("period", String(7), nullable=False),  # the bill's period
+    Column("session_period", String(7), nullable=False),  # the month the session ended in
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("energy_wh", BigInteger, nullable=False),  # signed
+    Column("amount_excl_vat", String(40), nullable=False),  # signed decimal strings
+    Column("vat", String(40), nullable=False),
+    Column("total", String(40), nullable=False),
+    Index("ix_bill_items_session", "session_id"),
+    Index("ix_bill_items_session_period", "session_period"),
+)
+
+bill_counters_table = Table(
+    "bill_counters",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last", Integer, nullable=False),
 )

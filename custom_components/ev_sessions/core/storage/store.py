@@ -28,13 +28,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, update
 
 from custom_components.ev_sessions.core.audit import AuditEntry, AuditSource
+from custom_components.ev_sessions.core.bills import Bill, BilledSession, Month
 from custom_components.ev_sessions.core.cost_records import CostRecord
 from custom_components.ev_sessions.core.local_lists import LocalListRecord
 from custom_components.ev_sessions.core.model import Session
 from custom_components.ev_sessions.core.prices import PriceInterval
 from custom_components.ev_sessions.core.slots import EnergySlot
 
-from . import audit_rows, cost_rows, local_list_rows, price_rows, slot_rows
+from . import audit_rows, bill_rows, cost_rows, local_list_rows, price_rows, slot_rows
 from .errors import StorageError, StorageFault, fault_of, guard
 from .lifetimes import LifetimeRecord, load_lifetimes, write_lifetime, write_lifetimes
 from .migrations import current_version, migrate
@@ -320,6 +321,69 @@ class SessionStore:
     async def async_charger_cost_totals(self) -> dict[tuple[str, str], Decimal]:
         """Per (charger, currency): the sum of the costs in force of its sessions."""
         return await self._run(self._read, cost_rows.charger_cost_totals)
+
+    # ------------------------------------------------------------------ bills (schema 7)
+
+    async def async_month_sessions(
+        self, start: datetime, end: datetime
+    ) -> tuple[list[BilledSession], dict[str, CostRecord]]:
+        """Sessions ended in ``[start, end)`` and the cost in force of each that has one."""
+        return await self._run(self._read, bill_rows.month_data, start, end)
+
+    async def async_correction_state(self) -> bill_rows.CorrectionState:
+        """What corrections are worked out from (:func:`.bill_rows.correction_state`)."""
+        return await self._run(self._read, bill_rows.correction_state)
+
+    async def async_issue_bills(
+        self, bills: Sequence[Bill], issued_at: datetime, year: int
+    ) -> list[Bill]:
+        """Number previews (the next numbers of ``year``) and store them as issued, in one
+        transaction; the issued bills."""
+        return await self._run(self._write, bill_rows.insert_bills, bills, issued_at, year)
+
+    async def async_bills(
+        self,
+        *,
+        member_id: str | None = None,
+        period: Month | None = None,
+        year: int | None = None,
+        number: str | None = None,
+        unpaid: bool = False,
+        limit: int | None = None,
+    ) -> list[Bill]:
+        """Issued bills, newest first."""
+        return await self._run(
+            self._read,
+            functools.partial(
+                bill_rows.select_bills,
+                member_id=member_id,
+                period=period,
+                year=year,
+                number=number,
+                unpaid=unpaid,
+                limit=limit,
+            ),
+        )
+
+    async def async_billed_members(self, period: Month) -> set[str]:
+        """Members with an issued bill for ``period``."""
+        return await self._run(self._read, bill_rows.billed_members, period)
+
+    async def async_set_bill_paid(self, number: str, paid_at: datetime | None) -> Bill | None:
+        """Mark a bill paid at ``paid_at`` (``None``: unpaid); the bill, if it exists."""
+        return await self._run(self._write, bill_rows.set_paid, number, paid_at)
+
+    async def async_unpaid_totals(self) -> dict[tuple[str, str], Decimal]:
+        """Per (member, currency): the total of the unpaid bills."""
+        return await self._run(self._read, bill_rows.unpaid_totals)
+
+    async def async_bills_issued_between(self, start: datetime, end: datetime) -> int:
+        """How many bills were issued in ``[start, end)``."""
+        return await self._run(self._read, bill_rows.issued_between, start, end)
+
+    async def async_corrections_of_sessions_in(self, period: Month) -> Decimal:
+        """The sum of the corrections, on any bill, of sessions that ended in ``period``."""
+        return await self._run(self._read, bill_rows.corrections_of_sessions_in, period)
 
     # ------------------------------------------------------------------ audit log
 
