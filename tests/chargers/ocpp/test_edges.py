@@ -78,6 +78,46 @@ async def test_requests_awaiting_an_answer_are_capped() -> None:
         assert (await cp.send_raw(call("b", "Authorize", {"idTag": "T"})) or [])[0] == 3
 
 
+async def test_our_responses_are_checked_and_empty_ones_once_per_action(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Our own responses are checked against their schema (a bug of ours is logged, the
+    charger still answered); the empty response of a frequent message only once."""
+    from custom_components.ev_sessions.chargers.ocpp import connection, schemas
+
+    connection._EMPTY_REPLY_CHECKED.clear()
+    async with running_server() as (server, _handler), charge_point(server, "CP1") as cp:
+        frame = {"connectorId": 1, "meterValue": []}
+        assert await cp.send_raw(call("m1", "MeterValues", frame)) == [3, "m1", {}]
+        assert ("1.6", "MeterValues") in connection._EMPTY_REPLY_CHECKED
+        checked: list[str] = []
+        original = schemas.validator
+
+        def spy(version: str, action: str, *, response: bool = False) -> Any:
+            checked.append(action)
+            return original(version, action, response=response)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(schemas, "validator", spy)
+            assert await cp.send_raw(call("m2", "MeterValues", frame)) == [3, "m2", {}]
+            assert checked == ["MeterValues"]  # the request only, not our empty answer
+
+            def broken(version: str, action: str, *, response: bool = False) -> Any:
+                if not response:
+                    return original(version, action)
+
+                def refuse(_payload: object) -> None:
+                    raise schemas.SchemaError("broken on purpose")
+
+                return refuse
+
+            patch.setattr(schemas, "validator", broken)
+            reply = await cp.send_raw(call("h", "Heartbeat", {}))
+        assert reply is not None
+        assert reply[:2] == [3, "h"]
+        assert "our Heartbeat response is invalid" in caplog.text
+
+
 class FailingHandler(RecordingHandler):
     """A hub whose every callback raises."""
 

@@ -120,6 +120,9 @@ class CallRejectedError(Exception):
 
 _RejectedError = CallRejectedError
 
+#: (version, action) whose empty response passed its schema (see ``_check_reply``).
+_EMPTY_REPLY_CHECKED: set[tuple[str, str]] = set()
+
 
 def _refuse_constant(name: str) -> Any:
     """``json.loads`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON."""
@@ -677,18 +680,33 @@ class OcppConnection:
 
     async def _reply(self, unique_id: str, action: str, result: Payload | Reply) -> None:
         reply = result if isinstance(result, Reply) else Reply(result)
-        validate = schemas.validator(self.version, action, response=True)
-        if validate is not None:
-            try:
-                validate(reply.payload)
-            except schemas.SchemaError as error:  # a bug of ours: log loudly, answer anyway
-                _LOGGER.error("%s: our %s response is invalid: %s", self.charger_id, action, error)
+        self._check_reply(action, reply.payload)
         await self._send(CallResult(unique_id, reply.payload).to_json())
         if reply.after is not None:
             try:
                 reply.after()
             except Exception:  # answered already: a second answer would confuse the charger
                 _LOGGER.exception("%s: error after answering %s", self.charger_id, action)
+
+    def _check_reply(self, action: str, payload: Payload) -> None:
+        """Our response against its schema (a bug of ours: logged loudly, answered anyway).
+
+        The empty response most messages get (MeterValues, StatusNotification, ...) is checked
+        once per action, not for every frame.
+        """
+        empty = not payload
+        if empty and (self.version, action) in _EMPTY_REPLY_CHECKED:
+            return
+        validate = schemas.validator(self.version, action, response=True)
+        if validate is None:
+            return
+        try:
+            validate(payload)
+        except schemas.SchemaError as error:
+            _LOGGER.error("%s: our %s response is invalid: %s", self.charger_id, action, error)
+            return
+        if empty:
+            _EMPTY_REPLY_CHECKED.add((self.version, action))
 
     async def _send_error(self, unique_id: str, code: str, description: str) -> None:
         await self._send(CallError(unique_id, code, description, {}).to_json())

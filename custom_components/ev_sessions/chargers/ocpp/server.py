@@ -243,7 +243,7 @@ class OcppServer:
         """Bind and start accepting chargers."""
         if self._runner is not None:
             return
-        # The schema files are read once, off the event loop.
+        # The schema files are read and compiled once, off the event loop.
         await asyncio.get_running_loop().run_in_executor(None, load_schemas)
         app = web.Application()
         app.router.add_get(r"/{tail:[\s\S]*}", self._handle)  # any path, newlines too
