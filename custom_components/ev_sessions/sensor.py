@@ -645,7 +645,8 @@ class ChargerCostSensor(EvSessionsEntity, SensorEntity):
     @property
     def native_value(self) -> Decimal | None:
         """Unknown until a session of this charger was priced."""
-        total = self.coordinator.hub.site.pricer.charger_total(self.charger_id)
+        pricer = self.coordinator.hub.site.pricer
+        total = pricer.charger_total(self.charger_id, self.hass.config.currency)
         return total.total if total is not None else None
 
 

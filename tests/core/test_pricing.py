@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from custom_components.ev_sessions.chargers.events import ConnectorState
 from custom_components.ev_sessions.core import (
+    ChargerCost,
     ChargingSite,
     EngineSettings,
     SessionEngine,
@@ -96,12 +96,12 @@ type MakeRig = Callable[[], Awaitable[Rig]]
 
 
 @pytest.fixture
-async def make_rig(tmp_path: Path) -> AsyncIterator[MakeRig]:
+async def make_rig(new_db: Callable[..., str]) -> AsyncIterator[MakeRig]:
     made: list[Rig] = []
 
     async def make() -> Rig:
         clock = Clock()
-        store = SessionStore(f"sqlite:///{tmp_path / f'p{len(made)}.db'}")
+        store = SessionStore(new_db(f"p{len(made)}"))
         engine = SessionEngine(
             store,
             clock=clock,
@@ -169,8 +169,8 @@ async def test_a_multi_slot_session_is_priced_per_slot_and_recorded(make_rig: Ma
     assert (stored.cost, stored.tariff) == (BY_HAND, "SEK household")
     history = await rig.store.async_cost_history(session_id)
     assert [(r.reason, r.cost) for r in history] == [(CostReason.FINAL, cost)]
-    assert rig.site.pricer.charger_total(CP) is not None
-    assert rig.site.pricer.charger_total(CP).total == BY_HAND  # type: ignore[union-attr]
+    assert rig.site.pricer.charger_total(CP, "SEK") is not None
+    assert rig.site.pricer.charger_total(CP, "SEK").total == BY_HAND  # type: ignore[union-attr]
 
 
 async def test_prices_known_only_after_a_slot_closed_do_not_price_it(make_rig: MakeRig) -> None:
@@ -247,7 +247,28 @@ async def test_reprice_with_a_reason_is_recorded_and_audited(make_rig: MakeRig) 
         "user-1",
         "markup was configured twice: 5.69 -> 5.31 SEK",
     )
-    assert rig.site.pricer.charger_total(CP).total == Decimal("5.31")  # type: ignore[union-attr]
+    assert rig.site.pricer.charger_total(CP, "SEK").total == Decimal("5.31")  # type: ignore[union-attr]
+
+
+async def test_a_reprice_in_another_currency_moves_the_cost_between_totals(
+    make_rig: MakeRig,
+) -> None:
+    """A charger's totals are per currency: a session re-priced in EUR leaves the SEK total
+    and joins the EUR one; SEK and EUR amounts are never added together."""
+    rig = await make_rig()
+    await rig.site.async_prices_known([price(0, "1.00"), price(15, "2.00"), price(30, "0.50")])
+    rig.site.set_tariff(TARIFF)
+    session_id = rig.charge()
+    rig.unplug()
+    await rig.settle()
+    assert rig.site.pricer.charger_total(CP, "SEK") == ChargerCost(BY_HAND, "SEK")
+    assert rig.site.pricer.charger_total(CP, "EUR") is None
+    rig.site.set_tariff(Tariff(currency="EUR", fallback_price=Decimal("0.20"), vat_rate=Decimal(0)))
+    record = await rig.site.async_reprice(session_id, "the household pays in euro")
+    await rig.settle()
+    assert record.cost.currency == "EUR"
+    assert rig.site.pricer.charger_total(CP, "SEK") == ChargerCost(Decimal(0), "SEK")
+    assert rig.site.pricer.charger_total(CP, "EUR") == ChargerCost(record.cost.total, "EUR")
 
 
 async def test_repricings_of_one_session_take_turns(make_rig: MakeRig) -> None:
@@ -270,7 +291,7 @@ async def test_repricings_of_one_session_take_turns(make_rig: MakeRig) -> None:
     assert (first.cost.total, second.cost.total) == (Decimal("5.31"), Decimal("5.31"))
     history = await rig.store.async_cost_history(session_id)
     assert [r.note for r in history] == [None, "first", "second"]
-    assert rig.site.pricer.charger_total(CP).total == Decimal("5.31")  # type: ignore[union-attr]
+    assert rig.site.pricer.charger_total(CP, "SEK").total == Decimal("5.31")  # type: ignore[union-attr]
 
 
 async def test_an_estimated_price_is_replaced_by_the_real_one_once(make_rig: MakeRig) -> None:

@@ -165,7 +165,8 @@ class SessionPricer:
         self.tz: tzinfo = UTC
         self._series = PriceSeries()
         self._recorded: dict[str, SessionCost] = {}
-        self._charger_totals: dict[str, ChargerCost] = {}
+        #: Per (charger, currency): the sum of the costs in force of its sessions.
+        self._charger_totals: dict[tuple[str, str], Decimal] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: dict[str, CostReason] = {}
         #: One recording per session at a time (see :meth:`_async_record`).
@@ -182,8 +183,7 @@ class SessionPricer:
         known = await self._store.async_prices(start=now - KEEP_PRICES, end=now + KEEP_PRICES)
         self._series = PriceSeries(known)
         totals = await self._store.async_charger_cost_totals()
-        for (charger_id, currency), total in sorted(totals.items()):
-            self._charger_totals[charger_id] = ChargerCost(total, currency)
+        self._charger_totals = dict(totals)
 
     async def async_stop(self) -> None:
         """Let running pricings finish (they write to the store the engine closes later)."""
@@ -262,9 +262,11 @@ class SessionPricer:
         """The recorded cost of a session held in memory (recently recorded), if any."""
         return self._recorded.get(session_id)
 
-    def charger_total(self, charger_id: str) -> ChargerCost | None:
-        """The sum of the recorded costs of the charger's sessions (``None`` before any)."""
-        return self._charger_totals.get(charger_id)
+    def charger_total(self, charger_id: str, currency: str) -> ChargerCost | None:
+        """The sum of the recorded costs in ``currency`` of the charger's sessions (``None``
+        before any); sessions priced in another currency are never added in."""
+        total = self._charger_totals.get((charger_id, currency))
+        return None if total is None else ChargerCost(total, currency)
 
     def _open_sessions(self) -> list[Session]:
         """The sessions open now on every connector of the site."""
@@ -463,11 +465,13 @@ class SessionPricer:
     def _add_to_charger(
         self, charger_id: str, previous: CostRecord | None, cost: SessionCost
     ) -> None:
-        known = self._charger_totals.get(charger_id)
-        total = known.total if known is not None else Decimal(0)
-        if previous is not None and previous.cost.currency == cost.currency:
-            total -= previous.cost.total
-        self._charger_totals[charger_id] = ChargerCost(total + cost.total, cost.currency)
+        if previous is not None:
+            key = (charger_id, previous.cost.currency)
+            self._charger_totals[key] = self._charger_totals.get(key, Decimal(0)) - (
+                previous.cost.total
+            )
+        key = (charger_id, cost.currency)
+        self._charger_totals[key] = self._charger_totals.get(key, Decimal(0)) + cost.total
 
     def _audit_reprice(
         self, session: Session, record: CostRecord, previous: CostRecord | None
