@@ -98,11 +98,12 @@ def has_meter_register(entry: ConfigEntry) -> bool:
     )
 
 
-def phase_count(entry: ConfigEntry) -> int:
-    """Phases the charger measures: 1 for a Modbus profile that maps no L2/L3 value, else 3."""
+def phase_count(entry: ConfigEntry) -> int | None:
+    """Phases the charger measures: 1 for a Modbus profile that maps no L2/L3 value, else 3;
+    ``None`` for an OCPP charger (known once it reports a value of the second or third phase)."""
     profile = _profile(entry)
     if profile is None:
-        return 3
+        return None
     l2_l3 = {
         Quantity.CURRENT_L2_A,
         Quantity.CURRENT_L3_A,

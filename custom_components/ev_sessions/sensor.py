@@ -25,6 +25,7 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -476,7 +477,9 @@ def _setup_charger_sensors(
     engine = charger_entry.runtime_data.hub.engine
     hub = charger_entry.runtime_data.hub
     link = charger_entry.runtime_data.link
-    skipped = _L2_L3_KEYS if phase_count(charger_entry) == 1 else frozenset()
+    phases = phase_count(charger_entry)
+    three_phase = phases == 3 or (phases is None and _l2_l3_registered(hass, charger_entry))
+    skipped = frozenset() if three_phase else _L2_L3_KEYS
     descriptions = [
         _in_currency(hass, d) for d in CONNECTOR_SENSORS if d.key not in skipped | _COST_KEYS
     ]
@@ -490,6 +493,9 @@ def _setup_charger_sensors(
         charger_sensors.append(ChargerValueSensor(charger_entry, LAST_TAG, lambda: _last_tag(link)))
     async_add_entities(charger_sensors)
     _add_connector_sensors(charger_entry, async_add_entities, descriptions)
+    if phases is None and not three_phase:
+        l2_l3 = [d for d in CONNECTOR_SENSORS if d.key in _L2_L3_KEYS]
+        _add_l2_l3_once_reported(charger_entry, async_add_entities, l2_l3)
 
     @callback
     def add_cost_sensors() -> None:
@@ -512,6 +518,59 @@ def _setup_charger_sensors(
             add_cost_sensors()
 
     charger_entry.async_on_unload(hub_entry.add_update_listener(hub_updated))
+
+
+def _l2_l3_registered(hass: HomeAssistant, charger_entry: ChargerConfigEntry) -> bool:
+    """Whether an earlier run created the charger's L2/L3 sensors (it reported those phases)."""
+    prefix = f"charger_{charger_entry.runtime_data.coordinator.charger_id}_"
+    return any(
+        entity.unique_id.removeprefix(prefix).startswith(tuple(_L2_L3_KEYS))
+        for entity in er.async_entries_for_config_entry(er.async_get(hass), charger_entry.entry_id)
+    )
+
+
+def _reports_l2_l3(view: ConnectorView) -> bool:
+    """Whether the connector has a current or voltage value of the second or third phase."""
+    return any(
+        value is not None
+        for phases in (view.current_a, view.voltage_v)
+        if phases
+        for value in phases[1:]
+    )
+
+
+def _add_l2_l3_once_reported(
+    charger_entry: ChargerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: list[ConnectorSensorDescription],
+) -> None:
+    """Add the L2/L3 sensors when the charger first reports a value of those phases (an OCPP
+    charger says how many phases it measures only by measuring them)."""
+    coordinator = charger_entry.runtime_data.coordinator
+    engine = coordinator.hub.engine
+    unsubscribe: Callable[[], None] | None = None
+
+    @callback
+    def check() -> None:
+        nonlocal unsubscribe
+        if unsubscribe is None or not any(
+            _reports_l2_l3(engine.connector(coordinator.charger_id, connector_id))
+            for connector_id in engine.connectors(coordinator.charger_id)
+            if connector_id > 0
+        ):
+            return
+        unsubscribe()
+        unsubscribe = None
+        _add_connector_sensors(charger_entry, async_add_entities, descriptions)
+
+    unsubscribe = coordinator.async_add_listener(check)
+
+    @callback
+    def stop() -> None:
+        if unsubscribe is not None:
+            unsubscribe()
+
+    charger_entry.async_on_unload(stop)
 
 
 def _add_connector_sensors(
