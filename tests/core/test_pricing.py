@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -96,12 +97,12 @@ type MakeRig = Callable[[], Awaitable[Rig]]
 
 
 @pytest.fixture
-async def make_rig(new_db: Callable[..., str]) -> AsyncIterator[MakeRig]:
+async def make_rig(tmp_path: Path) -> AsyncIterator[MakeRig]:
     made: list[Rig] = []
 
     async def make() -> Rig:
         clock = Clock()
-        store = SessionStore(new_db(f"p{len(made)}"))
+        store = SessionStore(f"sqlite:///{tmp_path / f'p{len(made)}.db'}")
         engine = SessionEngine(
             store,
             clock=clock,
