@@ -27,6 +27,8 @@
 * :mod:`.cost` - :func:`price_session`: a session's itemized, reconciling cost;
 * :mod:`.current_arbiter` - :class:`CurrentArbiter`: the one current a charger gets from the
   user's limit, the plan and the site budget.
+* :mod:`.power_budget` - :class:`PowerBudget`: allocation rounds under the main fuse, solar
+  surplus, fallback and disobeying chargers.
 """
 
 from .access import LEARNED_TAG_GRACE, REMOTE_START_WINDOW, AccessControl, Outcome
@@ -185,6 +187,22 @@ from .ports import (
     identity_mismatch,
     identity_of,
 )
+from .power_budget import (
+    Allocation,
+    BudgetNotice,
+    BudgetNoticeKind,
+    BudgetReason,
+    BudgetResult,
+    BudgetSettings,
+    BudgetSharing,
+    BudgetState,
+    ChargeMode,
+    ChargerLoad,
+    GridReading,
+    PowerBudget,
+    SolarReading,
+    SolarSettings,
+)
 from .power_profile import append_point, pack_profile, unpack_profile
 from .preferences import (
     LEARN_WINDOW,
@@ -339,6 +357,7 @@ __all__ = [
     "WEEKEND_GROUP",
     "AccessControl",
     "AdmissionGate",
+    "Allocation",
     "AllowedHours",
     "Anomaly",
     "AnomalyKind",
@@ -355,12 +374,21 @@ __all__ = [
     "BilledSession",
     "Billing",
     "BillingError",
+    "BudgetNotice",
+    "BudgetNoticeKind",
+    "BudgetReason",
+    "BudgetResult",
+    "BudgetSettings",
+    "BudgetSharing",
+    "BudgetState",
+    "ChargeMode",
     "ChargeTracking",
     "ChargerAccess",
     "ChargerCost",
     "ChargerDiscovery",
     "ChargerLimits",
     "ChargerLink",
+    "ChargerLoad",
     "ChargerSettings",
     "ChargerSettingsStore",
     "ChargingSite",
@@ -385,6 +413,7 @@ __all__ = [
     "EnergySlot",
     "EngineSettings",
     "FastChargingSurcharge",
+    "GridReading",
     "Habit",
     "HouseholdReport",
     "IdTag",
@@ -426,6 +455,7 @@ __all__ = [
     "PlanState",
     "PlanWindow",
     "PlannedSlot",
+    "PowerBudget",
     "PowerSample",
     "PriceComponent",
     "PriceInterval",
@@ -461,6 +491,8 @@ __all__ = [
     "SessionWrite",
     "SiteNotices",
     "SiteSettings",
+    "SolarReading",
+    "SolarSettings",
     "SpeedClass",
     "StorageError",
     "StorageFault",
