@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+import contextlib
 from datetime import UTC, datetime, timedelta
 import ipaddress
 from pathlib import Path
@@ -13,11 +15,36 @@ from cryptography.x509.oid import NameOID
 import pytest
 
 import custom_components.ev_sessions  # noqa: F401  (must come before HA looks up integrations)
+from tests.databases import BACKENDS, fresh_database
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom integrations in every test."""
+
+
+@pytest.fixture(params=BACKENDS)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """The database backend: SQLite, then PostgreSQL when a server is configured
+    (``tests/databases.py``); every test that depends on it runs on each."""
+    return str(request.param)
+
+
+@pytest.fixture
+def new_db(db_backend: str, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Makes fresh, empty databases on the backend (``new_db("name")``: its URL)."""
+    with contextlib.ExitStack() as stack:
+
+        def make(name: str = "ev") -> str:
+            return stack.enter_context(fresh_database(db_backend, tmp_path, name))
+
+        yield make
+
+
+@pytest.fixture
+def db_url(new_db: Callable[..., str]) -> str:
+    """The URL of a fresh database on each backend (SQLite, PostgreSQL when configured)."""
+    return new_db()
 
 
 @pytest.fixture

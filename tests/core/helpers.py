@@ -6,7 +6,6 @@ from collections.abc import Iterator
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -101,20 +100,28 @@ def minutes(start: float, stop: float, step: float = 1.0) -> Iterator[float]:
 
 @contextlib.contextmanager
 def refusing_writes(store: SessionStore) -> Iterator[None]:
-    """While in the block, the store's SQLite database refuses every write (a real fault).
+    """While in the block, the store's database refuses every write (a real fault).
 
-    ``PRAGMA query_only`` on every connection: SQLite answers writes with SQLITE_READONLY,
-    exactly as for a read-only file (which chmod cannot produce when the tests run as root).
+    SQLite: ``PRAGMA query_only`` on every connection, answered with SQLITE_READONLY exactly
+    as for a read-only file (which chmod cannot produce when the tests run as root).
+    PostgreSQL: every transaction read-only, as on a hot standby.
     """
+    statement = (
+        "PRAGMA query_only=ON"
+        if store.engine.dialect.name == "sqlite"
+        else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+    )
 
     def query_only(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute(statement)
         cursor.close()
+        if store.engine.dialect.name != "sqlite":
+            dbapi_conn.commit()
 
     engine = store.engine
     event.listen(engine, "connect", query_only)
-    engine.dispose()  # pooled connections reconnect with the pragma
+    engine.dispose()  # pooled connections reconnect with the setting
     try:
         yield
     finally:
@@ -124,17 +131,13 @@ def refusing_writes(store: SessionStore) -> Iterator[None]:
 
 @dataclass
 class Harness:
-    """Creates engines on one SQLite file and stops them at the end of the test."""
+    """Creates engines on one database and stops them at the end of the test."""
 
-    path: Path
+    #: The database URL (the ``db_url`` fixture: SQLite, and PostgreSQL when configured).
+    url: str
     clock: Clock = field(default_factory=Clock)
     engines: list[SessionEngine] = field(default_factory=list)
     events: list[SessionEvent] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        """The database URL."""
-        return f"sqlite:///{self.path}"
 
     async def engine(self, **settings: Any) -> SessionEngine:
         """A started engine (fast flushes unless told otherwise)."""

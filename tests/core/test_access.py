@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -51,9 +50,9 @@ def request(tag: str, charger: str = "cp-1") -> AuthorizationRequest:
 
 
 @pytest.fixture
-async def audit(tmp_path: Path) -> AsyncIterator[AuditLog]:
-    """An audit log over a real SQLite store."""
-    store = SessionStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+async def audit(db_url: str) -> AsyncIterator[AuditLog]:
+    """An audit log over a real store (each backend)."""
+    store = SessionStore(db_url)
     await store.async_open()
     try:
         yield AuditLog(store)

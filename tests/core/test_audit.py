@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import closing
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
-import sqlite3
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, create_engine, insert
+from sqlalchemy import MetaData, create_engine, insert, inspect, text
 
 from custom_components.ev_sessions.chargers.events import (
     AuthorizationRequest,
@@ -40,6 +37,7 @@ from custom_components.ev_sessions.core.storage.schema import (
     schema_version,
     sessions_table,
 )
+from tests.databases import schema_of
 
 from .helpers import CP, T0, Clock, at, status
 
@@ -47,9 +45,9 @@ ACCEPTED = AuthorizationStatus.ACCEPTED
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SessionStore]:
-    """An open store on a fresh SQLite file."""
-    store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")
+async def store(db_url: str) -> AsyncIterator[SessionStore]:
+    """An open store on a fresh database (each backend)."""
+    store = SessionStore(db_url)
     await store.async_open()
     yield store
     await store.async_close()
@@ -163,9 +161,9 @@ async def test_flush_loop_writes_batches_and_stop_writes_the_rest(store: Session
     assert len(await store.async_query_audit()) == 3
 
 
-async def test_failed_flush_keeps_entries_and_queue_is_bounded(tmp_path: Path) -> None:
+async def test_failed_flush_keeps_entries_and_queue_is_bounded(db_url: str) -> None:
     """Rows stay queued when the database fails; a full queue drops the oldest."""
-    store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")
+    store = SessionStore(db_url)
     log = AuditLog(store, max_pending=3)
     for minute in range(5):
         log.record(entry(minute))
@@ -182,12 +180,12 @@ async def test_failed_flush_keeps_entries_and_queue_is_bounded(tmp_path: Path) -
 
 
 async def test_a_refused_row_is_quarantined_not_retried_and_the_queue_stays_bounded(
-    tmp_path: Path,
+    db_url: str,
 ) -> None:
     """A row the database refuses for its data (a tag with a lone surrogate) is quarantined
     and the others written; it does not block the queue. After an outage the re-queued batch
     and what came meanwhile stay within the cap."""
-    store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")
+    store = SessionStore(db_url)
     log = AuditLog(store, max_pending=4)
     log.record(entry(0))
     log.record(replace(entry(1), id_tag="\udc80"))
@@ -220,9 +218,9 @@ async def test_a_refused_row_is_quarantined_not_retried_and_the_queue_stays_boun
         await store.async_close()
 
 
-async def test_reattribution_of_open_and_stored_sessions(tmp_path: Path) -> None:
+async def test_reattribution_of_open_and_stored_sessions(db_url: str) -> None:
     """The session moves to the new member and the audit row says who, when, from and to."""
-    store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")
+    store = SessionStore(db_url)
     await store.async_open()
     old = Session(
         id="old-1",
@@ -299,28 +297,29 @@ async def test_reattribution_of_open_and_stored_sessions(tmp_path: Path) -> None
         await engine.async_stop()
 
 
-async def test_migration_from_schema_v2(tmp_path: Path) -> None:
+async def test_migration_from_schema_v2(new_db: Callable[..., str]) -> None:
     """A v2 database (as v2 code created it) gets the audit and local list tables, data kept."""
-    path = tmp_path / "v2.db"
+    path = new_db("v2")
     v2 = MetaData()
     for table in (schema_version, sessions_table, lifetime_table):  # the v2 tables, unchanged
         table.to_metadata(v2)
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(path)
     with engine.begin() as conn:
         v2.create_all(conn)
         conn.execute(insert(v2.tables["schema_version"]).values(version=2))
-    engine.dispose()
-    with closing(sqlite3.connect(path)) as db, db:
-        db.execute(
-            "INSERT INTO sessions (id, charger_id, connector_id, plugged_in_at, energy_wh,"
-            " charging_duration_s, is_open, updated_at, member_id, anomalies) VALUES ('s-1',"
-            " 'cp-1', 1, '2025-06-01 10:00:00.000000', 4200, 1800.0, 0,"
-            " '2025-06-01 11:00:00.000000', 'anna', NULL)"
+        conn.execute(
+            text(
+                "INSERT INTO sessions (id, charger_id, connector_id, plugged_in_at, energy_wh,"
+                " charging_duration_s, is_open, updated_at, member_id, anomalies) VALUES ('s-1',"
+                " 'cp-1', 1, '2025-06-01 10:00:00.000000', 4200, 1800.0, FALSE,"
+                " '2025-06-01 11:00:00.000000', 'anna', NULL)"
+            )
         )
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = set(inspect(conn).get_table_names())
         assert tables == {"schema_version", "sessions", "lifetime_energy"}
+    engine.dispose()
 
-    store = SessionStore(f"sqlite:///{path}")
+    store = SessionStore(path)
     try:
         await store.async_open()
         assert await store.async_schema_version() == SCHEMA_VERSION == 7
@@ -333,14 +332,15 @@ async def test_migration_from_schema_v2(tmp_path: Path) -> None:
     finally:
         await store.async_close()
 
-    fresh = SessionStore(f"sqlite:///{tmp_path / 'fresh.db'}")
+    fresh_url = new_db("fresh")
+    fresh = SessionStore(fresh_url)
     await fresh.async_open()
     await fresh.async_close()
     migrated = _schema(path)
-    assert len(migrated) == 6  # two tables, four indexes
-    assert migrated == _schema(tmp_path / "fresh.db")
+    assert len(migrated) == 2  # two tables (with four indexes)
+    assert migrated == _schema(fresh_url)
 
-    again = SessionStore(f"sqlite:///{path}")  # opening a current database changes nothing
+    again = SessionStore(path)  # opening a current database changes nothing
     try:
         await again.async_open()
         assert await again.async_schema_version() == 7
@@ -348,11 +348,10 @@ async def test_migration_from_schema_v2(tmp_path: Path) -> None:
         await again.async_close()
 
 
-def _schema(path: Path) -> dict[str, str]:
-    with closing(sqlite3.connect(path)) as db:
-        return dict(
-            db.execute(
-                "SELECT name, sql FROM sqlite_master WHERE name LIKE 'auth%' OR"
-                " name LIKE 'ix_auth%' OR name LIKE 'local_auth%'"
-            )
-        )
+def _schema(url: str) -> dict[str, Any]:
+    """The audit and local list tables: columns, keys, indexes."""
+    return {
+        name: table
+        for name, table in schema_of(url).items()
+        if name in {"auth_audit", "local_auth_lists"}
+    }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,9 @@ from .helpers import CP, Harness, at, ended, sample, started, status
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    """Engines over one database file, stopped after the test."""
-    h = Harness(tmp_path / "ev.db")
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    """Engines over one fresh database (each backend), stopped after the test."""
+    h = Harness(db_url)
     yield h
     await h.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +13,9 @@ from .helpers import CP, Harness, at, sample, status
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    """Engines over one database file, stopped after the test."""
-    h = Harness(tmp_path / "ev.db")
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    """Engines over one fresh database (each backend), stopped after the test."""
+    h = Harness(db_url)
     yield h
     await h.close()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from custom_components.ev_sessions.chargers.events import (
     AuthorizationListEntry,
     AuthorizationStatus,
@@ -118,9 +116,9 @@ def test_local_lists_are_per_charger() -> None:
     assert state.version(CP) == 0
 
 
-async def test_local_list_versions_survive_reopen(tmp_path: Path) -> None:
+async def test_local_list_versions_survive_reopen(db_url: str) -> None:
     """Confirmed lists are stored; after a restart the next update is differential."""
-    url = f"sqlite:///{tmp_path / 'ev.db'}"
+    url = db_url
     directory = MemberDirectory.from_dicts(members())
     store = SessionStore(url)
     await store.async_open()

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -97,12 +96,12 @@ type MakeRig = Callable[[], Awaitable[Rig]]
 
 
 @pytest.fixture
-async def make_rig(tmp_path: Path) -> AsyncIterator[MakeRig]:
+async def make_rig(new_db: Callable[..., str]) -> AsyncIterator[MakeRig]:
     made: list[Rig] = []
 
     async def make() -> Rig:
         clock = Clock()
-        store = SessionStore(f"sqlite:///{tmp_path / f'p{len(made)}.db'}")
+        store = SessionStore(new_db(f"p{len(made)}"))
         engine = SessionEngine(
             store,
             clock=clock,

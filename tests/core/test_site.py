@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 import functools
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -220,12 +219,12 @@ type MakeRig = Callable[..., Awaitable[Rig]]
 
 
 @pytest.fixture
-async def make_rig(tmp_path: Path) -> AsyncIterator[MakeRig]:
+async def make_rig(new_db: Callable[..., str]) -> AsyncIterator[MakeRig]:
     """Build sites (stopped at the end): ``clock`` None runs on the wall clock."""
     made: list[Rig] = []
 
     async def make(clock: Clock | None = None, **settings: Any) -> Rig:
-        store = SessionStore(f"sqlite:///{tmp_path / f'site{len(made)}.db'}")
+        store = SessionStore(new_db(f"site{len(made)}"))
         engine_settings = EngineSettings(
             flush_interval=timedelta(seconds=0.2),
             state_flush_delay=timedelta(seconds=0.01),

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
@@ -27,9 +26,9 @@ from .helpers import CP, T0, Harness, at, ended, sample, started, status
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    """Engines over one database file, stopped after the test."""
-    h = Harness(tmp_path / "ev.db")
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    """Engines over one fresh database (each backend), stopped after the test."""
+    h = Harness(db_url)
     yield h
     await h.close()
 

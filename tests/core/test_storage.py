@@ -5,12 +5,10 @@ from __future__ import annotations
 import ast
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 import random
-import sqlite3
 
 import pytest
 
@@ -27,6 +25,7 @@ from custom_components.ev_sessions.core.power_profile import (
     unpack_profile,
 )
 from custom_components.ev_sessions.core.storage import SCHEMA_VERSION
+from tests.databases import columns, rows, run_script, schema_of, text_length
 
 from .helpers import CP, Harness, at, sample, started, status
 
@@ -34,28 +33,27 @@ CORE = Path(__file__).parents[2] / "custom_components" / "ev_sessions" / "core"
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    """Engines over one database file, stopped after the test."""
-    h = Harness(tmp_path / "ev.db")
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    """Engines over one fresh database (each backend), stopped after the test."""
+    h = Harness(db_url)
     yield h
     await h.close()
 
 
-def _session_bytes(path: Path) -> int:
-    """The bytes of the largest session: its row, its profile chunks and its slots."""
-    with closing(sqlite3.connect(path)) as db, db:
-        sizes: dict[str, int] = {}
-        for table, key in (
-            ("sessions", "id"),
-            ("profile_chunks", "session_id"),
-            ("energy_slots", "session_id"),
-        ):
-            columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-            total = " + ".join(f"coalesce(length({c}), 0)" for c in columns)
-            query = f"SELECT {key}, sum({total}) FROM {table} GROUP BY {key}"  # noqa: S608
-            for sid, size in db.execute(query):
-                sizes[sid] = sizes.get(sid, 0) + int(size)
-        return max(sizes.values())
+def _session_bytes(url: str) -> int:
+    """The bytes of the largest session: its row, its profile chunks and its slots (each
+    value's length as text)."""
+    sizes: dict[str, int] = {}
+    for table, key in (
+        ("sessions", "id"),
+        ("profile_chunks", "session_id"),
+        ("energy_slots", "session_id"),
+    ):
+        total = text_length(columns(url, table))
+        query = f"SELECT {key}, sum({total}) FROM {table} GROUP BY {key}"  # noqa: S608
+        for sid, size in rows(url, query):
+            sizes[sid] = sizes.get(sid, 0) + int(size)
+    return max(sizes.values())
 
 
 async def test_three_hour_session_stores_under_50_kb(harness: Harness) -> None:
@@ -85,7 +83,7 @@ async def test_three_hour_session_stores_under_50_kb(harness: Harness) -> None:
     session = engine.connector(CP, 1).last_session
     assert session is not None
     await engine.async_flush()
-    size = _session_bytes(harness.path)
+    size = _session_bytes(harness.url)
     assert size < 50_000, size
     print(f"session size {size} bytes, {len(session.profile)} points")  # noqa: T201
     stored = (await engine.async_sessions())[0]
@@ -148,38 +146,37 @@ def test_profile_compaction_keeps_steps() -> None:
     ]
 
 
-async def test_migration_from_schema_v1(tmp_path: Path) -> None:
+async def test_migration_from_schema_v1(db_url: str) -> None:
     """A v1 database (no anomalies column) is upgraded in place and keeps its sessions."""
-    path = tmp_path / "v1.db"
-    with closing(sqlite3.connect(path)) as db, db:
-        db.executescript(
-            """
-            CREATE TABLE schema_version (version INTEGER PRIMARY KEY);
-            INSERT INTO schema_version VALUES (1);
-            CREATE TABLE sessions (
-                id VARCHAR(36) PRIMARY KEY, charger_id VARCHAR(255) NOT NULL,
-                connector_id INTEGER NOT NULL, transaction_id VARCHAR(64), member_id VARCHAR(255),
-                id_tag VARCHAR(64), plugged_in_at DATETIME NOT NULL, unplugged_at DATETIME,
-                charging_started_at DATETIME, charging_finished_at DATETIME,
-                transaction_ended_at DATETIME, meter_start_wh BIGINT, meter_stop_wh BIGINT,
-                energy_wh BIGINT NOT NULL, max_power_w FLOAT, charging_duration_s FLOAT NOT NULL,
-                speed_class VARCHAR(16), stop_reason VARCHAR(64), cost VARCHAR(40),
-                tariff VARCHAR(255), profile TEXT, tracking TEXT, is_open BOOLEAN NOT NULL,
-                updated_at DATETIME NOT NULL
-            );
-            CREATE TABLE lifetime_energy (
-                charger_id VARCHAR(255) PRIMARY KEY, total_wh BIGINT NOT NULL, state TEXT,
-                updated_at DATETIME NOT NULL
-            );
-            INSERT INTO sessions (id, charger_id, connector_id, plugged_in_at, unplugged_at,
-                energy_wh, charging_duration_s, is_open, updated_at, cost)
-            VALUES ('old-1', 'cp-1', 1, '2025-01-01 10:00:00.000000',
-                '2025-01-01 12:00:00.000000', 5000, 3600.0, 0, '2025-01-01 12:00:00.000000',
-                '1.2345');
-            INSERT INTO lifetime_energy VALUES ('cp-1', 90000, NULL, '2025-01-01 12:00:00.000000');
-            """
-        )
-    store = SessionStore(f"sqlite:///{path}")
+    run_script(
+        db_url,
+        """
+        CREATE TABLE schema_version (version INTEGER PRIMARY KEY);
+        INSERT INTO schema_version VALUES (1);
+        CREATE TABLE sessions (
+            id VARCHAR(36) PRIMARY KEY, charger_id VARCHAR(255) NOT NULL,
+            connector_id INTEGER NOT NULL, transaction_id VARCHAR(64), member_id VARCHAR(255),
+            id_tag VARCHAR(64), plugged_in_at TIMESTAMP NOT NULL, unplugged_at TIMESTAMP,
+            charging_started_at TIMESTAMP, charging_finished_at TIMESTAMP,
+            transaction_ended_at TIMESTAMP, meter_start_wh BIGINT, meter_stop_wh BIGINT,
+            energy_wh BIGINT NOT NULL, max_power_w FLOAT, charging_duration_s FLOAT NOT NULL,
+            speed_class VARCHAR(16), stop_reason VARCHAR(64), cost VARCHAR(40),
+            tariff VARCHAR(255), profile TEXT, tracking TEXT, is_open BOOLEAN NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE lifetime_energy (
+            charger_id VARCHAR(255) PRIMARY KEY, total_wh BIGINT NOT NULL, state TEXT,
+            updated_at TIMESTAMP NOT NULL
+        );
+        INSERT INTO sessions (id, charger_id, connector_id, plugged_in_at, unplugged_at,
+            energy_wh, charging_duration_s, is_open, updated_at, cost)
+        VALUES ('old-1', 'cp-1', 1, '2025-01-01 10:00:00.000000',
+            '2025-01-01 12:00:00.000000', 5000, 3600.0, FALSE, '2025-01-01 12:00:00.000000',
+            '1.2345');
+        INSERT INTO lifetime_energy VALUES ('cp-1', 90000, NULL, '2025-01-01 12:00:00.000000');
+        """,
+    )
+    store = SessionStore(db_url)
     try:
         await store.async_open()
         assert await store.async_schema_version() == SCHEMA_VERSION == 7
@@ -193,26 +190,26 @@ async def test_migration_from_schema_v1(tmp_path: Path) -> None:
         assert [(r.charger_id, r.total_wh) for r in lifetimes] == [("cp-1", 90000)]
     finally:
         await store.async_close()
-    with closing(sqlite3.connect(path)) as db, db:
-        assert "anomalies" in [row[1] for row in db.execute("PRAGMA table_info(sessions)")]
+    assert "anomalies" in columns(db_url, "sessions")
 
 
-async def test_unknown_or_newer_schema_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "script",
+    [
+        "CREATE TABLE schema_version (version INTEGER);INSERT INTO schema_version VALUES (99);",
+        "CREATE TABLE sessions (id TEXT);",
+    ],
+    ids=["newer", "bare"],
+)
+async def test_unknown_or_newer_schema_is_refused(db_url: str, script: str) -> None:
     """A newer schema, or tables without a version, raise StorageError (no damage done)."""
-    for name, script in (
-        (
-            "newer.db",
-            "CREATE TABLE schema_version (version INTEGER);INSERT INTO schema_version VALUES (99);",
-        ),
-        ("bare.db", "CREATE TABLE sessions (id TEXT);"),
-    ):
-        path = tmp_path / name
-        with closing(sqlite3.connect(path)) as db, db:
-            db.executescript(script)
-        store = SessionStore(f"sqlite:///{path}")
-        with pytest.raises(StorageError):
-            await store.async_open()
-        await store.async_close()
+    run_script(db_url, script)
+    before = schema_of(db_url)
+    store = SessionStore(db_url)
+    with pytest.raises(StorageError):
+        await store.async_open()
+    await store.async_close()
+    assert schema_of(db_url) == before
 
 
 async def test_bad_url_raises_storage_error() -> None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
-from contextlib import closing
 from datetime import datetime, timedelta
-from pathlib import Path
 import random
-import sqlite3
 import time
 from typing import Any
 
@@ -19,21 +16,17 @@ from sqlalchemy import event
 from custom_components.ev_sessions.chargers.events import ConnectorState, MeterSample
 from custom_components.ev_sessions.core import EngineSettings, SessionEngine, SessionStore
 from custom_components.ev_sessions.core.slots import EnergySlot
+from tests.databases import rows
 
 from .helpers import CP, T0, Harness, at, sample, status
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    """Engines over one database file, stopped after the test."""
-    h = Harness(tmp_path / "ev.db")
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    """Engines over one fresh database (each backend), stopped after the test."""
+    h = Harness(db_url)
     yield h
     await h.close()
-
-
-def _rows(path: Path, query: str) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(path)) as db, db:
-        return list(db.execute(query))
 
 
 def _shape(slots: list[EnergySlot]) -> list[tuple[datetime, int, float | None, datetime | None]]:
@@ -82,9 +75,9 @@ async def test_a_flush_writes_only_what_is_new(harness: Harness) -> None:
     assert max(sizes[1:]) < 2 * sizes[1], sizes
     assert max(sizes) < 10_000, sizes
     # one chunk per flush, the session row holds one point
-    chunks = _rows(harness.path, "SELECT count(*), sum(length(points)) FROM profile_chunks")
+    chunks = rows(harness.url, "SELECT count(*), sum(length(points)) FROM profile_chunks")
     assert chunks[0][0] == len(sizes)
-    [(row_profile,)] = _rows(harness.path, "SELECT length(profile) FROM sessions")
+    [(row_profile,)] = rows(harness.url, "SELECT length(profile) FROM sessions")
     assert row_profile < 200
     [stored] = await engine.async_sessions()
     assert stored.profile == session.profile
@@ -101,10 +94,10 @@ async def test_ended_session_chunks_are_merged_once(harness: Harness) -> None:
         engine.handle_event(_noisy(second, 1000 + 2 * second))
         if second % 60 == 59:
             await engine.async_flush()
-    assert _rows(harness.path, "SELECT count(*) FROM profile_chunks") == [(5,)]
+    assert rows(harness.url, "SELECT count(*) FROM profile_chunks") == [(5,)]
     engine.handle_event(status(at(5), ConnectorState.AVAILABLE))
     await engine.async_flush()
-    assert _rows(harness.path, "SELECT seq FROM profile_chunks") == [(0,)]
+    assert rows(harness.url, "SELECT seq FROM profile_chunks") == [(0,)]
     session = engine.connector(CP, 1).last_session
     assert session is not None
     written = _Written(engine._store)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import closing
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 import json
-from pathlib import Path
-import sqlite3
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from custom_components.ev_sessions.chargers.events import ConnectorState
 from custom_components.ev_sessions.core import ProfilePoint, SessionStore
@@ -21,6 +18,7 @@ from custom_components.ev_sessions.core.storage.schema import (
     local_list_table,
     quarantine_table,
 )
+from tests.databases import rows, run_script, schema_of
 
 from .helpers import CP, Harness, at, sample, status
 
@@ -31,12 +29,12 @@ INSERT INTO schema_version VALUES (4);
 CREATE TABLE sessions (
     id VARCHAR(36) NOT NULL, charger_id VARCHAR(255) NOT NULL, connector_id INTEGER NOT NULL,
     transaction_id VARCHAR(64), member_id VARCHAR(255), id_tag VARCHAR(64),
-    plugged_in_at DATETIME NOT NULL, unplugged_at DATETIME, charging_started_at DATETIME,
-    charging_finished_at DATETIME, transaction_ended_at DATETIME, meter_start_wh BIGINT,
+    plugged_in_at TIMESTAMP NOT NULL, unplugged_at TIMESTAMP, charging_started_at TIMESTAMP,
+    charging_finished_at TIMESTAMP, transaction_ended_at TIMESTAMP, meter_start_wh BIGINT,
     meter_stop_wh BIGINT, energy_wh BIGINT NOT NULL, max_power_w FLOAT,
     charging_duration_s FLOAT NOT NULL, speed_class VARCHAR(16), stop_reason VARCHAR(64),
     cost VARCHAR(40), tariff VARCHAR(255), profile TEXT, tracking TEXT, is_open BOOLEAN NOT NULL,
-    updated_at DATETIME NOT NULL, anomalies TEXT, PRIMARY KEY (id)
+    updated_at TIMESTAMP NOT NULL, anomalies TEXT, PRIMARY KEY (id)
 );
 CREATE INDEX ix_sessions_charger_plugged ON sessions (charger_id, plugged_in_at);
 CREATE INDEX ix_sessions_plugged ON sessions (plugged_in_at);
@@ -44,7 +42,7 @@ CREATE INDEX ix_sessions_member ON sessions (member_id);
 CREATE INDEX ix_sessions_open ON sessions (is_open);
 CREATE TABLE lifetime_energy (
     charger_id VARCHAR(255) NOT NULL, total_wh BIGINT NOT NULL, state TEXT,
-    updated_at DATETIME NOT NULL, PRIMARY KEY (charger_id)
+    updated_at TIMESTAMP NOT NULL, PRIMARY KEY (charger_id)
 );
 """
 
@@ -66,61 +64,64 @@ def _naive(when: datetime) -> str:
     return when.replace(tzinfo=None).isoformat(sep=" ")
 
 
-def _v4_database(path: Path) -> None:
+def _v4_database(url: str) -> None:
     """A schema 4 database as that code wrote it: whole profiles in the session rows."""
-    with closing(sqlite3.connect(path)) as db, db:
-        db.executescript(_V4)
-        rows = [
-            # id, plugged, unplugged, energy, profile, tracking, open
-            ("ended", at(0), at(55), 2500, pack_profile(ENDED), None, 0),
-            ("open", at(60), None, 900, pack_profile(OPEN), '{"charging":true}', 1),
-            ("v1", at(100), at(120), 5000, None, None, 0),  # from schema 1: no profile
-        ]
-        for sid, plugged, unplugged, energy, profile, tracking, is_open in rows:
-            db.execute(
-                "INSERT INTO sessions (id, charger_id, connector_id, plugged_in_at, unplugged_at,"
-                " meter_start_wh, meter_stop_wh, energy_wh, charging_duration_s, profile,"
-                " tracking, is_open, updated_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?, 0.0, ?, ?, ?, ?)",
-                (
-                    sid,
-                    CP,
-                    _naive(plugged),
-                    None if unplugged is None else _naive(unplugged),
-                    10_900 - energy,
-                    10_900,
-                    energy,
-                    profile,
-                    tracking,
-                    is_open,
-                    _naive(at(80)),
+    run_script(url, _V4)
+    sessions = [
+        # id, plugged, unplugged, energy, profile, tracking, open
+        ("ended", at(0), at(55), 2500, pack_profile(ENDED), None, False),
+        ("open", at(60), None, 900, pack_profile(OPEN), '{"charging":true}', True),
+        ("v1", at(100), at(120), 5000, None, None, False),  # from schema 1: no profile
+    ]
+    meters = {
+        "connector_energy": True,
+        "meters": {
+            "1": {
+                "last_at": at(80).isoformat(),
+                "register_wh": 10_900,
+                "register_at": at(80).isoformat(),
+                "has_register": True,
+            }
+        },
+    }
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for sid, plugged, unplugged, energy, profile, tracking, is_open in sessions:
+            conn.execute(
+                text(
+                    "INSERT INTO sessions (id, charger_id, connector_id, plugged_in_at,"
+                    " unplugged_at, meter_start_wh, meter_stop_wh, energy_wh,"
+                    " charging_duration_s, profile, tracking, is_open, updated_at) VALUES (:id,"
+                    " :cp, 1, :plugged, :unplugged, :start, 10900, :energy, 0.0, :profile,"
+                    " :tracking, :open, :updated)"
                 ),
+                {
+                    "id": sid,
+                    "cp": CP,
+                    "plugged": _naive(plugged),
+                    "unplugged": None if unplugged is None else _naive(unplugged),
+                    "start": 10_900 - energy,
+                    "energy": energy,
+                    "profile": profile,
+                    "tracking": tracking,
+                    "open": is_open,
+                    "updated": _naive(at(80)),
+                },
             )
-        meters = {
-            "connector_energy": True,
-            "meters": {
-                "1": {
-                    "last_at": at(80).isoformat(),
-                    "register_wh": 10_900,
-                    "register_at": at(80).isoformat(),
-                    "has_register": True,
-                }
-            },
-        }
-        db.execute(
-            "INSERT INTO lifetime_energy VALUES (?, ?, ?, ?)",
-            (CP, 10_900, json.dumps(meters), _naive(at(80))),
+        conn.execute(
+            text("INSERT INTO lifetime_energy VALUES (:cp, 10900, :state, :at)"),
+            {"cp": CP, "state": json.dumps(meters), "at": _naive(at(80))},
         )
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as conn:  # the tables schema 3 and 4 added, unchanged since
+        # the tables schema 3 and 4 added, unchanged since
         for table in (audit_table, local_list_table, quarantine_table):
             table.create(conn)
     engine.dispose()
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    """Engines over one database file, stopped after the test."""
-    h = Harness(tmp_path / "ev.db")
+async def harness(db_url: str) -> AsyncIterator[Harness]:
+    """Engines over one fresh database (each backend), stopped after the test."""
+    h = Harness(db_url)
     yield h
     await h.close()
 
@@ -128,7 +129,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 async def test_migration_from_schema_4_carries_sessions_over(harness: Harness) -> None:
     """Profiles move to chunks and read back whole; slots are derived from the points and sum
     to each session's energy; an open session goes on metering its open slot."""
-    _v4_database(harness.path)
+    _v4_database(harness.url)
     store = SessionStore(harness.url)
     try:
         await store.async_open()
@@ -148,10 +149,10 @@ async def test_migration_from_schema_4_carries_sessions_over(harness: Harness) -
         assert await store.async_prices(start=at(0), end=at(120)) == []
     finally:
         await store.async_close()
-    chunks = _rows(harness.path, "SELECT session_id, seq FROM profile_chunks ORDER BY 1")
+    chunks = rows(harness.url, "SELECT session_id, seq FROM profile_chunks ORDER BY 1")
     assert chunks == [("ended", 0), ("open", 0)]
-    rows = dict(_rows(harness.path, "SELECT id, profile FROM sessions"))
-    assert json.loads(rows["ended"])["e"] == [2500]  # the row keeps the last point only
+    profiles = dict(rows(harness.url, "SELECT id, profile FROM sessions"))
+    assert json.loads(profiles["ended"])["e"] == [2500]  # the row keeps the last point only
 
     engine = await harness.engine()
     session = engine.connector(CP, 1).session
@@ -175,34 +176,15 @@ async def test_migration_from_schema_4_carries_sessions_over(harness: Harness) -
     assert len(stored["ended"].profile) == len(ENDED)
 
 
-def _rows(path: Path, query: str) -> list[tuple[object, ...]]:
-    with closing(sqlite3.connect(path)) as db, db:
-        return list(db.execute(query))
-
-
-async def test_migrated_database_equals_a_new_one(tmp_path: Path) -> None:
+async def test_migrated_database_equals_a_new_one(new_db: Callable[..., str]) -> None:
     """The upgraded schema is the one a new database gets (tables, columns, indexes)."""
-    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    old, new = new_db("old"), new_db("new")
     _v4_database(old)
-    for path in (old, new):
-        store = SessionStore(f"sqlite:///{path}")
+    for url in (old, new):
+        store = SessionStore(url)
         await store.async_open()
         await store.async_close()
-    query = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 2"
-    normalized = [
-        [(kind, name, " ".join((sql or "").split())) for kind, name, sql in _rows(p, query)]
-        for p in (old, new)
-    ]
-    names = [name for _, name, _ in normalized[1]]
-    assert {"energy_slots", "profile_chunks", "prices", "ix_energy_slots_start"} <= set(names)
-    assert [n for _, n, _ in normalized[0]] == names
-    added = {
-        "energy_slots",
-        "profile_chunks",
-        "prices",
-        "ix_energy_slots_start",
-        "ix_prices_source_start",
-    }
-    assert [row for row in normalized[0] if row[1] in added] == [
-        row for row in normalized[1] if row[1] in added
-    ]
+    migrated, created = schema_of(old), schema_of(new)
+    assert {"energy_slots", "profile_chunks", "prices", "session_costs"} <= set(created)
+    assert "ix_energy_slots_start" in {i[0] for i in created["energy_slots"]["indexes"]}
+    assert migrated == created

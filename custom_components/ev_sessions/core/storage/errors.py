@@ -30,6 +30,8 @@ class StorageFault(StrEnum):
     FULL = "full"  # no space left
     UNAVAILABLE = "unavailable"  # cannot be opened or reached, or I/O errors
     ROW = "row"  # the database works but refuses this row's data
+    AUTH = "auth"  # a server refused the user name or password of the URL
+    NEWER_SCHEMA = "newer_schema"  # written by a newer version of this integration
     OTHER = "other"
 
 
@@ -67,6 +69,50 @@ _SQLITE_FAULTS = {
 }
 
 
+#: PostgreSQL SQLSTATE classes (the first two characters) and codes, and the fault each means.
+_SQLSTATE_FAULTS = {
+    "28": StorageFault.AUTH,  # invalid authorization specification, invalid password
+    "08": StorageFault.UNAVAILABLE,  # connection exceptions
+    "57P": StorageFault.UNAVAILABLE,  # server shutting down, cannot connect now
+    "53100": StorageFault.FULL,  # disk_full
+    "25006": StorageFault.READ_ONLY,  # read_only_sql_transaction (a hot standby)
+    "42501": StorageFault.READ_ONLY,  # insufficient_privilege
+    "22": StorageFault.ROW,  # data exceptions (a value too long, a NUL character, ...)
+    "23": StorageFault.ROW,  # integrity constraint violations
+}
+
+#: MySQL / MariaDB error numbers and the fault each means.
+_MYSQL_FAULTS = {
+    1044: StorageFault.AUTH,  # ER_DBACCESS_DENIED_ERROR
+    1045: StorageFault.AUTH,  # ER_ACCESS_DENIED_ERROR
+    1698: StorageFault.AUTH,  # ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+    2002: StorageFault.UNAVAILABLE,  # CR_CONNECTION_ERROR
+    2003: StorageFault.UNAVAILABLE,  # CR_CONN_HOST_ERROR
+    2006: StorageFault.UNAVAILABLE,  # CR_SERVER_GONE_ERROR
+    2013: StorageFault.UNAVAILABLE,  # CR_SERVER_LOST
+    1114: StorageFault.FULL,  # ER_RECORD_FILE_FULL
+    1021: StorageFault.FULL,  # ER_DISK_FULL
+    1290: StorageFault.READ_ONLY,  # ER_OPTION_PREVENTS_STATEMENT (--read-only)
+    1142: StorageFault.READ_ONLY,  # ER_TABLEACCESS_DENIED_ERROR
+}
+
+
+def _server_fault(orig: BaseException) -> StorageFault | None:
+    """The fault a database server's own error code says (PostgreSQL, MySQL), if it says."""
+    if "authentication failed" in str(orig):  # libpq at connect: a message, no SQLSTATE
+        return StorageFault.AUTH
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    if isinstance(sqlstate, str):
+        for prefix in (sqlstate, sqlstate[:3], sqlstate[:2]):
+            if prefix in _SQLSTATE_FAULTS:
+                return _SQLSTATE_FAULTS[prefix]
+        return None
+    args = getattr(orig, "args", ())
+    if type(orig).__module__.startswith("pymysql") and args and isinstance(args[0], int):
+        return _MYSQL_FAULTS.get(args[0])
+    return None
+
+
 def fault_of(err: BaseException) -> StorageFault:
     """What kind of fault an exception raised by a database call is.
 
@@ -80,6 +126,8 @@ def fault_of(err: BaseException) -> StorageFault:
     code = getattr(orig, "sqlite_errorcode", None)
     if isinstance(code, int) and (code & 0xFF) in _SQLITE_FAULTS:
         return _SQLITE_FAULTS[code & 0xFF]
+    if orig is not None and (server := _server_fault(orig)) is not None:
+        return server
     message = str(err).lower()
     if "read-only" in message or "readonly" in message:
         return StorageFault.READ_ONLY

@@ -17,7 +17,7 @@ from custom_components.ev_sessions.core.model import ProfilePoint
 from custom_components.ev_sessions.core.power_profile import pack_profile, unpack_profile
 
 from .bulk import update_rows
-from .errors import StorageError
+from .errors import StorageError, StorageFault
 from .profile_rows import write_chunks
 from .schema import (
     SCHEMA_VERSION,
@@ -173,7 +173,10 @@ def migrate(conn: Connection) -> None:
         return
     version = current_version(conn)
     if version > SCHEMA_VERSION:
-        raise StorageError(f"database schema {version} is newer than supported {SCHEMA_VERSION}")
+        raise StorageError(
+            f"database schema {version} is newer than supported {SCHEMA_VERSION}",
+            fault=StorageFault.NEWER_SCHEMA,
+        )
     while version < SCHEMA_VERSION:
         _LOGGER.info("Migrating ev_sessions database schema %s -> %s", version, version + 1)
         MIGRATIONS[version](conn)

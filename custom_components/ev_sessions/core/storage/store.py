@@ -26,6 +26,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from custom_components.ev_sessions.core.audit import AuditEntry, AuditSource
 from custom_components.ev_sessions.core.bills import Bill, BilledSession, Month
@@ -54,6 +55,7 @@ from .sessions import (
     write_session,
     write_sessions,
 )
+from .urls import parse_url, scrub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,15 +107,20 @@ class SessionStore:
             await self._run(self._open)
 
     def _open(self) -> None:
-        engine = create_engine(self.url, echo=self._echo)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            engine = database_engine(self.url, echo=self._echo)
+        except (ValueError, ImportError, SQLAlchemyError) as err:  # no URL, dialect or driver
+            raise StorageError(scrub(f"{type(err).__name__}: {err}", self.url)) from None
         try:
             with engine.begin() as conn:
                 migrate(conn)
-        except Exception:
+        except StorageError:
             engine.dispose()
             raise
+        except Exception as err:
+            engine.dispose()
+            message = scrub(f"{type(err).__name__}: {err}", self.url)
+            raise StorageError(message, fault=fault_of(err)) from err
         self._engine = engine
 
     async def async_close(self) -> None:
@@ -466,6 +473,18 @@ class SessionStore:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def database_engine(url: str, *, echo: bool) -> Engine:
+    """An engine for the URL: SQLite in WAL mode; a server's connections checked before use
+    (a restarted server or a dropped connection is reconnected, not an error)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, echo=echo)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # MySQL and MariaDB close idle connections after wait_timeout (8 h by default).
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_recycle=3600)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,0 +1,111 @@
+"""Database servers: what their errors mean, and URLs whose password never shows."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import psycopg.errors
+import pymysql
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from custom_components.ev_sessions.core import SessionStore, StorageError, StorageFault
+from custom_components.ev_sessions.core.storage import fault_of
+from custom_components.ev_sessions.core.storage.urls import (
+    backend_of,
+    redact_url,
+    scrub,
+    with_password,
+)
+from tests.databases import BACKENDS, PG_ENV, run_script
+
+
+def _wrapped(orig: Exception) -> DBAPIError:
+    """A driver exception as SQLAlchemy raises it."""
+    return DBAPIError.instance("SELECT 1", {}, orig, Exception)
+
+
+@pytest.mark.parametrize(
+    ("orig", "fault"),
+    [
+        (psycopg.errors.InvalidPassword("password authentication failed"), StorageFault.AUTH),
+        (psycopg.errors.InvalidAuthorizationSpecification("no pg_hba.conf"), StorageFault.AUTH),
+        (psycopg.errors.DiskFull("could not extend file"), StorageFault.FULL),
+        (psycopg.errors.ReadOnlySqlTransaction("read-only transaction"), StorageFault.READ_ONLY),
+        (psycopg.errors.AdminShutdown("terminating connection"), StorageFault.UNAVAILABLE),
+        (psycopg.errors.StringDataRightTruncation("value too long"), StorageFault.ROW),
+        (psycopg.errors.UniqueViolation("duplicate key"), StorageFault.ROW),
+        (pymysql.err.OperationalError(1045, "Access denied"), StorageFault.AUTH),
+        (pymysql.err.OperationalError(2003, "Can't connect"), StorageFault.UNAVAILABLE),
+        (pymysql.err.OperationalError(1114, "The table is full"), StorageFault.FULL),
+        (pymysql.err.OperationalError(1290, "--read-only option"), StorageFault.READ_ONLY),
+        (pymysql.err.DataError(1406, "Data too long"), StorageFault.ROW),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_server_errors_mean_their_fault(orig: Exception, fault: StorageFault) -> None:
+    """PostgreSQL's SQLSTATE and MySQL's error numbers say the fault, as SQLite's codes do."""
+    assert fault_of(_wrapped(orig)) is fault
+
+
+def test_urls_without_their_password() -> None:
+    """The password is masked in the URL and in messages, also when the URL does not parse."""
+    url = "postgresql+psycopg://ev:p%40ss word@db.lan:5432/ev"
+    assert redact_url(url) == "postgresql+psycopg://ev:***@db.lan:5432/ev"
+    assert (
+        redact_url("postgresql://ev:secret@db:notaport/ev") == "postgresql://ev:***@db:notaport/ev"
+    )
+    assert redact_url("sqlite:////config/ev_sessions.db") == "sqlite:////config/ev_sessions.db"
+    assert scrub("failed for p@ss word and p%40ss+word", url) == "failed for *** and ***"
+    assert with_password(redact_url(url), "p@ss word") == url
+    assert backend_of(url) == "postgresql"
+    assert backend_of("mysql+pymysql://u:p@h/db") == "mysql"
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_unreachable_server_and_bad_urls_name_no_password() -> None:
+    """Nothing listens: UNAVAILABLE; a URL that does not parse or names no known database: a
+    StorageError; no message carries the password."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    for url, fault in (
+        (f"postgresql+psycopg://ev:s3cret@127.0.0.1:{port}/ev", StorageFault.UNAVAILABLE),
+        (f"mysql+pymysql://ev:s3cret@127.0.0.1:{port}/ev", StorageFault.UNAVAILABLE),
+        ("postgresql+psycopg://ev:s3cret@host:port/ev", StorageFault.OTHER),
+        ("nosuchdb://ev:s3cret@host/ev", StorageFault.OTHER),
+    ):
+        store = SessionStore(url)
+        with pytest.raises(StorageError) as failed:
+            await store.async_open()
+        await store.async_close()
+        assert failed.value.fault is fault, url
+        assert "s3cret" not in str(failed.value)
+
+
+async def test_newer_schema_is_its_own_fault(db_url: str) -> None:
+    """A database written by a newer version is refused as such (the options flow says so)."""
+    run_script(
+        db_url,
+        "CREATE TABLE schema_version (version INTEGER);INSERT INTO schema_version VALUES (99);",
+    )
+    store = SessionStore(db_url)
+    with pytest.raises(StorageError) as failed:
+        await store.async_open()
+    await store.async_close()
+    assert failed.value.fault is StorageFault.NEWER_SCHEMA
+
+
+@pytest.mark.parametrize("backend", [p for p in BACKENDS if p.id == "postgresql"])
+async def test_wrong_password_is_an_auth_fault(backend: str) -> None:
+    """The real server refuses a wrong password: AUTH, and the message names no password."""
+    assert backend == "postgresql"
+    url = make_url(os.environ[PG_ENV]).set(password="wrong-s3cret")
+    store = SessionStore(url.render_as_string(hide_password=False))
+    with pytest.raises(StorageError) as failed:
+        await store.async_open()
+    await store.async_close()
+    assert failed.value.fault is StorageFault.AUTH
+    assert "wrong-s3cret" not in str(failed.value)
