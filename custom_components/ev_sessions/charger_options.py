@@ -23,6 +23,8 @@ from .price_feed import PriceSourceKind, price_config
 CONF_MAX_CURRENT: Final = "max_current_a"
 #: Charger option: the usable capacity of the car's battery, in kWh (estimated end from SoC).
 CONF_BATTERY_CAPACITY: Final = "battery_capacity_kwh"
+#: Charger option: a battery sensor with the car's SoC, for a charger that reports none.
+CONF_SOC_ENTITY: Final = "soc_entity_id"
 
 #: IEC 61851: the least current a charger may offer (OCPP has no standard minimum).
 DEFAULT_MIN_CURRENT_A: Final = 6.0
@@ -78,6 +80,12 @@ def battery_capacity_wh(entry: ConfigEntry) -> int | None:
     """The battery capacity configured for the charger, in Wh, if any."""
     capacity: Any = entry.options.get(CONF_BATTERY_CAPACITY)
     return round(float(capacity) * 1000) if capacity else None
+
+
+def soc_entity_id(entry: ConfigEntry) -> str | None:
+    """The entity chosen for the car's state of charge, if any."""
+    entity_id: Any = entry.options.get(CONF_SOC_ENTITY)
+    return str(entity_id) if entity_id else None
 
 
 def has_tag_source(entry: ConfigEntry) -> bool:

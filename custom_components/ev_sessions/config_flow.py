@@ -19,6 +19,8 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -34,6 +36,7 @@ import probatio as vol
 from .charger_options import (
     CONF_BATTERY_CAPACITY,
     CONF_MAX_CURRENT,
+    CONF_SOC_ENTITY,
     DEFAULT_MAX_CURRENT_A,
     DEFAULT_MIN_CURRENT_A,
 )
@@ -432,6 +435,23 @@ def _bind_address(value: str) -> str | None:
         return None
 
 
+def _soc_entity_field(options: dict[str, Any]) -> dict[Any, Any]:
+    """The charger option naming a battery sensor with the car's SoC (for chargers without)."""
+    return {
+        vol.Optional(
+            CONF_SOC_ENTITY, description={"suggested_value": options.get(CONF_SOC_ENTITY)}
+        ): EntitySelector(EntitySelectorConfig(domain="sensor", device_class="battery"))
+    }
+
+
+def _with_soc_entity(options: dict[str, Any], user_input: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the SoC entity of the form (none when the field was emptied)."""
+    kept = {key: value for key, value in options.items() if key != CONF_SOC_ENTITY}
+    if entity_id := user_input.get(CONF_SOC_ENTITY):
+        kept[CONF_SOC_ENTITY] = entity_id
+    return kept
+
+
 class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
     """Options: hub behaviour and prices, or a charger's password.
 
@@ -549,7 +569,7 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
                     options[key] = float(user_input[key])
                 else:
                     options.pop(key, None)
-            return self.async_create_entry(data=options)
+            return self.async_create_entry(data=_with_soc_entity(options, user_input))
         max_current = options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT_A)
         return self.async_show_form(
             step_id="charger",
@@ -584,6 +604,7 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
                             mode=NumberSelectorMode.BOX,
                         )
                     ),
+                    **_soc_entity_field(options),
                 }
             ),
         )

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
-from .charger_options import battery_capacity_wh
+from .charger_options import battery_capacity_wh, soc_entity_id
 from .chargers.events import ChargerInfo
 from .chargers.modbus import ModbusCharger, ProfileError
 from .chargers.modbus.charger import CONNECTOR_ID as MODBUS_CONNECTOR_ID
@@ -35,6 +35,7 @@ from .devices import charger_identifier
 from .hub import LIVE_OPTIONS, Hub
 from .modbus_flow import profile_of_entry
 from .modbus_issues import ModbusEventRelay
+from .soc_entity import async_track_soc_entity
 
 #: Multiplies every period of the Modbus pollers (poll, watchdog, backoff). Always 1 in use;
 #: tests set it lower so a 5 s poll takes milliseconds.
@@ -133,6 +134,8 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
     entry.async_on_unload(site.charger_info.add(charger_id, update_device))
     entry.async_on_unload(_estimate_to_full(hass, hub, charger_id, battery_capacity_wh(entry)))
+    if (soc_entity := soc_entity_id(entry)) is not None:
+        entry.async_on_unload(async_track_soc_entity(hass, hub, charger_id, soc_entity))
     options_in_use = _reloading_options(entry)
     modbus_data = dict(entry.data) if protocol == PROTOCOL_MODBUS else None
 

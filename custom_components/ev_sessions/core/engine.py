@@ -120,6 +120,9 @@ class _Connector:
     baseline_wh: int | None = None
     pending_wh: int = 0
     read_at: datetime | None = None
+    #: The charger reported a state of charge itself: one from outside (``set_external_soc``)
+    #: is ignored from then on.
+    soc_from_charger: bool = False
 
 
 @dataclass(slots=True)
@@ -558,6 +561,23 @@ class SessionEngine:
         self._estimate(conn, self._clock())
         self._notify(charger_id)
 
+    def set_external_soc(self, charger_id: str, connector_id: int, soc_pct: float | None) -> None:
+        """A state of charge from outside the charger (e.g. the car's own integration), for a
+        charger that reports none: shown as the connector's SoC and used for the end estimate
+        like a reported one. Ignored once the charger reported a SoC itself; ``None`` clears
+        it (the source is unavailable)."""
+        conn = self._connector(self._charger(charger_id), connector_id)
+        if conn.soc_from_charger or conn.view.soc_pct == soc_pct:
+            return
+        conn.view.soc_pct = soc_pct
+        session = conn.view.session
+        if session is not None and soc_pct is not None and session.tracking.soc_start_pct is None:
+            session.tracking.soc_start_pct = soc_pct
+            session.tracking.soc_start_energy_wh = session.energy_wh
+            self._mark(session)
+        self._estimate(conn, self._clock())
+        self._notify(charger_id)
+
     def flag(self, session_id: str, kind: AnomalyKind, detail: str = "") -> None:
         """Record an anomaly on an open or recently ended session (e.g. an unauthorized start)."""
         session = self._known.get(session_id)
@@ -797,6 +817,7 @@ class SessionEngine:
         view.voltage_v = event.voltage_v
         if event.soc_pct is not None:
             view.soc_pct = event.soc_pct
+            conn.soc_from_charger = True
         if event.energy_register_wh is not None:
             view.energy_register_wh = event.energy_register_wh
         view.updated_at = event.at
