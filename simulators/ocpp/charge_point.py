@@ -35,6 +35,10 @@ def now_iso(at: datetime | None = None) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
+#: Purposes of a charger-wide maximum (1.6, 2.0.1): they cap the other profiles.
+MAX_PURPOSES = frozenset({"ChargePointMaxProfile", "ChargingStationMaxProfile"})
+
+
 @dataclass(slots=True)
 class SimConnector:
     """One connector (1.6) / EVSE (2.0.1)."""
@@ -63,13 +67,15 @@ class SimConnector:
 
     @property
     def limit_a(self) -> float | None:
-        """The limit in force: a TxProfile wins, else the most recent profile."""
-        tx = [limit for purpose, limit in self.profiles.values() if purpose == "TxProfile"]
-        if tx:
-            return tx[-1]
-        if self.profiles:
-            return list(self.profiles.values())[-1][1]
-        return None
+        """The limit in force: a TxProfile wins, else the most recent other profile; the
+        charger's overall maximum caps either."""
+        caps = [limit for purpose, limit in self.profiles.values() if purpose in MAX_PURPOSES]
+        others = [(p, limit) for p, limit in self.profiles.values() if p not in MAX_PURPOSES]
+        tx = [limit for purpose, limit in others if purpose == "TxProfile"]
+        limit = tx[-1] if tx else others[-1][1] if others else None
+        if caps:
+            return min(caps) if limit is None else min(limit, *caps)
+        return limit
 
 
 class SimulatedChargePoint:
@@ -769,7 +775,7 @@ class SimulatedChargePoint:
     ) -> str:
         """Take the first period's limit (A; W converted) for a connector (0 = all)."""
         periods = schedule.get("charging_schedule_period") or []
-        if not periods:
+        if not periods or (self.config.refuse_schedules and len(periods) > 1):
             return "Rejected"
         limit = float(periods[0]["limit"])
         if schedule.get("charging_rate_unit") == "W":

@@ -1,5 +1,7 @@
 """The current limit in HA: the limit entity and the set_current_limit action set one limit
-(one scope, replaced rather than stacked), and the entity shows the limit in force."""
+(one scope, replaced rather than stacked), and the entity shows the limit in force. The
+whole charger's limit is the user's wish in the current arbiter, sent as the charger's overall
+maximum (ChargePointMaxProfile / ChargingStationMaxProfile, id 3000)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from .helpers import entity_id, ocpp_charger_entry, state_of, wait_state, wait_u
 
 Make = Callable[..., SimulatedChargePoint]
 TX_DEFAULT = "TxDefaultProfile"
+MAX_16 = "ChargePointMaxProfile"
+MAX_201 = "ChargingStationMaxProfile"
 
 
 def _device_id(hass: HomeAssistant, charger_id: str, entry: MockConfigEntry) -> str:
@@ -48,8 +52,9 @@ async def test_entity_and_action_set_one_limit(
     await hass.services.async_call(
         DOMAIN, "set_current_limit", {"device_id": device_id, "current": 16}, blocking=True
     )
-    # one profile on the one connector, the latest limit; the entity shows it
-    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 16.0)}
+    # one profile, the charger's maximum, the latest limit; the entity shows it
+    purpose = MAX_16 if version == "1.6" else MAX_201
+    assert cp.connector(1).profiles == {3000: (purpose, 16.0)}
     await wait_state(hass, "number", "charger_CP-LIM_current_limit", "16.0")
     await hass.services.async_call(
         DOMAIN,
@@ -57,13 +62,13 @@ async def test_entity_and_action_set_one_limit(
         {"device_id": device_id, "connector": 1, "current": 6},
         blocking=True,
     )
-    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 6.0)}
+    assert cp.connector(1).profiles == {3000: (purpose, 6.0)}
     await wait_state(hass, "number", "charger_CP-LIM_current_limit", "6.0")
     scopes = {
         request.get("connectorId", request.get("evseId"))
         for request in cp.requests_for("SetChargingProfile")
     }
-    assert scopes == {1}
+    assert scopes == {0}
 
 
 async def test_entity_shows_the_limit_in_force_when_the_charger_connects(
@@ -107,7 +112,7 @@ async def test_a_limit_between_0_and_the_minimum_is_refused(
         await hass.services.async_call(
             DOMAIN, "set_current_limit", {"device_id": device_id, "current": current}, blocking=True
         )
-        assert cp.connector(1).profiles == {1001: (TX_DEFAULT, float(current))}
+        assert cp.connector(1).profiles == {3000: (MAX_16, float(current))}
 
 
 async def test_the_configured_maximum_bounds_the_entity_and_the_action(
@@ -148,7 +153,7 @@ async def test_the_configured_maximum_bounds_the_entity_and_the_action(
     await hass.services.async_call(
         DOMAIN, "set_current_limit", {"device_id": device_id, "current": 16}, blocking=True
     )
-    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 16.0)}
+    assert cp.connector(1).profiles == {3000: (MAX_16, 16.0)}
 
 
 async def test_the_users_limit_cannot_override_a_smaller_wish_of_the_site(
@@ -164,12 +169,12 @@ async def test_the_users_limit_cannot_override_a_smaller_wish_of_the_site(
     site.current.settings = ArbiterSettings(min_interval=timedelta(0))  # rises without delay
     site.current.request("CP-ARB", LimitSource.BUDGET, 8)
     await site.async_wait_idle()
-    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 8.0)}
+    assert cp.connector(1).profiles == {3000: (MAX_16, 8.0)}
     number = entity_id(hass, "number", "charger_CP-ARB_current_limit")
     await hass.services.async_call(
         "number", "set_value", {"entity_id": number, "value": 16}, blocking=True
     )
-    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 8.0)}
+    assert cp.connector(1).profiles == {3000: (MAX_16, 8.0)}
     await wait_state(hass, "number", "charger_CP-ARB_current_limit", "8.0")
     assert site.current.decision("CP-ARB").wishes == {
         LimitSource.USER: 16.0,
@@ -178,4 +183,4 @@ async def test_the_users_limit_cannot_override_a_smaller_wish_of_the_site(
     # The budget lets go: the user's limit holds.
     site.current.request("CP-ARB", LimitSource.BUDGET, None)
     await site.async_wait_idle()
-    assert cp.connector(1).profiles == {1001: (TX_DEFAULT, 16.0)}
+    assert cp.connector(1).profiles == {3000: (MAX_16, 16.0)}

@@ -245,7 +245,7 @@ async def test_control_from_home_assistant(
         blocking=True,
     )
     profile = cp.requests_for("SetChargingProfile")[-1]["csChargingProfiles"]
-    assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
+    assert profile["chargingProfilePurpose"] == "ChargePointMaxProfile"
     assert profile["chargingSchedule"]["chargingRateUnit"] == "A"
     assert profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 0
     assert state_of(hass, "number", "charger_CP2_current_limit") == "0.0"
@@ -412,7 +412,7 @@ async def test_ocpp_201_session_in_home_assistant(
         blocking=True,
     )
     profile = cp.requests_for("SetChargingProfile")[-1]["chargingProfile"]
-    assert profile["chargingProfilePurpose"] == "TxDefaultProfile"
+    assert profile["chargingProfilePurpose"] == "ChargingStationMaxProfile"
     assert profile["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"] == 10
 
 

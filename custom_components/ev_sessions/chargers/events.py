@@ -277,10 +277,14 @@ class SetCurrentLimit(ChargerCommand):
     """A standing limit in A (0 suspends charging); connector 0 = whole charger.
 
     A new limit replaces the previous one of the same scope (see :func:`limit_scope`).
+    ``charger_max``: the charger's overall maximum instead (OCPP ChargePointMaxProfile /
+    ChargingStationMaxProfile on the whole charger), which caps whatever schedule or limit a
+    connector has without replacing it; Modbus chargers have one setpoint either way.
     """
 
     connector_id: int = 0
     limit_a: float
+    charger_max: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -322,9 +326,10 @@ class SetChargingSchedule(ChargerCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClearLimits(ChargerCommand):
-    """Remove limits and schedules set by the hub."""
+    """Remove limits and schedules set by the hub (``charger_max``: only its overall maximum)."""
 
     connector_id: int = 0
+    charger_max: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -775,10 +775,12 @@ class ChargingSite:
     # ------------------------------------------------------------------ tasks
 
     async def _send_limit(self, charger_id: str, amps: float | None) -> CommandResult:
-        """The arbiter's way to a charger: a whole-charger limit, or clearing ours."""
+        """The arbiter's way to a charger: its overall maximum (OCPP: a charger-wide max
+        profile next to the plan's schedules; Modbus: the setpoint), or clearing it."""
         if amps is None:
-            return await self.async_execute(charger_id, ClearLimits(connector_id=0))
-        return await self.async_execute(charger_id, SetCurrentLimit(connector_id=0, limit_a=amps))
+            return await self.async_execute(charger_id, ClearLimits(charger_max=True))
+        command = SetCurrentLimit(connector_id=0, limit_a=amps, charger_max=True)
+        return await self.async_execute(charger_id, command)
 
     async def async_wait_idle(self) -> None:
         """Return once no background work (list sync, password, cache clear, limits) runs."""

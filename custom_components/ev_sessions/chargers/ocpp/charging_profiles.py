@@ -5,8 +5,11 @@ the previous one of its scope instead of piling up stack levels (chargers often 
 few). A scope is a connector (EVSE), or 0 for the whole charger; a charger with one connector
 has one scope, connector 1 (:func:`~..events.limit_scope`). Limits and schedules outside a
 transaction are ``TxDefaultProfile`` at stack level 0; a schedule during a transaction is a
-``TxProfile`` (stack level 0) bound to the transaction. Only these ids are ever cleared: a
-profile someone else set on the charger is left alone.
+``TxProfile`` (stack level 0) bound to the transaction. The current the hub's arbiter decides
+(user, plan and site budget together) is the charger's overall maximum, a
+``ChargePointMaxProfile`` (1.6) / ``ChargingStationMaxProfile`` (2.0.1) on the whole charger
+with its own id: it caps the schedules without replacing them. Only these ids are ever cleared:
+a profile someone else set on the charger is left alone.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class ProfileIds:
 
     LIMIT_BASE = 1000
     SCHEDULE_BASE = 2000
+    #: The charger's overall maximum (ChargePointMaxProfile / ChargingStationMaxProfile).
+    CHARGER_MAX = 3000
 
     @classmethod
     def limit(cls, scope: int) -> int:

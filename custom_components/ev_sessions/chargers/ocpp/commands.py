@@ -90,6 +90,8 @@ class CommandConnection(OcppConnection):
 
     #: The longest id tag (1.6 idTag) / id token (2.0.1) the protocol carries.
     tag_max: ClassVar[int]
+    #: The purpose of the charger's overall maximum profile.
+    max_purpose: ClassVar[str]
     #: Messages TriggerMessage may ask for.
     triggers: ClassVar[frozenset[str]]
     config_keys: ClassVar[ConfigKeys]
@@ -223,10 +225,14 @@ class CommandConnection(OcppConnection):
                 return await self._start(command)
             case StopCharging():
                 return await self._stop(command)
+            case SetCurrentLimit(charger_max=True):
+                return await self._set_charger_max(command.limit_a)
             case SetCurrentLimit():
                 return await self._set_limit(command)
             case SetChargingSchedule():
                 return await self._set_schedule(command)
+            case ClearLimits(charger_max=True):
+                return await self._clear_charger_max()
             case ClearLimits():
                 return await self._clear_limits(command.connector_id)
             case GetCurrentLimit():
@@ -309,6 +315,32 @@ class CommandConnection(OcppConnection):
             )
         return result
 
+    async def _set_charger_max(self, limit_a: float) -> CommandResult:
+        """The charger's overall maximum: one profile of its own on the whole charger, next to
+        (and capping) the limits and schedules of its connectors, which stay."""
+        if limit_a < 0:
+            raise InvalidCommandError(f"a current limit cannot be negative: {limit_a}")
+        profile = ProfileSpec(
+            profile_id=ProfileIds.CHARGER_MAX,
+            purpose=self.max_purpose,
+            start=standing_start(),
+            periods=[(0, limit_a)],
+        )
+        result = await self._set_profile(0, profile)
+        if result.accepted:
+            self.state.charger_max = limit_a
+        return result
+
+    async def _clear_charger_max(self) -> CommandResult:
+        """Remove the overall maximum of ours (nothing else)."""
+        if not self.state.may_hold([ProfileIds.CHARGER_MAX]):
+            self.state.charger_max = None
+            return CommandResult(accepted=True, status="Unknown")
+        status = await self._clear_profile(ProfileIds.CHARGER_MAX)
+        if status in {"Accepted", "Unknown"}:
+            self.state.charger_max = None
+        return CommandResult(accepted=status in {"Accepted", "Unknown"}, status=status)
+
     async def _set_schedule(self, command: SetChargingSchedule) -> CommandResult:
         """A schedule for the running transaction (TxProfile), else the scope's default."""
         start, periods = schedule_periods(command.periods)
@@ -386,7 +418,7 @@ class CommandConnection(OcppConnection):
             return CommandResult(
                 accepted=True, status="Accepted", data={"limit_a": limit, "source": "charger"}
             )
-        accepted_limit = self.state.limits.get(scope)
+        accepted_limit = _smaller(self.state.limits.get(scope), self.state.charger_max)
         if accepted_limit is not None:
             return CommandResult(
                 accepted=True, status="Accepted", data={"limit_a": accepted_limit, "source": "hub"}
@@ -506,3 +538,10 @@ class CommandConnection(OcppConnection):
             status="Accepted" if known else "NotSupported",
             data={"version": version},
         )
+
+
+def _smaller(first: float | None, second: float | None) -> float | None:
+    """The smaller of two limits where there are any."""
+    if first is None or second is None:
+        return second if first is None else first
+    return min(first, second)

@@ -158,6 +158,8 @@ class ChargerState:
     profiles_absent: set[int] = field(default_factory=set)
     #: The standing limit (A) the charger last accepted from the hub, per scope (0 = charger).
     limits: dict[int, float] = field(default_factory=dict)
+    #: The overall maximum (A) the charger last accepted from the hub (None: none set).
+    charger_max: float | None = None
 
     @property
     def connector_count(self) -> int:
@@ -232,6 +234,7 @@ class ChargerState:
             "configuration": dict(self.configuration),
             "configured": dict(self.configured),
             "limits": {str(k): v for k, v in self.limits.items()},
+            "charger_max": self.charger_max,
             "charging_profiles": sorted(self.profiles_set),
             "notifications": dict(self.notifications),
             "last_seen": None if self.last_seen is None else self.last_seen.isoformat(),

@@ -91,6 +91,7 @@ class V16Connection(CommandConnection):
     known_actions = frozenset(action.value for action in Action)
     provisioning_actions = frozenset({"GetConfiguration", "ChangeConfiguration"})
     tag_max = ID_TAG_MAX
+    max_purpose = "ChargePointMaxProfile"
     triggers = TRIGGERS
     config_keys = ConfigKeys(
         interval="MeterValueSampleInterval", measurands="MeterValuesSampledData"

@@ -129,6 +129,7 @@ class V201Connection(CommandConnection):
     #: While Pending a CSMS may read and change the configuration (and trigger a boot).
     provisioning_actions = frozenset({"GetVariables", "SetVariables", "GetBaseReport", "GetReport"})
     tag_max = ID_TOKEN_MAX
+    max_purpose = "ChargingStationMaxProfile"
     triggers = TRIGGERS
     config_keys = ConfigKeys(
         interval="SampledDataCtrlr.TxUpdatedInterval",
