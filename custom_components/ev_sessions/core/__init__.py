@@ -29,6 +29,8 @@
   user's limit, the plan and the site budget.
 * :mod:`.power_budget` - :class:`PowerBudget`: allocation rounds under the main fuse, solar
   surplus, fallback and disobeying chargers.
+* :mod:`.site_budget` - :class:`SiteBudget`: the budget's rounds over the site's chargers, its
+  allocations as the current arbiter's budget wishes.
 """
 
 from .access import LEARNED_TAG_GRACE, REMOTE_START_WINDOW, AccessControl, Outcome
@@ -279,6 +281,7 @@ from .site import (
     SiteSettings,
     remote_id_tag,
 )
+from .site_budget import BudgetCharger, ReadyBy, SiteBudget, SiteBudgetSettings
 from .slots import SLOT_LENGTH, EnergySlot, slot_start
 from .stats import MemberTotals, OccupancyStats, compute_stats, member_totals
 from .stop_reasons import STOP_REASONS, normalize_stop_reason
@@ -374,6 +377,7 @@ __all__ = [
     "BilledSession",
     "Billing",
     "BillingError",
+    "BudgetCharger",
     "BudgetNotice",
     "BudgetNoticeKind",
     "BudgetReason",
@@ -470,6 +474,7 @@ __all__ = [
     "QuarantineRecord",
     "QuarantinedRow",
     "Reading",
+    "ReadyBy",
     "Recommendation",
     "Reconciliation",
     "Remove",
@@ -489,6 +494,8 @@ __all__ = [
     "SessionPricer",
     "SessionStore",
     "SessionWrite",
+    "SiteBudget",
+    "SiteBudgetSettings",
     "SiteNotices",
     "SiteSettings",
     "SolarReading",

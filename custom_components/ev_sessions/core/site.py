@@ -58,6 +58,7 @@ from .charger_policy import AuthorizationPolicy, Decision, policy_change_needs_c
 from .cost import SessionCost
 from .cost_records import CostRecord
 from .current_arbiter import CurrentArbiter
+from .site_budget import SiteBudget
 from .engine import SessionEngine
 from .listeners import KeyedListeners, Listeners, Remove
 from .local_lists import LocalListState
@@ -183,6 +184,9 @@ class ChargingSite:
         #: The current each charger gets: the smallest wish of the user, the plan and the site
         #: budget (see :mod:`.current_arbiter`).
         self.current = CurrentArbiter(self._send_limit, clock=clock)
+        #: The site power budget, when the hub has a main fuse set (the glue starts it; see
+        #: :mod:`.site_budget`); its allocations are the arbiter's budget wishes.
+        self.budget: SiteBudget | None = None
 
     async def async_start(self) -> None:
         """Load the local-list versions and start the audit log."""
@@ -198,6 +202,8 @@ class ChargingSite:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self.budget is not None:
+            self.budget.stop()
         await self.current.async_stop()
         await self.pricer.async_stop()
         await self.audit.async_stop()

@@ -1,0 +1,215 @@
+"""The site power budget at work: allocation rounds for a :class:`ChargingSite`.
+
+:class:`SiteBudget` runs a :class:`~.power_budget.PowerBudget` round every
+:attr:`SiteBudgetSettings.interval` and soon after the grid meter changes (debounced), with each
+connected charger's own draw from the engine's live connector views. The allocations become the
+site budget's wishes in the current arbiter (``LimitSource.BUDGET``): a lower current goes out
+at once, rises are stepped and spaced there. Results and notices (throttled, paused, disobeying)
+go to listeners. Plain asyncio, no Home Assistant: the glue feeds the readings in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+from typing import TYPE_CHECKING
+
+from .current_arbiter import LimitSource
+from .listeners import Listeners
+from .model import utcnow
+from .ports import Clock
+from .power_budget import (
+    BudgetNotice,
+    BudgetResult,
+    BudgetSettings,
+    ChargeMode,
+    ChargerLoad,
+    GridReading,
+    PowerBudget,
+    SolarReading,
+)
+
+if TYPE_CHECKING:
+    from .site import ChargingSite
+
+_LOGGER = logging.getLogger(__name__)
+
+#: ``ready_by(charger_id)``: when the plan wants the car ready (urgency), if it says.
+type ReadyBy = Callable[[str], datetime | None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetCharger:
+    """How one charger takes part in the budget (its options)."""
+
+    phases: int = 3
+    #: The site phase (1-3) of a 1-phase charger.
+    phase: int = 1
+    priority: int = 0
+    min_a: float = 6.0
+    max_a: float = 32.0
+    mode: ChargeMode = ChargeMode.FUSE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteBudgetSettings:
+    """The budget and how often it runs."""
+
+    budget: BudgetSettings
+    #: A round at least this often.
+    interval: timedelta = timedelta(seconds=5)
+    #: A grid meter change runs a round this soon (changes within it share one round).
+    debounce: timedelta = timedelta(seconds=1)
+    #: Chargers without their own settings.
+    default_charger: BudgetCharger = field(default_factory=BudgetCharger)
+
+
+class SiteBudget:
+    """Allocation rounds for the site's connected chargers; see the module docstring."""
+
+    def __init__(
+        self,
+        site: ChargingSite,
+        settings: SiteBudgetSettings,
+        *,
+        chargers: Mapping[str, BudgetCharger] | None = None,
+        ready_by: ReadyBy | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        """A budget over ``site``; nothing runs before :meth:`start`."""
+        self._site = site
+        self.settings = settings
+        self.budget = PowerBudget(settings.budget)
+        self.chargers: dict[str, BudgetCharger] = dict(chargers or {})
+        self._ready_by = ready_by
+        self._clock = clock
+        self.grid: GridReading | None = None
+        self.solar: SolarReading | None = None
+        #: The last round's result.
+        self.result: BudgetResult | None = None
+        #: Called with every round's result, and with every notice.
+        self.results: Listeners[BudgetResult] = Listeners("budget result")
+        self.notices: Listeners[BudgetNotice] = Listeners("budget notice")
+        self._wished: dict[str, float | None] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._soon: asyncio.TimerHandle | None = None
+        self._running = False
+
+    # ------------------------------------------------------------------ inputs
+
+    def start(self) -> None:
+        """Run rounds from now on (the first at once)."""
+        self._running = True
+        self.run_round()
+
+    def stop(self) -> None:
+        """No more rounds; the budget's wishes are withdrawn (the chargers are released)."""
+        self._running = False
+        for handle in (self._timer, self._soon):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._soon = None
+        for charger_id, amps in self._wished.items():
+            if amps is not None:
+                self._site.current.request(charger_id, LimitSource.BUDGET, None)
+        self._wished.clear()
+
+    def grid_changed(self, reading: GridReading) -> None:
+        """A new grid meter reading: a round soon."""
+        self.grid = reading
+        self._round_soon()
+
+    def solar_changed(self, reading: SolarReading) -> None:
+        """A new solar reading (used by the next round)."""
+        self.solar = reading
+
+    def set_charger(self, charger_id: str, charger: BudgetCharger | None) -> None:
+        """A charger's budget settings (None: the defaults)."""
+        if charger is None:
+            self.chargers.pop(charger_id, None)
+        else:
+            self.chargers[charger_id] = charger
+
+    def _round_soon(self) -> None:
+        if not self._running or self._soon is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._soon = loop.call_later(self.settings.debounce.total_seconds(), self._debounced)
+
+    def _debounced(self) -> None:
+        self._soon = None
+        self.run_round()
+
+    # ------------------------------------------------------------------ the round
+
+    def run_round(self) -> BudgetResult:
+        """One round now: allocate, wish, tell the listeners; the next is scheduled."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = self._clock()
+        loads = [self._load(charger_id) for charger_id in self._connected()]
+        result = self.budget.allocate(now, loads, self.grid, self.solar)
+        self.result = result
+        for charger_id, allocation in result.allocations.items():
+            self._wish(charger_id, allocation.current_a)
+        for gone in [cid for cid in self._wished if cid not in result.allocations]:
+            self._wish(gone, None)
+        self.results.emit(result)
+        for notice in result.notices:
+            self.notices.emit(notice)
+        if self._running:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.settings.interval.total_seconds(), self.run_round)
+        return result
+
+    def _connected(self) -> list[str]:
+        engine = self._site.engine
+        return sorted(cid for cid in self._site.chargers if engine.is_connected(cid))
+
+    def _wish(self, charger_id: str, amps: float | None) -> None:
+        if self._wished.get(charger_id) == amps and charger_id in self._wished:
+            return
+        self._wished[charger_id] = amps
+        if amps is None:
+            del self._wished[charger_id]
+        self._site.current.request(charger_id, LimitSource.BUDGET, amps)
+
+    def _load(self, charger_id: str) -> ChargerLoad:
+        """The charger now: its settings, its draw per phase and whether a session is open."""
+        config = self.chargers.get(charger_id, self.settings.default_charger)
+        engine = self._site.engine
+        draw = [0.0, 0.0, 0.0]
+        active = False
+        voltage = self.settings.budget.voltage_v
+        for connector_id in engine.connectors(charger_id):
+            view = engine.connector(charger_id, connector_id)
+            active = active or view.session is not None
+            currents = view.current_a
+            if currents is not None and any(value is not None for value in currents):
+                for p, value in enumerate(currents):
+                    draw[p] += max(value or 0.0, 0.0)
+            elif view.power_w:  # no currents: from the power, spread over its phases
+                per_phase = max(view.power_w, 0.0) / (voltage * config.phases)
+                for p in range(config.phases):
+                    draw[p] += per_phase
+        decision = self._site.current.decision(charger_id)
+        return ChargerLoad(
+            charger_id=charger_id,
+            phases=config.phases,
+            phase=config.phase,
+            min_a=config.min_a,
+            max_a=config.max_a,
+            draw_a=(draw[0], draw[1], draw[2]),
+            priority=config.priority,
+            ready_by=self._ready_by(charger_id) if self._ready_by is not None else None,
+            active=active,
+            mode=config.mode,
+            limit_a=decision.applied_a,
+        )
+
+
+__all__ = ["BudgetCharger", "ReadyBy", "SiteBudget", "SiteBudgetSettings"]
