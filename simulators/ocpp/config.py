@@ -54,6 +54,8 @@ class SimConfig:
     supported_measurands: frozenset[str] = ALL_MEASURANDS
     #: Answer GetCompositeSchedule with the limit in force (False: NotImplemented).
     composite_schedule: bool = True
+    #: Reject charging profiles of more than one period (schedules); single limits still work.
+    refuse_schedules: bool = False
     #: Validate our requests and the central system's answers with the ``ocpp`` schemas.
     strict: bool = True
     response_timeout: float = 10.0

@@ -29,8 +29,6 @@
   user's limit, the plan and the site budget.
 * :mod:`.power_budget` - :class:`PowerBudget`: allocation rounds under the main fuse, solar
   surplus, fallback and disobeying chargers.
-* :mod:`.site_budget` - :class:`SiteBudget`: the budget's rounds over the site's chargers, its
-  allocations as the current arbiter's budget wishes.
 """
 
 from .access import LEARNED_TAG_GRACE, REMOTE_START_WINDOW, AccessControl, Outcome
@@ -61,6 +59,17 @@ from .bills import (
     household_report,
     make_bill,
     pending_corrections,
+)
+from .charge_planning import (
+    LIMIT_TOLERANCE_A,
+    PLAN_CONNECTOR,
+    STORE_FORMAT,
+    ChargePlanning,
+    ChargerPlan,
+    Execution,
+    PlanningSettings,
+    PlanSettings,
+    PlanStore,
 )
 from .charger_policy import (
     GUEST_MEMBER_ID,
@@ -281,7 +290,6 @@ from .site import (
     SiteSettings,
     remote_id_tag,
 )
-from .site_budget import BudgetCharger, ReadyBy, SiteBudget, SiteBudgetSettings
 from .slots import SLOT_LENGTH, EnergySlot, slot_start
 from .stats import MemberTotals, OccupancyStats, compute_stats, member_totals
 from .stop_reasons import STOP_REASONS, normalize_stop_reason
@@ -333,6 +341,7 @@ __all__ = [
     "KEEP_RECORDED",
     "LEARNED_TAG_GRACE",
     "LEARN_WINDOW",
+    "LIMIT_TOLERANCE_A",
     "LONE_RECORD_LENGTH",
     "MAX_ANOMALIES",
     "MAX_HORIZON",
@@ -343,6 +352,7 @@ __all__ = [
     "MIN_EVIDENCE",
     "MIN_STAY",
     "OCPP16_MAX_TAG",
+    "PLAN_CONNECTOR",
     "PLAN_FORMAT",
     "PLAN_SESSION_ID",
     "PREFERENCES_FORMAT",
@@ -353,6 +363,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SLOT_LENGTH",
     "STOP_REASONS",
+    "STORE_FORMAT",
     "TARIFF_FORMAT",
     "WEEKDAYS",
     "WEEKDAY_GROUP",
@@ -377,7 +388,6 @@ __all__ = [
     "BilledSession",
     "Billing",
     "BillingError",
-    "BudgetCharger",
     "BudgetNotice",
     "BudgetNoticeKind",
     "BudgetReason",
@@ -386,6 +396,7 @@ __all__ = [
     "BudgetSharing",
     "BudgetState",
     "ChargeMode",
+    "ChargePlanning",
     "ChargeTracking",
     "ChargerAccess",
     "ChargerCost",
@@ -393,6 +404,7 @@ __all__ = [
     "ChargerLimits",
     "ChargerLink",
     "ChargerLoad",
+    "ChargerPlan",
     "ChargerSettings",
     "ChargerSettingsStore",
     "ChargingSite",
@@ -416,6 +428,7 @@ __all__ = [
     "EnergyPricing",
     "EnergySlot",
     "EngineSettings",
+    "Execution",
     "FastChargingSurcharge",
     "GridReading",
     "Habit",
@@ -456,9 +469,12 @@ __all__ = [
     "PlanDeviation",
     "PlanMode",
     "PlanRequest",
+    "PlanSettings",
     "PlanState",
+    "PlanStore",
     "PlanWindow",
     "PlannedSlot",
+    "PlanningSettings",
     "PowerBudget",
     "PowerSample",
     "PriceComponent",
@@ -474,7 +490,6 @@ __all__ = [
     "QuarantineRecord",
     "QuarantinedRow",
     "Reading",
-    "ReadyBy",
     "Recommendation",
     "Reconciliation",
     "Remove",
@@ -494,8 +509,6 @@ __all__ = [
     "SessionPricer",
     "SessionStore",
     "SessionWrite",
-    "SiteBudget",
-    "SiteBudgetSettings",
     "SiteNotices",
     "SiteSettings",
     "SolarReading",

@@ -54,11 +54,11 @@ from custom_components.ev_sessions.chargers.events import (
 
 from .access import AccessControl
 from .audit import AuditLog
+from .charge_planning import ChargePlanning
 from .charger_policy import AuthorizationPolicy, Decision, policy_change_needs_cache_clear
 from .cost import SessionCost
 from .cost_records import CostRecord
 from .current_arbiter import CurrentArbiter
-from .site_budget import SiteBudget
 from .engine import SessionEngine
 from .listeners import KeyedListeners, Listeners, Remove
 from .local_lists import LocalListState
@@ -184,9 +184,9 @@ class ChargingSite:
         #: The current each charger gets: the smallest wish of the user, the plan and the site
         #: budget (see :mod:`.current_arbiter`).
         self.current = CurrentArbiter(self._send_limit, clock=clock)
-        #: The site power budget, when the hub has a main fuse set (the glue starts it; see
-        #: :mod:`.site_budget`); its allocations are the arbiter's budget wishes.
-        self.budget: SiteBudget | None = None
+        #: Planned charging: a plan per charger, re-planned and executed (see
+        #: :mod:`.charge_planning`); the glue starts it with its store.
+        self.planning = ChargePlanning(self, clock=clock)
 
     async def async_start(self) -> None:
         """Load the local-list versions and start the audit log."""
@@ -202,8 +202,7 @@ class ChargingSite:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self.budget is not None:
-            self.budget.stop()
+        await self.planning.async_stop()
         await self.current.async_stop()
         await self.pricer.async_stop()
         await self.audit.async_stop()
@@ -457,10 +456,12 @@ class ChargingSite:
         """Prices as they became known (the price feed): stored; a real price replacing an
         estimate a recorded cost used re-prices that session once."""
         await self.pricer.async_prices_known(intervals)
+        self.planning.prices_changed()
 
     def set_tariff(self, tariff: Tariff | None) -> None:
         """The tariff sessions are priced with from now on (``None``: costs stay unknown)."""
         self.pricer.set_tariff(tariff)
+        self.planning.prices_changed()
 
     def session_cost(self, session_id: str) -> SessionCost | None:
         """A session's cost now: live while it charges, recorded once it ended (``None``

@@ -1,0 +1,300 @@
+"""Planned charging at the site: plans executed as charging profiles over the OCPP simulator
+(1.6J and 2.0.1), live control through the current arbiter, re-planning, restarts, deviations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+import functools
+from typing import Any
+
+import pytest
+
+from custom_components.ev_sessions.chargers.events import (
+    ConnectorState,
+    SetChargingSchedule,
+    SetCurrentLimit,
+)
+from custom_components.ev_sessions.chargers.ocpp import OcppServer
+from custom_components.ev_sessions.core import (
+    ChargePlanning,
+    ChargerLimits,
+    ChargerLink,
+    Execution,
+    LimitSource,
+    PlanningSettings,
+    PlanSettings,
+    PlanState,
+    PriceInterval,
+    Tariff,
+    slot_start,
+)
+from simulators.ocpp import SimConfig, SimulatedChargePoint
+from tests.chargers.ocpp.helpers import FAST
+
+from .helpers import CP, T0, Clock, sample, started, status
+from .test_site import MakeRig, Rig, make_rig  # noqa: F401  (the fixture)
+
+TARIFF = Tariff(currency="SEK", fallback_price=Decimal("2.00"), vat_rate=Decimal("0.25"))
+LIMITS = ChargerLimits(phases=3, voltage_v=230, min_current_a=6, max_current_a=16)
+
+
+@dataclass
+class MemoryStore:
+    """The plan store port, in memory (the glue uses HA's Store)."""
+
+    data: Mapping[str, Any] | None = None
+    saves: list[Mapping[str, Any]] = field(default_factory=list)
+
+    async def async_load(self) -> Mapping[str, Any] | None:
+        return self.data
+
+    def save(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.saves.append(data)
+
+
+def quarter_prices(start: datetime, cheap: set[int], hours: int = 12) -> list[PriceInterval]:
+    """Quarter-hour prices from ``start``: 0.10 at the quarter numbers in ``cheap``, else 1.00."""
+    return [
+        PriceInterval(
+            source="test",
+            start=start + timedelta(minutes=15 * n),
+            length=timedelta(minutes=15),
+            price=Decimal("0.10") if n in cheap else Decimal("1.00"),
+            currency="SEK",
+            fetched_at=start,
+        )
+        for n in range(hours * 4)
+    ]
+
+
+async def with_prices(rig: Rig, intervals: list[PriceInterval]) -> None:
+    rig.site.set_tariff(TARIFF)
+    await rig.site.async_prices_known(intervals)
+    rig.site.planning.limits_of = lambda _cid: LIMITS
+
+
+@dataclass
+class OcppRig:
+    rig: Rig
+    server: OcppServer
+    cp: SimulatedChargePoint
+
+
+@pytest.fixture
+async def ocpp_rig(
+    make_rig: MakeRig,  # noqa: F811
+    socket_enabled: None,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[Any]:
+    """A site with a real OCPP server and a simulated charger in a transaction."""
+    made: list[OcppRig] = []
+
+    async def make(version: str, **config: Any) -> OcppRig:
+        rig = await make_rig()
+        server = OcppServer(
+            rig.site,
+            FAST,
+            password_for=rig.site.password_for,
+            known=rig.site.is_known,
+            forgotten=rig.site.forget_waiting,
+        )
+        await server.start()
+        rig.chargers.add("CP-PLAN", allow_without_password=True)
+        rig.site.register_charger(
+            ChargerLink(
+                charger_id="CP-PLAN",
+                send=functools.partial(server.execute, "CP-PLAN"),
+                gate=server,
+            )
+        )
+        cp = SimulatedChargePoint(
+            f"ws://127.0.0.1:{server.port}/CP-PLAN",
+            SimConfig(charger_id="CP-PLAN", version=version, power_w=0.0, **config),
+        )
+        await cp.connect()
+        await cp.plug_in(1)
+        assert await cp.swipe("TAG-ANNA") == "Accepted"
+        await cp.start(1, "TAG-ANNA")
+        async with asyncio.timeout(5):
+            while rig.engine.connector("CP-PLAN", 1).session is None:
+                await asyncio.sleep(0.01)
+        await rig.site.async_wait_idle()
+        made.append(OcppRig(rig, server, cp))
+        return made[-1]
+
+    yield make
+    for item in made:
+        await item.cp.close()
+        await item.server.stop()
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_ocpp_charger_gets_the_plan_as_a_profile_and_keeps_it_over_a_restart(
+    ocpp_rig: Any, version: str
+) -> None:
+    item: OcppRig = await ocpp_rig(version)
+    rig, cp = item.rig, item.cp
+    now = datetime.now(UTC)
+    # Cheap now (this quarter and the next), dear after: the plan charges at once for 30 min.
+    await with_prices(rig, quarter_prices(slot_start(now), {0, 1}))
+    store = MemoryStore()
+    await rig.site.planning.async_start(store)
+
+    plan = await rig.site.planning.async_set_settings(
+        "CP-PLAN", PlanSettings(energy_wh=2000, ready_by_at=now + timedelta(hours=6))
+    )
+
+    assert plan.execution is Execution.CHARGING_PROFILE
+    assert plan.confirmed is True
+    assert plan.plan.state is PlanState.PLANNED
+    assert plan.plan.current_at(datetime.now(UTC)) == 16.0
+    sent = cp.requests_for("SetChargingProfile")
+    assert len(sent) == 1
+    profile = sent[0].get("csChargingProfiles") or sent[0]["chargingProfile"]
+    assert profile["chargingProfilePurpose"] == "TxProfile"
+    periods = profile["chargingSchedule"]
+    periods = periods[0] if isinstance(periods, list) else periods
+    limits = [p["limit"] for p in periods["chargingSchedulePeriod"]]
+    assert limits[0] == 16.0
+    assert limits[-1] == 0.0  # paused once the energy is in
+    assert cp.connector(1).limit_a == 16.0
+    assert rig.site.current.decision("CP-PLAN").wishes == {}  # no live wish beside the profile
+
+    # HA restarts mid-plan: a new planner over the same store finds the charger's profile still
+    # in force (read back), keeps it and resumes the plan without sending it again.
+    await rig.site.planning.async_stop()
+    again = ChargePlanning(rig.site)
+    again.limits_of = lambda _cid: LIMITS
+    await again.async_start(MemoryStore(store.data))
+    await again.async_wait_idle()
+    resumed = again.plan_of("CP-PLAN")
+    assert resumed is not None
+    assert resumed.plan.windows == plan.plan.windows
+    assert resumed.execution is Execution.CHARGING_PROFILE
+    assert resumed.confirmed is True
+    assert len(cp.requests_for("SetChargingProfile")) == 1
+    await again.async_stop()
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_a_charger_refusing_schedules_falls_back_to_live_control(
+    ocpp_rig: Any, version: str
+) -> None:
+    item: OcppRig = await ocpp_rig(version, refuse_schedules=True)
+    rig, cp = item.rig, item.cp
+    now = datetime.now(UTC)
+    await with_prices(rig, quarter_prices(slot_start(now), {8, 9}))  # cheap in 2 hours
+    await rig.site.planning.async_start(MemoryStore())
+
+    plan = await rig.site.planning.async_set_settings(
+        "CP-PLAN", PlanSettings(energy_wh=2000, ready_by_at=now + timedelta(hours=6))
+    )
+    await rig.site.async_wait_idle()
+
+    assert plan.execution is Execution.LIVE
+    decision = rig.site.current.decision("CP-PLAN")
+    assert decision.wishes == {LimitSource.PLAN: 0.0}  # paused until the cheap window
+    assert decision.applied_a == 0.0
+    assert cp.connector(1).limit_a == 0.0  # the arbiter's standing limit, which it accepts
+
+
+# --------------------------------------------------------------------------- live control
+
+
+async def live_rig(make_rig: MakeRig, **settings: Any) -> tuple[Rig, Any]:  # noqa: F811
+    """A site on a settable clock with a Modbus-like charger (no gate: live control)."""
+    rig = await make_rig(Clock())
+    charger = rig.link(CP)
+    rig.site.planning.settings = PlanningSettings(**settings)
+    await with_prices(rig, quarter_prices(T0, {4, 5, 6, 7}))  # cheap 18:00-19:00 UTC
+    return rig, charger
+
+
+async def test_live_plan_sets_the_current_per_window(make_rig: MakeRig) -> None:  # noqa: F811
+    rig, charger = await live_rig(make_rig)
+    await rig.site.planning.async_start(MemoryStore())
+
+    plan = await rig.site.planning.async_set_settings(
+        CP, PlanSettings(energy_wh=11040, ready_by_at=T0 + timedelta(hours=6))
+    )
+    await rig.site.async_wait_idle()
+
+    assert plan.execution is Execution.LIVE
+    assert [(w.start, w.end) for w in plan.plan.windows] == [
+        (T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    ]
+    assert charger.of(SetCurrentLimit)[-1].limit_a == 0.0
+    assert not charger.of(SetChargingSchedule)
+    rig.clock.now = T0 + timedelta(hours=1)
+    rig.site.planning.async_refresh(CP)
+    await rig.site.async_wait_idle()
+    assert charger.of(SetCurrentLimit)[-1].limit_a == 16.0
+    rig.clock.now = T0 + timedelta(hours=2)
+    rig.site.planning.async_refresh(CP)
+    await rig.site.async_wait_idle()
+    assert charger.of(SetCurrentLimit)[-1].limit_a == 0.0
+    await rig.site.planning.async_clear(CP)
+    await rig.site.async_wait_idle()
+    assert rig.site.current.decision(CP).wishes == {}
+
+
+async def test_new_prices_and_a_session_start_replan(make_rig: MakeRig) -> None:  # noqa: F811
+    rig = await make_rig(Clock())
+    rig.link(CP)
+    rig.site.set_tariff(TARIFF)
+    rig.site.planning.limits_of = lambda _cid: LIMITS
+    # Prices only for the next 2 hours: the plan is provisional.
+    await rig.site.async_prices_known(quarter_prices(T0, {2}, hours=2))
+    await rig.site.planning.async_start(MemoryStore())
+    plan = await rig.site.planning.async_set_settings(
+        CP, PlanSettings(energy_wh=2760, ready_by_at=T0 + timedelta(hours=6))
+    )
+    assert plan.plan.state is PlanState.PROVISIONAL
+    seen: list[Any] = []
+    rig.site.planning.changes.add(CP, seen.append)
+
+    await rig.site.async_prices_known(quarter_prices(T0, {12}))  # the rest arrives
+    await rig.site.planning.async_wait_idle()
+
+    replanned = rig.site.planning.plan_of(CP)
+    assert replanned is not None
+    assert replanned.plan.state is PlanState.PLANNED
+    assert replanned.plan.start == T0 + timedelta(minutes=30)  # 0.10 at quarter 2 (and 12)
+    assert seen
+
+    # A session starts with 1,000 Wh already delivered: the plan covers the rest.
+    rig.site.handle_event(status(T0, ConnectorState.CHARGING))
+    rig.site.handle_event(started(T0, "tx-1", 0))
+    rig.site.handle_event(sample(T0 + timedelta(seconds=30), energy_register_wh=1000))
+    await rig.site.planning.async_wait_idle()
+    await rig.site.planning.async_replan(CP)
+    after = rig.site.planning.plan_of(CP)
+    assert after is not None
+    assert after.plan.needed_wh == 1760
+
+
+async def test_a_charger_that_ignores_its_plan_is_reported_once(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    rig, _charger = await live_rig(make_rig, deviation_grace=timedelta(minutes=10))
+    await rig.site.planning.async_start(MemoryStore())
+    await rig.site.planning.async_set_settings(
+        CP, PlanSettings(energy_wh=11040, ready_by_at=T0 + timedelta(hours=6))
+    )
+    reported: list[tuple[str, Any]] = []
+    rig.site.planning.deviations.add(reported.append)
+
+    rig.site.handle_event(status(T0, ConnectorState.CHARGING))
+    rig.site.handle_event(started(T0, "tx-1", 0))
+    for minute in range(0, 25, 5):  # 11 kW at 17:00-17:20: outside the 18:00 window
+        rig.clock.now = T0 + timedelta(minutes=minute)
+        rig.site.handle_event(
+            sample(rig.clock.now, energy_register_wh=minute * 10, power_w=11000.0)
+        )
+
+    assert [(cid, d.kind) for cid, d in reported] == [(CP, "outside_window")]
