@@ -466,7 +466,33 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
             return self.async_show_menu(step_id="init", menu_options=["hub", "prices"])
         if entry.data[CONF_PROTOCOL] == PROTOCOL_OCPP:
             return await self.async_step_charger(user_input)
-        return await self.async_step_modbus()
+        return self.async_show_menu(step_id="init", menu_options=["car", "modbus"])
+
+    async def async_step_car(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A Modbus charger's car: its battery capacity and a sensor with its state of charge
+        (no Modbus profile reads one), for the estimated end of charging."""
+        options = dict(self.config_entry.options)
+        if user_input is not None:
+            if user_input.get(CONF_BATTERY_CAPACITY):
+                options[CONF_BATTERY_CAPACITY] = float(user_input[CONF_BATTERY_CAPACITY])
+            else:
+                options.pop(CONF_BATTERY_CAPACITY, None)
+            return self.async_create_entry(data=_with_soc_entity(options, user_input))
+        battery = NumberSelectorConfig(
+            min=1, max=300, step=0.1, unit_of_measurement="kWh", mode=NumberSelectorMode.BOX
+        )
+        return self.async_show_form(
+            step_id="car",
+            data_schema=vol.Schema(
+                {
+                    vol.Optional(
+                        CONF_BATTERY_CAPACITY,
+                        description={"suggested_value": options.get(CONF_BATTERY_CAPACITY)},
+                    ): NumberSelector(battery),
+                    **_soc_entity_field(options),
+                }
+            ),
+        )
 
     async def async_step_hub(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Hub options."""

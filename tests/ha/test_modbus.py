@@ -437,6 +437,9 @@ async def test_options_turn_a_builtin_charger_into_a_custom_one(
     sim = await _simulator(sims, "vestel")
     entry = _modbus_entry(hass, "vestel", sim.port)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "modbus"}
+    )
     assert result["step_id"] == "modbus_template"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"template": "current"}
@@ -460,6 +463,9 @@ async def test_options_turn_a_builtin_charger_into_a_custom_one(
 
     # The next time, "current" is the custom profile.
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "modbus"}
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"template": "current"}
     )
@@ -626,6 +632,9 @@ async def test_profile_check_reads_back_limit_and_enable_of_the_variant(
     entry = _modbus_entry(hass, "phoenix_ev_eth", sim.port)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "modbus"}
+    )
+    result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"template": "current"}
     )
     text = _default(dict(result), CONF_PROFILE)
@@ -651,6 +660,9 @@ async def test_profile_check_shows_a_write_only_limit_as_not_readable(
     sim = await _simulator(sims, "abb")
     entry = _modbus_entry(hass, "abb", sim.port)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "modbus"}
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"template": "current"}
     )
