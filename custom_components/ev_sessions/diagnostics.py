@@ -10,8 +10,9 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_HUB
+from .const import CONF_DB_URL, CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_HUB
 from .coordinator import ChargerRuntimeData, HubRuntimeData
+from .core.storage.urls import redact_url
 from .serialize import session_summary
 
 TO_REDACT = {CONF_PASSWORD, "id_tag", "idTag", "id_token", "idToken", "member_id"}
@@ -24,6 +25,9 @@ async def async_get_config_entry_diagnostics(
     data: dict[str, Any] = {
         "entry": {"data": dict(entry.data), "options": dict(entry.options)},
     }
+    for part in data["entry"].values():  # the database URL without its password
+        if part.get(CONF_DB_URL):
+            part[CONF_DB_URL] = redact_url(str(part[CONF_DB_URL]))
     if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
         hub_runtime: HubRuntimeData = entry.runtime_data
         data["ocpp_server"] = hub_runtime.server.diagnostics()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 
 import psycopg.errors
 import pymysql
@@ -109,3 +110,20 @@ async def test_wrong_password_is_an_auth_fault(backend: str) -> None:
     await store.async_close()
     assert failed.value.fault is StorageFault.AUTH
     assert "wrong-s3cret" not in str(failed.value)
+
+
+async def test_a_closed_store_starts_no_worker_thread(db_url: str) -> None:
+    """A call after close (a late caller while the hub moves to another database) is refused
+    instead of starting a database thread nobody ends; reopening works."""
+    store = SessionStore(db_url)
+    await store.async_open()
+    await store.async_close()
+    before = {t.name for t in threading.enumerate()}
+    with pytest.raises(StorageError, match="closed"):
+        await store.async_load_open()
+    assert {t.name for t in threading.enumerate()} == before
+    await store.async_open()
+    try:
+        assert await store.async_load_open() == []
+    finally:
+        await store.async_close()

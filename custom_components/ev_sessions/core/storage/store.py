@@ -71,12 +71,15 @@ class SessionStore:
         self._echo = echo
         self._engine: Engine | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._closed = False  # after async_close: no new worker thread until async_open
         #: Number of committed write transactions (for tests and diagnostics).
         self.commits = 0
 
     # ------------------------------------------------------------------ plumbing
 
     async def _run[T](self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StorageError("store is closed")
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ev_sessions_db")
         loop = asyncio.get_running_loop()
@@ -103,6 +106,7 @@ class SessionStore:
 
     async def async_open(self) -> None:
         """Connect and bring the schema to :data:`.schema.SCHEMA_VERSION` (idempotent)."""
+        self._closed = False
         if self._engine is None:
             await self._run(self._open)
 
@@ -124,13 +128,16 @@ class SessionStore:
         self._engine = engine
 
     async def async_close(self) -> None:
-        """Release the connections and the worker thread (idempotent)."""
+        """Release the connections and the worker thread (idempotent). A call made after it
+        raises :class:`StorageError` instead of starting a worker thread nobody ends."""
         if self._executor is None:
+            self._closed = True
             return
         if self._engine is not None:
             await self._run(self.engine.dispose)
             self._engine = None
         executor, self._executor = self._executor, None
+        self._closed = True
         executor.shutdown(wait=True)
 
     async def async_schema_version(self) -> int:
