@@ -42,6 +42,7 @@ from .helpers import execute_command, run_command
 from .hub import Hub
 from .members import member_by_id_or_name
 from .number import async_set_current_limit
+from .plan_services import async_setup_plan_services
 from .serialize import SESSION_CSV_FIELDS, session_summary
 from .setup_charger import loaded_hub
 from .statistics import async_members_changed
@@ -431,6 +432,7 @@ async def _unlock(call: ServiceCall) -> None:
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
     register = functools.partial(hass.services.async_register, DOMAIN)
+    async_setup_plan_services(hass)
     register("list_sessions", _storage_errors(_list_sessions), _QUERY_SCHEMA, SupportsResponse.ONLY)
     register(
         "export_sessions", _storage_errors(_export_sessions), _QUERY_SCHEMA, SupportsResponse.ONLY

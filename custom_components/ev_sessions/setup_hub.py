@@ -69,6 +69,7 @@ from .events_bridge import async_forward_session_events
 from .hub import Hub
 from .member_notify import async_notify_members
 from .members import member_subentries
+from .plan_setup import async_start_planning
 from .price_feed import PriceFeed, only_price_options_changed, price_config
 from .statistics import MemberStatistics
 from .tls import TlsConfigError, build_ssl_context
@@ -207,10 +208,12 @@ async def _async_wire_hub(
     price_feed = PriceFeed(hass, price_config(entry.options))
     await price_feed.async_start()
     _connect_pricing(site, price_feed)
+    stop_planning = await async_start_planning(hass, hub)
     runtime = HubRuntimeData(
         hub=hub, site_figures=figures, members=members, server=server, price_feed=price_feed
     )
     runtime.stop_callbacks.append(site.status_changes.add(lambda _id: figures.refresh_now()))
+    runtime.stop_callbacks.append(stop_planning)
     runtime.stop_callbacks.append(
         price_feed.changes.add(
             lambda series: site.pricer.spawn(site.async_prices_known(series.intervals), "prices")
