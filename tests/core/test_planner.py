@@ -105,9 +105,7 @@ def test_cheapest_quarter_hours_may_be_split() -> None:
 
 def test_minimum_window_length_spreads_the_last_energy_over_a_whole_window() -> None:
     result = plan(
-        PlanRequest(
-            ready_by=utc(3, 6), energy_wh=4 * QUARTER_WH, min_window=timedelta(minutes=30)
-        )
+        PlanRequest(ready_by=utc(3, 6), energy_wh=4 * QUARTER_WH, min_window=timedelta(minutes=30))
     )
 
     # 01:00-01:30 opens a run (average 0.10); 01:30 grows it (0.10); the last quarter's energy
