@@ -50,6 +50,7 @@ from .chargers.modbus import (
 )
 from .const import (
     CONF_CHARGER_ID,
+    CONF_DB_URL,
     CONF_ENTRY_TYPE,
     CONF_FAST_MIN_KW,
     CONF_METER_INTERVAL,
@@ -76,6 +77,7 @@ from .const import (
     PROTOCOL_MODBUS,
     PROTOCOL_OCPP,
 )
+from .database_flow import async_check_database, shown_url, typed_url
 from .devices import NAMESPACED_MINOR_VERSION
 from .member_flow import SUBENTRY_MEMBER, MemberSubentryFlow
 from .modbus_flow import (
@@ -423,6 +425,7 @@ _HUB_STEP_OPTIONS = frozenset(
         CONF_FAST_MIN_KW,
         CONF_AUDIT_RETENTION_DAYS,
         CONF_OCPP_HOST,
+        CONF_DB_URL,
     }
 )
 
@@ -509,6 +512,8 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
             else:  # empty: the default, every interface
                 user_input.pop(CONF_OCPP_HOST, None)
             if not errors:
+                errors.update(await self._async_check_db_url(user_input))
+            if not errors:
                 user_input[CONF_METER_INTERVAL] = int(user_input[CONF_METER_INTERVAL])
                 if CONF_AUDIT_RETENTION_DAYS in user_input:
                     days = int(user_input[CONF_AUDIT_RETENTION_DAYS])
@@ -571,10 +576,35 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
                             )
                         },
                     ): TextSelector(),
+                    vol.Optional(
+                        CONF_DB_URL,
+                        description={
+                            "suggested_value": user_input.get(CONF_DB_URL)
+                            if user_input is not None
+                            else shown_url(self._stored_db_url())
+                        },
+                    ): TextSelector(),
                 }
             ),
             errors=errors,
         )
+
+    def _stored_db_url(self) -> str | None:
+        """The hub's database URL as stored (``None``: the SQLite file)."""
+        entry = self.config_entry
+        return entry.options.get(CONF_DB_URL) or entry.data.get(CONF_DB_URL) or None
+
+    async def _async_check_db_url(self, user_input: dict[str, Any]) -> dict[str, str]:
+        """Check a new database URL (connect, create or upgrade, write) before it is saved."""
+        stored = self._stored_db_url()
+        url = typed_url(user_input.get(CONF_DB_URL), stored)
+        if not url:
+            user_input.pop(CONF_DB_URL, None)  # the SQLite file in the config folder
+            return {}
+        if url != stored and (error := await async_check_database(url)) is not None:
+            return {CONF_DB_URL: error}
+        user_input[CONF_DB_URL] = url
+        return {}
 
     async def async_step_charger(
         self, user_input: dict[str, Any] | None = None

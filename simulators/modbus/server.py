@@ -104,6 +104,9 @@ class ChargerSimulator:
         #: refuses to pause, a register locked by a DIP switch...).
         self.refuse_writes: dict[int, ExcCodes] = {}
         self._last_write_at: float | None = None
+        #: Values of registers a watchdog duty tests (``when``), e.g. "remote control enabled":
+        #: 0 until :meth:`set_register` says otherwise.
+        self.condition_values: dict[int, int] = {}
         self._server: ModbusTcpServer | None = None
         self._layout = self._build_layout()
 
@@ -132,6 +135,9 @@ class ChargerSimulator:
             on, off = p.enable.on, p.enable.off
             out.append((p.enable.register, lambda: on if ev.enabled else off))
         for wd in p.watchdogs:
+            if wd.when is not None:
+                address = wd.when.register.address
+                out.append((wd.when.register, lambda a=address: self.condition_values.get(a, 0)))
             if wd.period_from is not None:
                 out.append((wd.period_from.register, self._timeout))
             if wd.register is not None:
@@ -386,6 +392,10 @@ class ChargerSimulator:
     def set_rfid(self, tag: str) -> None:
         """A card is presented ("" clears it)."""
         self.physics.tag = tag
+
+    def set_register(self, address: int, value: int) -> None:
+        """Set a register a watchdog duty tests (its ``when`` condition)."""
+        self.condition_values[address] = value
 
     def set_fault(self, fault: bool = True) -> None:
         """Put the socket into (or out of) an error state."""

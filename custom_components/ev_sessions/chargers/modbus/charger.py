@@ -565,6 +565,23 @@ class ModbusCharger:
                 self._wd_source[key] = int(_num(decode(reg, words)) or 0)
         return self._wd_source[key]
 
+    async def _duty_enabled(self, spec: WatchdogSpec) -> bool:
+        """Whether the duty's ``when`` condition holds now (no condition: always; a failed
+        read: not, so nothing is written while the charger's mode is unknown)."""
+        if spec.when is None:
+            return True
+        reg = spec.when.register
+        try:
+            words = await self._read(
+                self.profile.unit_for(reg), reg.function, reg.address, reg.count
+            )
+        except ModbusDeviceError as err:
+            _LOGGER.debug(
+                "%s: cannot read watchdog condition %s: %s", self.charger_id, reg.address, err
+            )
+            return False
+        return spec.when.test(decode(reg, words))
+
     async def _feed(self, spec: WatchdogSpec) -> float:
         """Do one watchdog duty; return the seconds (device time) until the next one."""
         period = spec.period_s or self.profile.identity_interval_s
@@ -576,6 +593,8 @@ class ModbusCharger:
                 period = spec.period_from.if_zero_s
             else:
                 period = max(spec.period_from.min_s, timeout * spec.period_from.factor)
+        if not await self._duty_enabled(spec):
+            return period  # checked again at the next period
         try:
             match spec.action:
                 case WatchdogAction.WRITE_VALUE | WatchdogAction.MIRROR:

@@ -305,7 +305,7 @@ def _parse_watchdog(r: _Reader, value: object, path: str) -> WatchdogSpec | None
     data = r.mapping(value, path)
     if data is None:
         return None
-    allowed = frozenset({"action", "period_s", "register", "write", "value", "period_from"})
+    allowed = frozenset({"action", "period_s", "register", "write", "value", "period_from", "when"})
     r.unknown(data, allowed, path)
     action = r.enum(data, "action", path, WatchdogAction, WatchdogAction.READ)
     period = r.number(data, "period_s", path, 1.0) if "period_s" in data else None
@@ -342,6 +342,7 @@ def _parse_watchdog(r: _Reader, value: object, path: str) -> WatchdogSpec | None
         write=write,
         value=r.integer(data, "value", path, 1, 0, 65535) or 0,
         period_from=period_from,
+        when=_parse_condition(r, data["when"], f"{path}.when") if "when" in data else None,
     )
 
 

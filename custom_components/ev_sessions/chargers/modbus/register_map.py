@@ -182,6 +182,9 @@ class WatchdogSpec:
     write: WriteFunction = WriteFunction.FC6
     value: int = 1
     period_from: PeriodFrom | None = None  # MIRROR: also the value written
+    #: Do the duty only while this holds (read before each one), e.g. only while the charger
+    #: reports remote control enabled; ``None``: always.
+    when: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
