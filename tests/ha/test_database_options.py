@@ -107,6 +107,7 @@ async def test_database_url_checked_then_used(
         assert "***" in shown
     form = await _submit(hass, form, shown)  # sent back as shown
     assert form["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
     assert hub.options[CONF_DB_URL] == target
 
     assert await async_setup_component(hass, "diagnostics", {})
@@ -118,6 +119,8 @@ async def test_database_url_checked_then_used(
     form = await _hub_form(hass, hub)
     form = await _submit(hass, form, "")  # empty: back to the SQLite file
     assert form["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hub.state is ConfigEntryState.LOADED
     assert CONF_DB_URL not in hub.options
 
 
