@@ -30,9 +30,11 @@ from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
+    TimeSelector,
 )
 import probatio as vol
 
+from .billing_glue import CONF_BILL_DAY, CONF_BILL_TIME, DEFAULT_BILL_DAY, DEFAULT_BILL_TIME
 from .charger_options import (
     CONF_BATTERY_CAPACITY,
     CONF_MAX_CURRENT,
@@ -426,6 +428,8 @@ _HUB_STEP_OPTIONS = frozenset(
         CONF_AUDIT_RETENTION_DAYS,
         CONF_OCPP_HOST,
         CONF_DB_URL,
+        CONF_BILL_DAY,
+        CONF_BILL_TIME,
     }
 )
 
@@ -515,6 +519,8 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
                 errors.update(await self._async_check_db_url(user_input))
             if not errors:
                 user_input[CONF_METER_INTERVAL] = int(user_input[CONF_METER_INTERVAL])
+                if CONF_BILL_DAY in user_input:
+                    user_input[CONF_BILL_DAY] = int(user_input[CONF_BILL_DAY])
                 if CONF_AUDIT_RETENTION_DAYS in user_input:
                     days = int(user_input[CONF_AUDIT_RETENTION_DAYS])
                     user_input[CONF_AUDIT_RETENTION_DAYS] = days
@@ -584,6 +590,14 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
                             else shown_url(self._stored_db_url())
                         },
                     ): TextSelector(),
+                    vol.Required(
+                        CONF_BILL_DAY, default=options.get(CONF_BILL_DAY, DEFAULT_BILL_DAY)
+                    ): NumberSelector(
+                        NumberSelectorConfig(min=1, max=28, step=1, mode=NumberSelectorMode.BOX)
+                    ),
+                    vol.Required(
+                        CONF_BILL_TIME, default=options.get(CONF_BILL_TIME, DEFAULT_BILL_TIME)
+                    ): TimeSelector(),
                 }
             ),
             errors=errors,

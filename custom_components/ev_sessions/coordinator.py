@@ -28,6 +28,7 @@ from .hub import Hub
 from .price_feed import PriceFeed
 
 if TYPE_CHECKING:
+    from .billing_glue import BillingCoordinator
     from .statistics import MemberStatistics
 
 
@@ -44,6 +45,8 @@ class HubRuntimeData:
     stop_callbacks: list[Callable[[], Any]] = field(default_factory=list)
     #: The members' long-term statistics in the recorder.
     member_statistics: MemberStatistics | None = None
+    #: Monthly bills: figures, issuing schedule, announcements (billing_glue.py).
+    billing: BillingCoordinator | None = None
     closed: bool = False
     #: The running (or finished) shutdown, shared by whoever asks for it.
     shutdown: asyncio.Future[None] | None = None

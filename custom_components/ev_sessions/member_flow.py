@@ -7,6 +7,7 @@ import uuid
 
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     ObjectSelector,
@@ -25,6 +26,7 @@ CONF_TAGS = "tags"
 CONF_GROUP_TAG = "group_id_tag"
 CONF_TARIFF_GROUP = "tariff_group"
 CONF_NOTIFY = "notify_targets"
+CONF_PAYING = "paying"
 SUBENTRY_MEMBER = "member"
 
 _TAG_FIELDS = {
@@ -64,6 +66,9 @@ def _schema(defaults: dict[str, Any]) -> vol.Schema:
             vol.Optional(CONF_NOTIFY, default=defaults.get(CONF_NOTIFY, [])): TextSelector(
                 TextSelectorConfig(multiple=True)
             ),
+            vol.Optional(CONF_PAYING, default=bool(defaults.get(CONF_PAYING, False))): (
+                BooleanSelector()
+            ),
         }
     )
 
@@ -83,6 +88,8 @@ def clean_member_input(user_input: dict[str, Any], member_id: str) -> dict[str, 
         tags.append(tag)
     data[CONF_TAGS] = tags
     data[CONF_NOTIFY] = [t.strip() for t in user_input.get(CONF_NOTIFY) or [] if t.strip()]
+    if user_input.get(CONF_PAYING):
+        data[CONF_PAYING] = True
     return data
 
 

@@ -30,6 +30,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .billing_sensors import async_add_billing_sensors
 from .charger_options import (
     has_meter_register,
     has_tag_source,
@@ -456,6 +457,7 @@ async def async_setup_entry(
             async_add_entities,
             lambda subentry: [MemberSensor(members, subentry, d) for d in member_descriptions],
         )
+        async_add_billing_sensors(hass, hub_entry, async_add_entities)
         return
 
     _setup_charger_sensors(hass, entry, async_add_entities)

@@ -27,6 +27,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
+from .billing_services import async_setup_billing_services
 from .chargers.events import (
     DEFAULT_MAX_CONNECTORS,
     StopCharging,
@@ -432,6 +433,7 @@ async def _unlock(call: ServiceCall) -> None:
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
     register = functools.partial(hass.services.async_register, DOMAIN)
+    async_setup_billing_services(hass)
     async_setup_plan_services(hass)
     register("list_sessions", _storage_errors(_list_sessions), _QUERY_SCHEMA, SupportsResponse.ONLY)
     register(

@@ -54,6 +54,7 @@ from .const import (
     LOGGER,
     PROTOCOL_OCPP,
 )
+from .billing_glue import BillingCoordinator
 from .coordinator import SITE_MONTH, HubRuntimeData, MemberCoordinator, SiteCoordinator
 from .core import (
     ChargingSite,
@@ -230,6 +231,9 @@ async def _async_wire_hub(
     runtime.stop_callbacks.append(async_notify_members(hass, hub))
     runtime.member_statistics = MemberStatistics(hass, entry, hub)
     runtime.stop_callbacks.append(runtime.member_statistics.async_start())
+    runtime.billing = BillingCoordinator(hass, entry, hub)
+    await runtime.billing.async_refresh()
+    runtime.stop_callbacks.append(runtime.billing.async_start())
     entry.runtime_data = runtime
     _report_storage(hass, engine.storage_status)
     runtime.stop_callbacks.append(

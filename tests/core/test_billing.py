@@ -95,8 +95,10 @@ async def test_month_bills_show_every_session_and_add_up_to_its_costs(house: Hou
 
     # The guest pays a markup and the session fee, and the bill names the guest tariff.
     gus = issued["gus"]
-    assert gus.paying and gus.group == "guest"
-    assert gus.tariff_group is not None and gus.tariff_group["markup_per_kwh"] == "0.50"
+    assert gus.paying
+    assert gus.group == "guest"
+    assert gus.tariff_group is not None
+    assert gus.tariff_group["markup_per_kwh"] == "0.50"
     charges = dict(gus.lines[0].charges)
     assert charges["session_fee"] == Decimal("5.00")
     assert gus.total == costs["s-g1"].total == Decimal("19.64")  # (5.555 x 1.928 + 5) x 1.25
@@ -104,14 +106,18 @@ async def test_month_bills_show_every_session_and_add_up_to_its_costs(house: Hou
     # The company car's reimbursable amount: 20.001 kWh x 2.50.
     carl = issued["carl"]
     assert carl.claimable == costs["s-c1"].claimable == Decimal("50.00")
-    assert issued["tina"].paying and not anna.paying
+    assert issued["tina"].paying
+    assert not anna.paying
 
     for bill in bills:
         assert bill.problems() == []
     reconciled = await billing.async_reconcile(NOV)
     assert reconciled.problems() == []
     assert reconciled.issued
-    assert reconciled.metered_wh == 2_222 + 7_400 + 11_000 + 5_555 + 4_321 + 20_001 + 3_333 + 4_000 + 1_000
+    assert (
+        reconciled.metered_wh
+        == 2_222 + 7_400 + 11_000 + 5_555 + 4_321 + 20_001 + 3_333 + 4_000 + 1_000
+    )
     assert reconciled.unattributed_wh == 1_000
     assert reconciled.bill_totals == sum(
         (c.total for sid, c in costs.items() if sid not in ("s-oct", "s-mid", "s-x1")), Decimal(0)
@@ -132,7 +138,8 @@ async def test_issuing_is_idempotent_and_only_for_months_that_are_over(house: Ho
 
     preview = await billing.async_preview("ben", DEC)
     assert preview.status == "preview"
-    assert preview.number is None and not preview.issued
+    assert preview.number is None
+    assert not preview.issued
     assert [line.session_id for line in preview.lines] == ["s-mid"]
     assert preview.total == house.costs["s-mid"].total
     # The issued one is returned for an issued month.
@@ -182,7 +189,8 @@ async def test_reattributed_and_repriced_sessions_are_corrected_on_the_next_bill
     [credit] = ben.corrections
     assert credit.kind is CorrectionKind.CREDIT
     assert credit.session_id == "s-b1"
-    assert credit.total == -b1_cost.total and credit.energy_wh == -11_000
+    assert credit.total == -b1_cost.total
+    assert credit.energy_wh == -11_000
     assert credit.reason == "re-attributed from Ben to Anna on 2026-12-05"
     assert credit.audit_id is not None
     assert credit.original_bill == issued["ben"].number
@@ -190,9 +198,14 @@ async def test_reattributed_and_repriced_sessions_are_corrected_on_the_next_bill
 
     assert anna.lines == ()
     repriced, debit = sorted(anna.corrections, key=lambda c: c.session_id)
-    assert (debit.session_id, debit.kind, debit.total) == ("s-b1", CorrectionKind.DEBIT, b1_cost.total)
+    assert (debit.session_id, debit.kind, debit.total) == (
+        "s-b1",
+        CorrectionKind.DEBIT,
+        b1_cost.total,
+    )
     assert (repriced.session_id, repriced.kind) == ("s-a2", CorrectionKind.CREDIT)
-    assert repriced.total == new.total - old.total and repriced.energy_wh == 0
+    assert repriced.total == new.total - old.total
+    assert repriced.energy_wh == 0
     assert repriced.reason.startswith("re-priced on 2026-12-06 (reprice): wrong tariff: ")
     assert anna.total == b1_cost.total + new.total - old.total
 
@@ -233,7 +246,8 @@ async def test_paid_outstanding_revenue_and_household_report(house: Household) -
     assert figures["gus"].outstanding == issued["gus"].total
     assert figures["gus"].last_number == issued["gus"].number
     paid = await billing.async_mark_paid(issued["gus"].number or "")
-    assert paid.status == "paid" and paid.paid_at == house.clock.now
+    assert paid.status == "paid"
+    assert paid.paid_at == house.clock.now
     assert (await billing.async_member_figures())["gus"].outstanding == 0
     with pytest.raises(UnknownBillError):
         await billing.async_bill("2026-0099")

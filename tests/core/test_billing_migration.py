@@ -57,9 +57,11 @@ async def test_migration_from_schema_6_adds_bills_and_keeps_sessions(tmp_path: P
     try:
         assert await store.async_schema_version() == SCHEMA_VERSION == 7
         stored = await store.async_get("s-1")
-        assert stored is not None and stored.energy_wh == 7_400
+        assert stored is not None
+        assert stored.energy_wh == 7_400
         [bill] = await house.billing().async_issue(Month(2026, 11))
-        assert bill.number == "2026-0001" and bill.energy_wh == 7_400
+        assert bill.number == "2026-0001"
+        assert bill.energy_wh == 7_400
     finally:
         await store.async_close()
 

@@ -332,7 +332,7 @@ class Billing:
         names = {m.id: m.name for m in directory}
         return household_report(
             period,
-            self.currency,
+            _currency(costs, sessions, self.currency),
             current,
             previous,
             {sid: record.cost for sid, record in costs.items()},
@@ -354,7 +354,7 @@ class Billing:
             )
         return Revenue(
             period=period,
-            currency=self.currency,
+            currency=_currency(costs, sessions, self.currency),
             total=sum(per_charger.values(), _ZERO),
             per_charger=per_charger,
         )

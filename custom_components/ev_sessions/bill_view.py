@@ -1,0 +1,101 @@
+"""Authenticated HTTP views: a bill's printable page (or CSV) and a month's household report.
+
+``/api/ev_sessions/bills/<number>`` and ``/api/ev_sessions/reports/<YYYY-MM>`` answer logged-in
+users only (``requires_auth``: a bearer token, a session or a signed link as sent in the
+notifications); nothing is put under the public ``www/`` folder. ``?format=csv`` gives the CSV.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from aiohttp import web
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
+
+from .bill_report import LABELS, bill_csv, render_bill, render_report, report_csv
+from .billing_glue import BillingCoordinator
+from .const import DOMAIN
+from .core import BillingError, Month, StorageError, UnknownBillError
+from .setup_charger import loaded_hub_runtime
+
+
+async def async_labels(hass: HomeAssistant) -> dict[str, str]:
+    """The pages' labels in the configured language."""
+    strings = await async_get_translations(hass, hass.config.language, "exceptions", {DOMAIN})
+    prefix = f"component.{DOMAIN}.exceptions.report_"
+    return {key: strings.get(f"{prefix}{key}.message", key) for key in LABELS}
+
+
+def _billing(hass: HomeAssistant) -> BillingCoordinator | None:
+    runtime = loaded_hub_runtime(hass)
+    return None if runtime is None else runtime.billing
+
+
+def _page(body: str, fmt: str, name: str) -> web.Response:
+    if fmt == "csv":
+        return web.Response(
+            text=body,
+            content_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return web.Response(text=body, content_type="text/html")
+
+
+class BillView(HomeAssistantView):
+    """One issued bill: HTML (default) or CSV."""
+
+    url = "/api/ev_sessions/bills/{number}"
+    name = "api:ev_sessions:bill"
+    requires_auth = True
+
+    async def get(self, request: web.Request, number: str) -> web.Response:
+        """The bill page."""
+        hass = request.app[KEY_HASS]
+        billing = _billing(hass)
+        if billing is None:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        try:
+            bill = await billing.billing.async_bill(number)
+        except UnknownBillError:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        except StorageError:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        tz = dt_util.get_default_time_zone()
+        if request.query.get("format") == "csv":
+            return _page(bill_csv(bill, tz), "csv", f"bill-{number}")
+        labels = await async_labels(hass)
+        return _page(render_bill(bill, labels, tz, hass.config.language), "html", number)
+
+
+class ReportView(HomeAssistantView):
+    """A month's household report: HTML (default) or CSV."""
+
+    url = "/api/ev_sessions/reports/{month}"
+    name = "api:ev_sessions:report"
+    requires_auth = True
+
+    async def get(self, request: web.Request, month: str) -> web.Response:
+        """The report page."""
+        hass = request.app[KEY_HASS]
+        billing = _billing(hass)
+        if billing is None:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        try:
+            report = await billing.billing.async_household_report(Month.parse(month))
+        except BillingError:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        except StorageError:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        if request.query.get("format") == "csv":
+            return _page(report_csv(report), "csv", f"household-{month}")
+        labels = await async_labels(hass)
+        return _page(render_report(report, labels, hass.config.language), "html", month)
+
+
+def async_register_views(hass: HomeAssistant) -> None:
+    """Register the bill and report pages (once, at integration setup)."""
+    hass.http.register_view(BillView())
+    hass.http.register_view(ReportView())

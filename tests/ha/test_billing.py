@@ -1,0 +1,254 @@
+"""Monthly bills in Home Assistant (issue 15): the missed run after a restart issues the bills,
+each is announced (notification, the member's notify action, event), the actions answer, the
+sensors show them, the pages need a login, and the blueprint sends the bill to the member."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+import shutil
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_mock_service,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.ev_sessions.billing_glue import EVENT_BILL_ISSUED
+from custom_components.ev_sessions.const import (
+    CONF_ENTRY_TYPE,
+    CONF_METER_INTERVAL,
+    CONF_OCPP_HOST,
+    CONF_OCPP_PORT,
+    DOMAIN,
+    ENTRY_TYPE_HUB,
+    HUB_UNIQUE_ID,
+)
+from custom_components.ev_sessions.setup_hub import CONF_DB_URL
+from tests.core.billing_fixtures import Clock, Household, local
+
+from .conftest import member_subentry
+from .helpers import state_of
+
+BLUEPRINT = (
+    Path(__file__).parents[2]
+    / "blueprints"
+    / "automation"
+    / "ev_sessions"
+    / "notify_bill_issued.yaml"
+)
+MEMBERS = [
+    {"id": "anna", "name": "Anna", "notify_targets": ["notify.anna_phone"]},
+    {"id": "gus", "name": "Gus", "tariff_group": "guest"},
+]
+
+
+@pytest.fixture
+async def hub_entry(
+    hass: HomeAssistant, hub_port: int, tmp_path: Any, freezer: FrozenDateTimeFactory
+) -> MockConfigEntry:
+    """A Stockholm hub on 1 December 2026 at 07:00, after the bills' time (06:00)."""
+    await hass.config.async_set_time_zone("Europe/Stockholm")
+    freezer.move_to(local(2026, 12, 1, 7))
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=HUB_UNIQUE_ID,
+        title="EV Sessions",
+        data={
+            CONF_ENTRY_TYPE: ENTRY_TYPE_HUB,
+            CONF_OCPP_PORT: hub_port,
+            CONF_OCPP_HOST: "127.0.0.1",
+        },
+        options={CONF_DB_URL: f"sqlite:///{tmp_path / 'ev_sessions.db'}", CONF_METER_INTERVAL: 10},
+        subentries_data=[member_subentry(m) for m in MEMBERS],
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+class _Cells(HTMLParser):
+    """The text of every element with an id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_id: dict[str, str] = {}
+        self._open: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._open.append(dict(attrs).get("id"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for key in self._open:
+            if key:
+                self.by_id[key] = (self.by_id.get(key, "") + data).strip()
+
+
+def parse(html: str) -> dict[str, str]:
+    """Texts by element id."""
+    cells = _Cells()
+    cells.feed(html)
+    return cells.by_id
+
+
+async def test_bills_issued_after_a_restart_announced_served_and_paid(
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """November's sessions are stored; the hub restarts after the issuing time, so the missed
+    run issues the bills at once: notification, the member's notify action, the event, the
+    sensors; the pages answer logged-in users only; the actions reconcile and mark paid."""
+    phone = async_mock_service(hass, "notify", "anna_phone")
+    issued = async_capture_events(hass, EVENT_BILL_ISSUED)
+    house = Household(hub.runtime_data.hub.site.store, Clock())
+    await house.add("s-a1", "anna", local(2026, 11, 3, 18), local(2026, 11, 3, 22), 7_400)
+    await house.add("s-a2", "anna", local(2026, 11, 30, 23), local(2026, 12, 1, 1), 2_000)
+    await house.add("s-g1", "gus", local(2026, 11, 12, 9), local(2026, 11, 12, 11), 5_555)
+
+    await hass.config_entries.async_reload(hub.entry_id)
+    await hass.async_block_till_done()
+    assert hub.state is ConfigEntryState.LOADED
+    await hass.async_block_till_done(wait_background_tasks=True)
+    billing = hub.runtime_data.billing
+    assert billing is not None
+    assert len(issued) == 2
+    await hass.async_block_till_done()
+
+    by_member = {event.data["member_id"]: event.data for event in issued}
+    anna = by_member["anna"]
+    assert anna["number"] == "2026-0001"
+    assert anna["period"] == "2026-11"
+    assert anna["total"] == str(house.costs["s-a1"].total)  # s-a2 ended in December
+    assert anna["link"].startswith("/api/ev_sessions/bills/2026-0001?authSig=")
+    assert by_member["gus"]["number"] == "2026-0002"
+    assert len(phone) == 1
+    assert "2026-0001" in phone[0].data["message"]
+    assert state_of(hass, "sensor", "member_anna_last_bill_number") == "2026-0001"
+    assert state_of(hass, "sensor", "member_gus_outstanding_amount") == str(
+        house.costs["s-g1"].total
+    )
+    assert state_of(hass, "sensor", "site_revenue_last_month") == str(house.costs["s-g1"].total)
+    assert state_of(hass, "sensor", "site_bills_issued_this_month") == "2"
+
+    # The page: refused without a login, served with one, parsed with the totals.
+    anonymous = await hass_client_no_auth()
+    assert (await anonymous.get("/api/ev_sessions/bills/2026-0001")).status == 401
+    assert (await anonymous.get("/api/ev_sessions/reports/2026-11")).status == 401
+    signed = await anonymous.get(anna["link"])  # the signed link of the notification
+    assert signed.status == 200
+    client = await hass_client()
+    page = await client.get("/api/ev_sessions/bills/2026-0001")
+    assert page.status == 200
+    cells = parse(await page.text())
+    assert cells["member"] == "Anna"
+    assert cells["total"] == f"{house.costs['s-a1'].total} SEK"
+    assert cells["total-energy"] == "7.400"
+    assert "not-issued" not in cells
+    csv_page = await client.get("/api/ev_sessions/bills/2026-0001?format=csv")
+    rows = (await csv_page.text()).splitlines()
+    assert rows[0].startswith("number,kind,date,session_id")
+    assert "s-a1" in rows[1]
+    assert (await client.get("/api/ev_sessions/bills/2099-0001")).status == 404
+    report = parse(await (await client.get("/api/ev_sessions/reports/2026-11")).text())
+    total = house.costs["s-a1"].total + house.costs["s-g1"].total
+    assert report["total"] == f"{total} SEK"
+    assert report["total-energy"] == "12.955"
+
+    # Actions.
+    listed = await hass.services.async_call(
+        DOMAIN, "list_bills", {"unpaid": True}, blocking=True, return_response=True
+    )
+    assert [b["number"] for b in listed["bills"]] == ["2026-0002", "2026-0001"]
+    bill = await hass.services.async_call(
+        DOMAIN, "get_bill", {"number": "2026-0002"}, blocking=True, return_response=True
+    )
+    assert bill["member_name"] == "Gus"
+    assert bill["lines"][0]["session_id"] == "s-g1"
+    assert bill["group"] == "guest"
+    assert bill["paying"] is True
+    check = await hass.services.async_call(
+        DOMAIN, "check_bills", {"month": "2026-11"}, blocking=True, return_response=True
+    )
+    assert check["ok"] is True
+    assert check["billed_wh"] == 7_400 + 5_555
+    household = await hass.services.async_call(
+        DOMAIN,
+        "household_report",
+        {"month": "2026-11", "notify": True},
+        blocking=True,
+        return_response=True,
+    )
+    assert household["energy_wh"] == 12_955
+    assert household["cost"] == str(total)
+    preview = await hass.services.async_call(
+        DOMAIN, "generate_bill", {"member": "Anna"}, blocking=True, return_response=True
+    )
+    assert preview["status"] == "preview"
+    assert preview["number"] is None
+    assert [line["session_id"] for line in preview["lines"]] == ["s-a2"]
+    paid = await hass.services.async_call(
+        DOMAIN, "mark_bill_paid", {"number": "2026-0002"}, blocking=True, return_response=True
+    )
+    assert paid["status"] == "paid"
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor", "member_gus_outstanding_amount") == "0"
+    # Issuing again (a second restart) issues nothing.
+    await hass.config_entries.async_reload(hub.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(issued) == 2
+
+
+async def test_blueprint_sends_the_bill_to_the_members_notify_actions(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """The blueprint sends the issued bill to the member's own notify actions and the copy."""
+    hass.config.config_dir = str(tmp_path)
+    target = tmp_path / "blueprints" / "automation" / "ev_sessions"
+    target.mkdir(parents=True)
+    shutil.copy(BLUEPRINT, target / BLUEPRINT.name)
+    anna = async_mock_service(hass, "notify", "anna_phone")
+    treasurer = async_mock_service(hass, "notify", "treasurer")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": f"ev_sessions/{BLUEPRINT.name}",
+                    "input": {"copy_to": "notify.treasurer"},
+                }
+            }
+        },
+    )
+    hass.bus.async_fire(
+        EVENT_BILL_ISSUED,
+        {
+            "member_id": "anna",
+            "member_name": "Anna",
+            "number": "2027-0001",
+            "period": "2026-12",
+            "total": "123.45",
+            "currency": "SEK",
+            "energy_kwh": 45.6,
+            "link": "/api/ev_sessions/bills/2027-0001?authSig=x",
+            "notify_targets": ["notify.anna_phone"],
+        },
+    )
+    await hass.async_block_till_done()
+    assert len(anna) == 1
+    assert len(treasurer) == 1
+    assert anna[0].data["title"] == "Charging bill 2027-0001"
+    assert "total 123.45 SEK" in anna[0].data["message"]
+    assert "/api/ev_sessions/bills/2027-0001" in anna[0].data["message"]
