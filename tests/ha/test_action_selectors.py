@@ -72,7 +72,7 @@ async def test_pickers_offer_only_chargers_and_only_members(
             wanted = charger.id if field == "device_id" else anna.id
             assert offered == {wanted}, f"{service}.{field}"
             checked += 1
-    assert checked == 14
+    assert checked >= 14  # the 14 fields of the session and charger actions, and any newer
 
 
 async def test_actions_accept_member_and_charger_devices_and_the_old_ids(
