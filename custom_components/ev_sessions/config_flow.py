@@ -82,6 +82,7 @@ from .const import (
 from .database_flow import async_check_database, shown_url, typed_url
 from .devices import NAMESPACED_MINOR_VERSION
 from .member_flow import SUBENTRY_MEMBER, MemberSubentryFlow
+from .budget_flow import BudgetOptionsSteps
 from .modbus_flow import (
     CONF_PROFILE,
     MODEL_CUSTOM,
@@ -459,7 +460,7 @@ def _with_soc_entity(options: dict[str, Any], user_input: dict[str, Any]) -> dic
     return kept
 
 
-class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
+class EvSessionsOptionsFlow(PriceOptionsSteps, BudgetOptionsSteps, ModbusOptionsSteps, OptionsFlow):
     """Options: hub behaviour and prices, or a charger's password.
 
     Entries reload through their update listeners when their options change (the hub needs a
@@ -470,7 +471,9 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, ModbusOptionsSteps, OptionsFlow):
         """Show the options that fit the entry."""
         entry = self.config_entry
         if entry.data[CONF_ENTRY_TYPE] == ENTRY_TYPE_HUB:
-            return self.async_show_menu(step_id="init", menu_options=["hub", "prices"])
+            return self.async_show_menu(
+                step_id="init", menu_options=["hub", "prices", "power_budget"]
+            )
         if entry.data[CONF_PROTOCOL] == PROTOCOL_OCPP:
             return await self.async_step_charger(user_input)
         return self.async_show_menu(step_id="init", menu_options=["car", "modbus"])

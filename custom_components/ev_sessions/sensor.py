@@ -31,6 +31,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .billing_sensors import async_add_billing_sensors
+from .budget_entities import async_add_charger_budget_sensor, async_add_site_budget_sensors
 from .charger_options import (
     has_meter_register,
     has_tag_source,
@@ -458,9 +459,11 @@ async def async_setup_entry(
             lambda subentry: [MemberSensor(members, subentry, d) for d in member_descriptions],
         )
         async_add_billing_sensors(hass, hub_entry, async_add_entities)
+        async_add_site_budget_sensors(hub_entry, async_add_entities)
         return
 
     _setup_charger_sensors(hass, entry, async_add_entities)
+    async_add_charger_budget_sensor(entry, async_add_entities)
 
 
 #: Sensors that need a price: created once the hub has a price source.

@@ -55,6 +55,7 @@ from .const import (
     PROTOCOL_OCPP,
 )
 from .billing_glue import BillingCoordinator
+from .budget_glue import async_start_budget
 from .coordinator import SITE_MONTH, HubRuntimeData, MemberCoordinator, SiteCoordinator
 from .core import (
     ChargingSite,
@@ -235,6 +236,8 @@ async def _async_wire_hub(
     await runtime.billing.async_refresh()
     runtime.stop_callbacks.append(runtime.billing.async_start())
     entry.runtime_data = runtime
+    if (stop_budget := async_start_budget(hass, entry, site)) is not None:
+        runtime.stop_callbacks.append(stop_budget)
     _report_storage(hass, engine.storage_status)
     runtime.stop_callbacks.append(
         engine.storage_changes.add(lambda status: _report_storage(hass, status))

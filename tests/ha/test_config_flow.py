@@ -198,7 +198,7 @@ async def test_options_hub(hass: HomeAssistant) -> None:
     entry = _hub_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["hub", "prices"]
+    assert result["menu_options"] == ["hub", "prices", "power_budget"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "hub"}
     )

@@ -76,15 +76,23 @@ class SiteBudget:
         settings: SiteBudgetSettings,
         *,
         chargers: Mapping[str, BudgetCharger] | None = None,
+        charger_settings: Callable[[str], BudgetCharger | None] | None = None,
         ready_by: ReadyBy | None = None,
+        refresh: Callable[[], None] | None = None,
         clock: Clock = utcnow,
     ) -> None:
-        """A budget over ``site``; nothing runs before :meth:`start`."""
+        """A budget over ``site``; nothing runs before :meth:`start`.
+
+        A charger's settings: ``chargers``, else ``charger_settings(charger_id)``, else the
+        defaults. ``refresh`` is called at the start of every round (the glue reads the meters).
+        """
         self._site = site
         self.settings = settings
         self.budget = PowerBudget(settings.budget)
         self.chargers: dict[str, BudgetCharger] = dict(chargers or {})
         self._ready_by = ready_by
+        self._charger_settings = charger_settings
+        self._refresh = refresh
         self._clock = clock
         self.grid: GridReading | None = None
         self.solar: SolarReading | None = None
@@ -150,6 +158,8 @@ class SiteBudget:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._refresh is not None:
+            self._refresh()
         now = self._clock()
         loads = [self._load(charger_id) for charger_id in self._connected()]
         result = self.budget.allocate(now, loads, self.grid, self.solar)
@@ -180,7 +190,11 @@ class SiteBudget:
 
     def _load(self, charger_id: str) -> ChargerLoad:
         """The charger now: its settings, its draw per phase and whether a session is open."""
-        config = self.chargers.get(charger_id, self.settings.default_charger)
+        config = self.chargers.get(charger_id)
+        if config is None and self._charger_settings is not None:
+            config = self._charger_settings(charger_id)
+        if config is None:
+            config = self.settings.default_charger
         engine = self._site.engine
         draw = [0.0, 0.0, 0.0]
         active = False
