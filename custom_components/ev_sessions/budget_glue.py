@@ -4,10 +4,11 @@ Started by the hub when the hub options have a main fuse (:func:`async_start_bud
 meter and solar entities are read at every round (their ``last_reported`` is the reading's
 time, so a meter that repeats its value is not taken for silent) and a change of a grid entity
 runs a round soon (``async_track_state_change_event``, debounced by the core). Each charger
-takes part with its current range (the current-limit entity's) and its phases (1 for a Modbus
-profile without L2/L3). Notices become events (``ev_sessions_budget_throttled``,
-``ev_sessions_budget_paused``, ``ev_sessions_charger_disobeying``) and a disobeying charger a
-repair that goes when it obeys again.
+takes part with its current range (the current-limit entity's), its phases (1 for a Modbus
+profile without L2/L3) and its plan's ready-by time (sharing by urgency). Notices become
+events (``ev_sessions_budget_throttled``, ``ev_sessions_budget_paused``,
+``ev_sessions_charger_disobeying``) and a disobeying charger a repair that goes when it obeys
+again.
 """
 
 from __future__ import annotations
@@ -117,6 +118,12 @@ def _charger_settings(hass: HomeAssistant, config: BudgetConfig, charger_id: str
     )
 
 
+def _ready_by(site: ChargingSite, charger_id: str) -> datetime | None:
+    """When the charger's plan wants the car ready (urgency), if it has a plan."""
+    planned = site.planning.plan_of(charger_id)
+    return planned.plan.ready_by if planned is not None else None
+
+
 @callback
 def async_start_budget(
     hass: HomeAssistant, entry: ConfigEntry, site: ChargingSite
@@ -134,6 +141,7 @@ def async_start_budget(
         site,
         SiteBudgetSettings(budget=config.settings),
         charger_settings=lambda charger_id: _charger_settings(hass, config, charger_id),
+        ready_by=lambda charger_id: _ready_by(site, charger_id),
         refresh=refresh,
     )
     site.budget = budget
