@@ -5,9 +5,13 @@ hourly sums computed by :func:`~.core.member_hours` from the stored sessions. Th
 recorder's purge of states, so "energy per member per month" is a statistics-graph card away.
 
 A member's series is rebuilt whole (cleared, then imported again) whenever its figures may have
-changed: a session of theirs ended or was (re-)priced, or a session moved to or from them; all
-members at every start of the hub (the backfill). Rebuilds are batched: requests within
-``delay`` are served by one rebuild.
+changed: a session of theirs ended or was (re-)priced, or a session moved to or from them.
+At every start of the hub the series are checked, not rebuilt (the backfill): only a member whose
+series is missing, or whose last row is not the last hour and sums their ended sessions give
+(a session ended, moved or was re-priced while the statistics were not kept), is rebuilt; the
+series of ids without sessions are cleared. The check reads a few numbers per session, a rebuild
+only the slots and costs of that member's sessions, never power profiles. Rebuilds are batched:
+requests within ``delay`` are served by one rebuild.
 """
 
 from __future__ import annotations
@@ -20,25 +24,32 @@ import logging
 
 from homeassistant.components.recorder.models import StatisticData, StatisticMetaData
 from homeassistant.components.recorder.models.statistics import StatisticMeanType
-from homeassistant.components.recorder.statistics import async_add_external_statistics
+from homeassistant.components.recorder.statistics import (
+    async_add_external_statistics,
+    get_last_statistics,
+    get_metadata,
+)
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 
 from .const import DOMAIN
 from .core import (
     CostRecord,
     MemberHour,
-    Session,
+    SeriesEnd,
     SessionEvent,
     SessionEventKind,
     StorageError,
     member_hours,
     member_statistic_key,
+    series_current,
+    series_totals,
 )
 from .hub import Hub
 
@@ -46,6 +57,8 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Sent with the member ids whose sessions moved (re-attribution).
 SIGNAL_MEMBERS_CHANGED = f"{DOMAIN}_members_statistics_changed"
+#: Every member series' statistic id starts with it.
+_MEMBER_PREFIX = f"{DOMAIN}:member_"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,7 +104,8 @@ class MemberStatistics:
 
     @callback
     def async_start(self) -> Callable[[], None]:
-        """Listen for what changes the figures and backfill every member; returns the stop."""
+        """Listen for what changes the figures and check every member's series (rebuilding
+        what is not current); returns the stop."""
         hub = self._hub
         removers = [
             hub.engine.session_events.add(self._session_event),
@@ -142,7 +156,7 @@ class MemberStatistics:
 
     @callback
     def request_all(self) -> None:
-        """Rebuild every member's statistics soon (the backfill)."""
+        """Check every member's statistics soon, rebuilding those not current (the backfill)."""
         self._all = True
         self._schedule()
 
@@ -182,38 +196,87 @@ class MemberStatistics:
     # ------------------------------------------------------------------ rebuild
 
     async def _async_rebuild(self, members: set[str] | None) -> None:
-        """Clear and import the series of ``members`` (``None``: of everyone with sessions)."""
+        """Clear and import the series of ``members`` (``None``: of those not current)."""
         if "recorder" not in self._hass.config.components:
             return
-        engine = self._hub.engine
-        sessions: list[Session] = []
-        if members is None:
-            sessions = await engine.async_sessions()
-        else:
-            for member_id in sorted(members):
-                sessions.extend(await engine.async_sessions(member_id=member_id))
-        currency = self._hass.config.currency
-        hours = member_hours(sessions, currency)
-        wanted = set(hours) if members is None else members
+        try:
+            await self._hub.engine.async_flush()
+        except StorageError as err:
+            _LOGGER.debug("Member statistics from the stored sessions only: %s", err)
         names = await self._names()
+        if members is None:
+            members = await self._not_current(names)
+        if not members:
+            return
+        currency = self._hass.config.currency
+        figures = await self._hub.site.store.async_member_figures(sorted(members))
+        hours = member_hours(figures, currency)
         recorder = get_instance(self._hass)
-        for member_id in sorted(wanted):
-            energy_id, cost_id = statistic_ids(member_id)
-            recorder.async_clear_statistics([energy_id, cost_id])
+        for member_id in sorted(members):
+            recorder.async_clear_statistics(list(statistic_ids(member_id)))
             rows = hours.get(member_id)
             if rows:
                 self._import(member_id, rows, names, currency)
+
+    async def _not_current(self, names: tuple[str, str]) -> set[str]:
+        """Members whose series are missing or not as their ended sessions give; the series of
+        ids no member with sessions has are cleared."""
+        currency = self._hass.config.currency
+        totals = series_totals(await self._hub.site.store.async_session_sums())
+        recorder = get_instance(self._hass)
+        known = await recorder.async_add_executor_job(self._recorded, set(totals))
+        wanted = {sid for member_id in totals for sid in statistic_ids(member_id)}
+        if orphans := sorted(sid for sid in known if sid not in wanted):
+            recorder.async_clear_statistics(orphans)
+        stale: set[str] = set()
+        for member_id, member_totals in totals.items():
+            energy_id, cost_id = statistic_ids(member_id)
+            energy_name, cost_name = self._series_names(member_id, names)
+            energy, cost = known.get(energy_id), known.get(cost_id)
+            if (
+                energy is None
+                or cost is None
+                or (energy.name, energy.unit) != (energy_name, UnitOfEnergy.KILO_WATT_HOUR)
+                or (cost.name, cost.unit) != (cost_name, currency)
+                or not series_current(member_totals, _series_end(energy, cost), currency)
+            ):
+                stale.add(member_id)
+        return stale
+
+    def _recorded(self, members: set[str]) -> dict[str, _Recorded]:
+        """(In the recorder's executor.) Every member series the recorder has; the last row
+        of those of ``members``."""
+        metadata = get_metadata(self._hass, statistic_source=DOMAIN)
+        wanted = {sid for member_id in members for sid in statistic_ids(member_id)}
+        found: dict[str, _Recorded] = {}
+        for statistic_id, (_, meta) in metadata.items():
+            if not statistic_id.startswith(_MEMBER_PREFIX):
+                continue
+            start = total = None
+            if statistic_id in wanted:
+                rows = get_last_statistics(self._hass, 1, statistic_id, False, {"sum"})
+                for row in rows.get(statistic_id, []):
+                    start, total = row["start"], row.get("sum")
+            found[statistic_id] = _Recorded(
+                name=meta["name"], unit=meta["unit_of_measurement"], start=start, total=total
+            )
+        return found
+
+    def _series_names(self, member_id: str, names: tuple[str, str]) -> tuple[str, str]:
+        """The energy and cost series' names: the member's name and the translated words."""
+        member = self._hub.site.directory.member(member_id)
+        who = member.name if member is not None else member_id
+        return f"{who} {names[0]}", f"{who} {names[1]}"
 
     def _import(
         self, member_id: str, rows: list[MemberHour], names: tuple[str, str], currency: str
     ) -> None:
         energy_id, cost_id = statistic_ids(member_id)
-        member = self._hub.site.directory.member(member_id)
-        who = member.name if member is not None else member_id
+        energy_name, cost_name = self._series_names(member_id, names)
         energy_meta = StatisticMetaData(
             mean_type=StatisticMeanType.NONE,
             has_sum=True,
-            name=f"{who} {names[0]}",
+            name=energy_name,
             source=DOMAIN,
             statistic_id=energy_id,
             unit_class=EnergyConverter.UNIT_CLASS,
@@ -222,7 +285,7 @@ class MemberStatistics:
         cost_meta = StatisticMetaData(
             mean_type=StatisticMeanType.NONE,
             has_sum=True,
-            name=f"{who} {names[1]}",
+            name=cost_name,
             source=DOMAIN,
             statistic_id=cost_id,
             unit_class=None,
@@ -250,3 +313,24 @@ class MemberStatistics:
             strings.get(f"{prefix}.lifetime_energy.name", "energy"),
             strings.get(f"{prefix}.charger_cost.name", "cost"),
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Recorded:
+    """A member series in the recorder: its metadata and last row (start as a timestamp)."""
+
+    name: str | None
+    unit: str | None
+    start: float | None
+    total: float | None
+
+
+def _series_end(energy: _Recorded, cost: _Recorded) -> SeriesEnd | None:
+    """The end of a member's energy and cost series (``None`` unless both end in one hour)."""
+    if energy.start is None or energy.total is None or cost.total is None:
+        return None
+    if energy.start != cost.start:
+        return None
+    return SeriesEnd(
+        start=dt_util.utc_from_timestamp(energy.start), energy_kwh=energy.total, cost=cost.total
+    )

@@ -6,13 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from homeassistant.components.recorder import Recorder, get_instance
+from homeassistant.components.recorder.db_schema import Statistics, StatisticsMeta
+from homeassistant.components.recorder.models import StatisticData, StatisticMetaData
+from homeassistant.components.recorder.models.statistics import StatisticMeanType
 from homeassistant.components.recorder.statistics import (
+    async_add_external_statistics,
+    get_metadata,
     list_statistic_ids,
     statistics_during_period,
 )
+from homeassistant.components.recorder.util import session_scope
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
@@ -180,3 +187,76 @@ async def test_backfill_at_start_from_stored_sessions(
     await hass.async_block_till_done()
     await _rebuild(hass, hub)
     assert await _hourly(hass) == _expected(hass, hours, ANNA_ENERGY, ANNA_COST, "10.00")
+
+
+def _rows_written(hass: HomeAssistant) -> set[tuple[str, float, float]]:
+    """(In the recorder's executor.) Each member statistics row: id, hour and when it was
+    written (clearing and importing again writes new rows)."""
+    with session_scope(hass=hass, read_only=True) as session:
+        query = session.query(
+            StatisticsMeta.statistic_id, Statistics.start_ts, Statistics.created_ts
+        ).join(StatisticsMeta, Statistics.metadata_id == StatisticsMeta.id)
+        return {(row[0], row[1], row[2]) for row in query}
+
+
+async def _written(hass: HomeAssistant) -> set[tuple[str, float, float]]:
+    return await get_instance(hass).async_add_executor_job(_rows_written, hass)
+
+
+async def _statistic_ids_kept(hass: HomeAssistant) -> set[str]:
+    found = await get_instance(hass).async_add_executor_job(
+        partial(get_metadata, hass, statistic_source=DOMAIN)
+    )
+    return set(found)
+
+
+async def test_second_start_writes_nothing_when_nothing_changed(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """A restart checks the series against the sessions: all current, none is rewritten (the
+    rows stay the ones written first, which clearing and importing again would replace)."""
+    session_id = await _anna_charges_4_kwh(hass, hub, make_cp)
+    hours = await _slot_hours(hass, session_id)
+    await _rebuild(hass, hub)
+    before = await _written(hass)
+    assert {row[0] for row in before} == {ANNA_ENERGY, ANNA_COST}
+
+    assert await hass.config_entries.async_reload(hub.entry_id)
+    await hass.async_block_till_done()
+    await _rebuild(hass, hub)
+    assert await _written(hass) == before
+    assert await _hourly(hass) == _expected(hass, hours, ANNA_ENERGY, ANNA_COST, "10.00")
+
+
+async def test_start_rebuilds_a_series_that_is_not_current(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """A series whose sums differ from the sessions (changed while it was not kept) is rebuilt
+    at start; the series of a member without sessions is cleared."""
+    session_id = await _anna_charges_4_kwh(hass, hub, make_cp)
+    hours = await _slot_hours(hass, session_id)
+    await _rebuild(hass, hub)
+    last_hour = max(hours)
+    ghost_energy, _ = statistic_ids("ghost")
+    for statistic_id, name, unit in (
+        (ANNA_COST, "Anna Cost", hass.config.currency),
+        (ghost_energy, "Ghost Lifetime energy", "kWh"),
+    ):
+        meta = StatisticMetaData(
+            mean_type=StatisticMeanType.NONE,
+            has_sum=True,
+            name=name,
+            source=DOMAIN,
+            statistic_id=statistic_id,
+            unit_class=None,
+            unit_of_measurement=unit,
+        )
+        async_add_external_statistics(hass, meta, [StatisticData(start=last_hour, sum=99.0)])
+    await async_wait_recording_done(hass)
+    assert (await _hourly(hass))[ANNA_COST][-1] == (last_hour, 99.0)
+
+    assert await hass.config_entries.async_reload(hub.entry_id)
+    await hass.async_block_till_done()
+    await _rebuild(hass, hub)
+    assert await _hourly(hass) == _expected(hass, hours, ANNA_ENERGY, ANNA_COST, "10.00")
+    assert await _statistic_ids_kept(hass) == {ANNA_ENERGY, ANNA_COST}

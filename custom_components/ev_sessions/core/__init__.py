@@ -29,6 +29,8 @@
   user's limit, the plan and the site budget.
 * :mod:`.power_budget` - :class:`PowerBudget`: allocation rounds under the main fuse, solar
   surplus, fallback and disobeying chargers.
+* :mod:`.site_budget` - :class:`SiteBudget`: the budget's rounds over the site's chargers, its
+  allocations as the current arbiter's budget wishes.
 """
 
 from .access import LEARNED_TAG_GRACE, REMOTE_START_WINDOW, AccessControl, Outcome
@@ -124,9 +126,16 @@ from .local_lists import (
 )
 from .member_statistics import (
     MemberHour,
+    SeriesEnd,
+    SeriesTotals,
+    SessionFigures,
+    SessionSums,
+    figures_of,
     hour_start,
     member_hours,
     member_statistic_key,
+    series_current,
+    series_totals,
     session_hours,
     spread_cost,
 )
@@ -290,6 +299,7 @@ from .site import (
     SiteSettings,
     remote_id_tag,
 )
+from .site_budget import BudgetCharger, ReadyBy, SiteBudget, SiteBudgetSettings
 from .slots import SLOT_LENGTH, EnergySlot, slot_start
 from .stats import MemberTotals, OccupancyStats, compute_stats, member_totals
 from .stop_reasons import STOP_REASONS, normalize_stop_reason
@@ -388,6 +398,7 @@ __all__ = [
     "BilledSession",
     "Billing",
     "BillingError",
+    "BudgetCharger",
     "BudgetNotice",
     "BudgetNoticeKind",
     "BudgetReason",
@@ -490,6 +501,7 @@ __all__ = [
     "QuarantineRecord",
     "QuarantinedRow",
     "Reading",
+    "ReadyBy",
     "Recommendation",
     "Reconciliation",
     "Remove",
@@ -497,18 +509,24 @@ __all__ = [
     "RowFailure",
     "SendCommand",
     "SendLimit",
+    "SeriesEnd",
+    "SeriesTotals",
     "Session",
     "SessionCost",
     "SessionEngine",
     "SessionEvent",
     "SessionEventKind",
     "SessionFacts",
+    "SessionFigures",
     "SessionNotFoundError",
     "SessionNow",
     "SessionPatch",
     "SessionPricer",
     "SessionStore",
+    "SessionSums",
     "SessionWrite",
+    "SiteBudget",
+    "SiteBudgetSettings",
     "SiteNotices",
     "SiteSettings",
     "SolarReading",
@@ -549,6 +567,7 @@ __all__ = [
     "entries_to_json",
     "estimate_end",
     "fault_of",
+    "figures_of",
     "fixed_prices",
     "from_iso",
     "hour_start",
@@ -590,6 +609,8 @@ __all__ = [
     "remote_id_tag",
     "round_money",
     "seconds_to_deliver",
+    "series_current",
+    "series_totals",
     "session_hours",
     "shorten_tag",
     "slot_start",

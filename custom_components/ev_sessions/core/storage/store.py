@@ -32,11 +32,20 @@ from custom_components.ev_sessions.core.audit import AuditEntry, AuditSource
 from custom_components.ev_sessions.core.bills import Bill, BilledSession, Month
 from custom_components.ev_sessions.core.cost_records import CostRecord
 from custom_components.ev_sessions.core.local_lists import LocalListRecord
+from custom_components.ev_sessions.core.member_statistics import SessionFigures, SessionSums
 from custom_components.ev_sessions.core.model import Session
 from custom_components.ev_sessions.core.prices import PriceInterval
 from custom_components.ev_sessions.core.slots import EnergySlot
 
-from . import audit_rows, bill_rows, cost_rows, local_list_rows, price_rows, slot_rows
+from . import (
+    audit_rows,
+    bill_rows,
+    cost_rows,
+    local_list_rows,
+    member_rows,
+    price_rows,
+    slot_rows,
+)
 from .errors import StorageError, StorageFault, fault_of, guard
 from .lifetimes import LifetimeRecord, load_lifetimes, write_lifetime, write_lifetimes
 from .migrations import current_version, migrate
@@ -277,6 +286,14 @@ class SessionStore:
     async def async_slots(self, start: datetime, end: datetime) -> list[EnergySlot]:
         """Every stored slot (closed; open ones as last written) that starts in ``[start, end)``."""
         return await self._run(self._read, slot_rows.select_slots, start, end)
+
+    async def async_session_sums(self) -> list[SessionSums]:
+        """A few totals of every ended session with a member (no profiles, no slot rows)."""
+        return await self._run(self._read, member_rows.session_sums)
+
+    async def async_member_figures(self, member_ids: Sequence[str]) -> list[SessionFigures]:
+        """The slots and cost of every ended session of these members (no profiles)."""
+        return await self._run(self._read, member_rows.member_figures, member_ids)
 
     # ------------------------------------------------------------------ prices
 
