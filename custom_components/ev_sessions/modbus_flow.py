@@ -221,6 +221,38 @@ def _shown(value: Any, unit: str = "") -> str:
     return f"{value!r}"
 
 
+#: The marker of an implausible value in the check form (the form's text says what it means).
+IMPLAUSIBLE_MARK = "⚠"
+#: Values no charger shows, by name (inclusive bounds of what is plausible): a value outside
+#: means a wrong ``type``, ``word_order``, ``byte_order`` or ``scale``. A lifetime register at
+#: 0 Wh is flagged too (a charger has delivered something; a wrong register reads 0).
+_PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "energy_total_wh": (1, 10_000_000_000),  # 10 GWh: 50 years at 22 kW
+    "session_energy_wh": (0, 1_000_000),
+    "power_w": (-1_000, 400_000),
+    "current_l1_a": (0, 100),
+    "current_l2_a": (0, 100),
+    "current_l3_a": (0, 100),
+    "voltage_l1_v": (0, 500),
+    "voltage_l2_v": (0, 500),
+    "voltage_l3_v": (0, 500),
+    "applied_limit_a": (0, 100),
+    "limit": (0, 100),
+}
+
+
+def implausible(name: str, value: Any) -> bool:
+    """Whether a value read is outside what any charger shows (e.g. 327,680,000,000 Wh)."""
+    bounds = _PLAUSIBLE.get(name)
+    if bounds is None or not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return not bounds[0] <= value <= bounds[1]
+
+
+def _marked(name: str, value: Any, shown: str) -> str:
+    return f"{shown} {IMPLAUSIBLE_MARK}" if implausible(name, value) else shown
+
+
 def _where(profile: RegisterMap, spec: RegisterSpec) -> str:
     return f"{spec.function} {spec.address}, unit {profile.unit_for(spec)}"
 
@@ -262,9 +294,8 @@ async def read_value_registers(
                 )
                 continue
             out.values[str(quantity)] = value
-            out.lines.append(
-                f"{quantity} ({_where(profile, spec)}): {_shown(value, _unit_of(quantity))}"
-            )
+            shown = _marked(quantity, value, _shown(value, _unit_of(quantity)))
+            out.lines.append(f"{quantity} ({_where(profile, spec)}): {shown}")
         if (status := profile.state.status) is not None:
             value, err = await _read_one(transport, profile, status)
             iec = profile.state.iec.get(str(value)) if err is None else None
@@ -275,7 +306,7 @@ async def read_value_registers(
             if err is None and isinstance(value, int | float):
                 amps = value / 1000 if limit.milliamps else value
                 out.values["limit"] = amps
-                shown = _shown(amps, " A")
+                shown = _marked("limit", amps, _shown(amps, " A"))
             else:
                 shown = f"not readable ({err})"
             out.lines.append(f"limit ({_where(profile, limit.register)}): {shown}")
