@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -33,9 +32,10 @@ NOV, DEC, JAN = Month(2026, 11), Month(2026, 12), Month(2027, 1)
 
 
 @pytest.fixture
-async def house(tmp_path: Path) -> AsyncIterator[Household]:
-    """A household with November's sessions stored; the clock on 1 December, 06:00."""
-    store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")
+async def house(db_url: str) -> AsyncIterator[Household]:
+    """A household with November's sessions stored; the clock on 1 December, 06:00 (on each
+    database backend: SQLite, and PostgreSQL when configured)."""
+    store = SessionStore(db_url)
     await store.async_open()
     household = Household(store, Clock())
     await november(household)
@@ -217,14 +217,12 @@ async def test_reattributed_and_repriced_sessions_are_corrected_on_the_next_bill
     assert await billing.async_issue(JAN) == []
 
 
-async def test_numbers_continue_after_a_restart_without_gaps(
-    house: Household, tmp_path: Path
-) -> None:
+async def test_numbers_continue_after_a_restart_without_gaps(house: Household, db_url: str) -> None:
     """The counter is stored: a reopened database goes on from the last number of the year."""
     await house.billing().async_issue(NOV)
     await house.store.async_close()
 
-    house.store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")
+    house.store = SessionStore(db_url)
     await house.store.async_open()
     await house.add("s-d1", "gus", local(2026, 12, 3, 9), local(2026, 12, 3, 11), 1_234)
     house.clock.now = local(2026, 12, 31, 23, 59)

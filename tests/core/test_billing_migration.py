@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 from sqlalchemy import create_engine, inspect, text
 
@@ -39,10 +39,12 @@ def _schema(url: str) -> dict[str, tuple[set[str], set[str]]]:
     return schema
 
 
-async def test_migration_from_schema_6_adds_bills_and_keeps_sessions(tmp_path: Path) -> None:
-    """A schema-6 database with a session is upgraded in place; bills can be issued at once,
-    and the upgraded schema equals a new one."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+async def test_migration_from_schema_6_adds_bills_and_keeps_sessions(
+    new_db: Callable[..., str],
+) -> None:
+    """A schema-6 database with a session is upgraded in place (on each backend); bills can be
+    issued at once, and the upgraded schema equals a new one."""
+    url = new_db("old")
     store = SessionStore(url)
     await store.async_open()
     house = Household(store, Clock())
@@ -65,7 +67,7 @@ async def test_migration_from_schema_6_adds_bills_and_keeps_sessions(tmp_path: P
     finally:
         await store.async_close()
 
-    new_url = f"sqlite:///{tmp_path / 'new.db'}"
+    new_url = new_db("new")
     fresh = SessionStore(new_url)
     await fresh.async_open()
     await fresh.async_close()
