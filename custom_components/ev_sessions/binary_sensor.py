@@ -22,6 +22,7 @@ from .coordinator import ChargerConfigEntry, HubConfigEntry
 from .core.model import ConnectorView
 from .entity import EvSessionsEntity, async_add_connector_entities, async_add_member_entities
 from .member_entities import MemberEntity, MemberValueDescription
+from .plan_entities import plan_binary_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -86,6 +87,7 @@ async def async_setup_entry(
         return
     charger_entry: ChargerConfigEntry = entry
     async_add_entities([ChargerConnectedSensor(charger_entry, CHARGER_CONNECTED)])
+    async_add_entities(plan_binary_sensors(charger_entry))
     async_add_connector_entities(
         charger_entry,
         async_add_entities,

@@ -33,6 +33,7 @@ from .core import LimitSource
 from .entity import EvSessionsEntity
 from .helpers import execute_command, run_command
 from .hub import Hub
+from .plan_entities import plan_numbers
 
 PARALLEL_UPDATES = 1
 
@@ -61,6 +62,7 @@ async def async_setup_entry(
     """One current limit per charger; the slider ends at the charger's maximum."""
     description = replace(CURRENT_LIMIT, native_max_value=current_range(entry).max_a)
     async_add_entities([CurrentLimitNumber(entry, description)])
+    async_add_entities(plan_numbers(hass, entry))
 
 
 async def async_set_current_limit(

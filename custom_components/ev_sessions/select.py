@@ -22,6 +22,7 @@ from .coordinator import ChargerConfigEntry
 from .core import AuthorizationMode, ChargerAccess
 from .entity import EvSessionsEntity
 from .hub import CONF_AUTHORIZATION_MODE, CONF_CHARGER_MEMBER
+from .plan_entities import plan_selects
 
 PARALLEL_UPDATES = 0
 
@@ -46,6 +47,7 @@ async def async_setup_entry(
     if has_tag_source(entry):
         entities.append(PolicySelect(entry, POLICY_SELECT))
     async_add_entities(entities)
+    async_add_entities(plan_selects(entry))
 
 
 class _ChargerSelect(EvSessionsEntity, SelectEntity, RestoreEntity):

@@ -54,6 +54,7 @@ from .entity import (
 )
 from .hub import Hub
 from .member_entities import MemberEntity, MemberValueDescription, month_start
+from .plan_entities import plan_sensors
 from .price_feed import PriceFeed, PriceQuote
 
 PARALLEL_UPDATES = 0
@@ -463,6 +464,7 @@ async def async_setup_entry(
         return
 
     _setup_charger_sensors(hass, entry, async_add_entities)
+    async_add_entities(plan_sensors(hass, entry))
     async_add_charger_budget_sensor(entry, async_add_entities)
 
 
