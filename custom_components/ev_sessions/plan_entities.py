@@ -43,7 +43,8 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from .coordinator import ChargerConfigEntry
-from .core import ChargePlanning, ChargerPlan, PlanMode, PlanSettings, PlanState
+from .core import PLAN_CONNECTOR, ChargePlanning, ChargerPlan, PlanMode, PlanSettings, PlanState
+from .core.model import ConnectorView
 from .entity import EvSessionsEntity
 
 #: The plan state sensor's value when the charger has no plan.
@@ -54,6 +55,21 @@ def plan_finish(planning: ChargePlanning, charger_id: str) -> datetime | None:
     """The charger's planned finish, if it has a plan with windows."""
     current = planning.plan_of(charger_id)
     return None if current is None else current.plan.finish
+
+
+def planned_end(planning: ChargePlanning, charger_id: str, view: ConnectorView) -> datetime | None:
+    """The end of charging from the plan: its finish while a car is plugged in at the plan's
+    connector; ``None`` without a plan with windows, or while the plan charges at once and the
+    state of charge gives an estimate (that one follows the car)."""
+    if view.connector_id != PLAN_CONNECTOR or view.session is None:
+        return None
+    current = planning.plan_of(charger_id)
+    if current is None or current.plan.finish is None:
+        return None
+    at_once = current.plan.state in (PlanState.CHARGING_NOW, PlanState.CANNOT_MEET_READY_BY)
+    if at_once and view.estimated_end_at is not None:
+        return None
+    return current.plan.finish
 
 
 def plan_charges_now(planning: ChargePlanning, charger_id: str) -> bool:
@@ -416,4 +432,5 @@ __all__ = [
     "plan_selects",
     "plan_sensors",
     "plan_times",
+    "planned_end",
 ]

@@ -54,7 +54,7 @@ from .entity import (
 )
 from .hub import Hub
 from .member_entities import MemberEntity, MemberValueDescription, month_start
-from .plan_entities import plan_sensors
+from .plan_entities import plan_sensors, planned_end
 from .price_feed import PriceFeed, PriceQuote
 
 PARALLEL_UPDATES = 0
@@ -666,14 +666,37 @@ class SessionAveragePriceSensor(SessionCostSensor):
 
 
 class EstimatedEndSensor(ConnectorSensor):
-    """When charging reaches a full battery, estimated from the state of charge (the charger's
-    battery capacity option, else the energy per percent learnt in the session); unavailable
-    while the charger reports no state of charge."""
+    """When charging ends: the plan's finish while a car is plugged in with a plan
+    (:func:`.plan_entities.planned_end`), else estimated from the state of charge (the
+    charger's battery capacity option, else the energy per percent learnt in the session);
+    unavailable without either."""
+
+    def _end(self) -> datetime | None:
+        view = self._view()
+        planned = planned_end(self.coordinator.hub.site.planning, self.charger_id, view)
+        return planned if planned is not None else view.estimated_end_at
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the charger's plan too."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.hub.site.planning.changes.add(
+                self.charger_id, lambda _plan: self._handle_coordinator_update()
+            )
+        )
+
+    def _current_value(self) -> Any:
+        return self._end()
+
+    @property
+    def native_value(self) -> datetime | None:
+        """The plan's finish, else the estimate from the state of charge."""
+        return self._end()
 
     @property
     def available(self) -> bool:
-        """Only a charger that reports the state of charge can be estimated."""
-        return super().available and self._view().soc_pct is not None
+        """A plan or a state of charge is needed for an estimate."""
+        return super().available and (self._view().soc_pct is not None or self._end() is not None)
 
 
 #: Connector sensors whose value comes from the site's live cost, not the engine's view alone.

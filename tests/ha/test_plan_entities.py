@@ -19,7 +19,9 @@ from .helpers import entity_id, ocpp_charger_entry, set_fixed_price, state_of, w
 Make = Callable[..., SimulatedChargePoint]
 
 
-async def _charger(hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make) -> None:
+async def _charger(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> SimulatedChargePoint:
     """CP1 connected; a fixed 2.00 per kWh + 25 % VAT."""
     tariff = Tariff(
         currency=hass.config.currency,
@@ -33,6 +35,7 @@ async def _charger(hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make) -> 
     cp = make_cp("CP1", power_w=0.0)
     await cp.connect()
     await wait_state(hass, "binary_sensor", "charger_CP1_charger_connected", "on")
+    return cp
 
 
 async def _call(
@@ -124,3 +127,28 @@ async def test_ready_by_soc_and_price_cap_are_plan_settings(
     assert (settings.target_soc_pct, settings.energy_wh) == (80, None)
     assert state_of(hass, "number", "charger_CP1_plan_energy") == "unknown"
     assert state_of(hass, "number", "charger_CP1_plan_target_soc") == "80.0"
+
+
+async def test_estimated_end_is_the_plans_finish_while_a_car_is_plugged_in(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """A charger without a state of charge: no estimate until a car is plugged in with a plan
+    (15 kWh by 07:00); then the plan's finish."""
+    cp = await _charger(hass, hub, make_cp)
+    await _call(hass, "time", "set_value", "time", "plan_ready_by", time="07:00:00")
+    await _call(hass, "number", "set_value", "number", "plan_energy", value=15)
+    assert state_of(hass, "sensor", "charger_CP1_estimated_end") == "unavailable"
+
+    await cp.plug_in(1)
+    await wait_state(hass, "binary_sensor", "charger_CP1_vehicle_connected", "on")
+    hub_ = loaded_hub(hass)
+    assert hub_ is not None
+    await hub_.site.planning.async_wait_idle()
+    await hass.async_block_till_done()
+    plan = hub_.site.planning.plan_of("CP1")
+    assert plan is not None
+    assert plan.plan.finish is not None
+    assert plan.plan.finish <= plan.plan.ready_by  # type: ignore[operator]
+    assert state_of(hass, "sensor", "charger_CP1_estimated_end") == (
+        plan.plan.finish.replace(microsecond=0).isoformat()
+    )
