@@ -1,4 +1,4 @@
-"""Calendar of charging sessions (later also planned charging windows)."""
+"""Calendar of charging sessions and of the chargers' planned charging windows."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .coordinator import HubConfigEntry
 from .core.model import Session
 from .core.stop_reasons import normalize_stop_reason
 from .entity import EvSessionsSiteEntity
+from .plan_calendar import async_planned_events
 
 PARALLEL_UPDATES = 0
 
@@ -115,4 +116,8 @@ class SessionCalendar(EvSessionsSiteEntity, CalendarEntity):
             limit=None,
         )
         names, members = self._names(), self._members()
-        return [self._event(session, names, members, now) for session in sessions]
+        events = [self._event(session, names, members, now) for session in sessions]
+        planned = await async_planned_events(
+            hass, self.coordinator.hub, dt_util.as_utc(start_date), dt_util.as_utc(end_date)
+        )
+        return events + planned

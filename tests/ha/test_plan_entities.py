@@ -4,10 +4,11 @@ re-plan when changed; planned start and finish, cost, state and charge now show 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_sessions.core.tariff import EnergyPricing, Tariff
@@ -152,3 +153,36 @@ async def test_estimated_end_is_the_plans_finish_while_a_car_is_plugged_in(
     assert state_of(hass, "sensor", "charger_CP1_estimated_end") == (
         plan.plan.finish.replace(microsecond=0).isoformat()
     )
+
+
+async def test_the_plans_windows_are_calendar_events(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """4 kWh now: one event over the plan's window, titled with the energy and the cost."""
+    await _charger(hass, hub, make_cp)
+    await _call(hass, "select", "select_option", "select", "plan_mode", option="now")
+    await _call(hass, "number", "set_value", "number", "plan_energy", value=4)
+    calendar = entity_id(hass, "calendar", "site_sessions")
+    now = dt_util.utcnow()
+    response = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            "entity_id": calendar,
+            "start_date_time": now - timedelta(hours=1),
+            "end_date_time": now + timedelta(hours=3),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    [event] = response[calendar]["events"]  # type: ignore[index]
+    currency = hass.config.currency
+    assert event["summary"] == f"CP1: planned charging 4.0 kWh, 10.00 {currency}"
+    assert event["description"] == "Window 1 of 1: 4.0 kWh at 22.1 kW"
+    hub_ = loaded_hub(hass)
+    assert hub_ is not None
+    plan = hub_.site.planning.plan_of("CP1")
+    assert plan is not None
+    window = plan.plan.windows[0]
+    assert datetime.fromisoformat(event["start"]) == window.start
