@@ -35,15 +35,18 @@ from .devices import charger_identifier
 from .hub import LIVE_OPTIONS, Hub
 from .modbus_flow import profile_of_entry
 from .modbus_issues import ModbusEventRelay
+from .modbus_timing import ModbusTiming
 from .soc_entity import async_track_soc_entity
-
-#: Multiplies every period of the Modbus pollers (poll, watchdog, backoff). Always 1 in use;
-#: tests set it lower so a 5 s poll takes milliseconds.
-MODBUS_TIME_SCALE = 1.0
 
 
 def loaded_hub_runtime(hass: HomeAssistant) -> HubRuntimeData | None:
     """The running hub's runtime data (loaded, or far enough in its setup to take chargers)."""
+    entry = _loaded_hub_entry(hass)
+    return None if entry is None else entry.runtime_data
+
+
+def _loaded_hub_entry(hass: HomeAssistant) -> ConfigEntry[HubRuntimeData] | None:
+    """The running hub's entry (loaded, or far enough in its setup to take chargers)."""
     for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
         if entry.data.get(CONF_ENTRY_TYPE) != ENTRY_TYPE_HUB or entry.state not in (
             ConfigEntryState.LOADED,
@@ -52,7 +55,7 @@ def loaded_hub_runtime(hass: HomeAssistant) -> HubRuntimeData | None:
             continue
         runtime: HubRuntimeData | None = getattr(entry, "runtime_data", None)
         if runtime is not None and not runtime.closed:
-            return runtime
+            return entry
     return None
 
 
@@ -64,9 +67,10 @@ def loaded_hub(hass: HomeAssistant) -> Hub | None:
 
 async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Register the charger with the site; Modbus chargers also get their poller."""
-    hub_runtime = loaded_hub_runtime(hass)
-    if hub_runtime is None:
+    hub_entry = _loaded_hub_entry(hass)
+    if hub_entry is None:
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="hub_not_ready")
+    hub_runtime = hub_entry.runtime_data
     hub = hub_runtime.hub
     charger_id: str = entry.data[CONF_CHARGER_ID]
     protocol: str = entry.data[CONF_PROTOCOL]
@@ -84,6 +88,7 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
         # the last value the engine applied, so a restart is no meter reset.
         register_wh, session_wh = hub.engine.last_registers(charger_id, MODBUS_CONNECTOR_ID)
         relay = ModbusEventRelay(hass, entry, hub.site)  # raises the implausible-register repair
+        timing = ModbusTiming.from_options(hub_entry.options)
         adapter = ModbusCharger(
             charger_id,
             entry.data[CONF_HOST],
@@ -91,7 +96,8 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
             profile,
             relay,
             unit_id=int(entry.data[CONF_UNIT_ID]),
-            time_scale=MODBUS_TIME_SCALE,
+            time_scale=timing.period_scale,
+            request_timeout_s=timing.request_timeout_s,
             lifetime_start_wh=float(register_wh or 0),
             lifetime_session_wh=None if register_wh is None else session_wh,
         )
