@@ -5,6 +5,11 @@ or one current entity per phase), an optional solar export or production entity,
 headroom is shared, what the chargers charge from (the fuse, solar surplus, solar with a
 minimum), the static fallback limit and the meter timeout. Stored in the hub options under
 ``power_budget`` (a fuse of 0 or no fuse: no budget); changing them reloads the hub.
+
+A charger's own part (:func:`charger_budget_fields`, :func:`with_charger_budget`): the phases it
+uses (suggested from what it measures), the site phase of a 1-phase charger, its priority and
+an optional minimum current; in the OCPP charger's options form and a Modbus charger's
+*Power budget* step.
 """
 
 from __future__ import annotations
@@ -27,6 +32,17 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
+from .charger_options import (
+    CONF_BUDGET_MIN_CURRENT,
+    CONF_BUDGET_PHASE,
+    CONF_BUDGET_PHASES,
+    CONF_BUDGET_PRIORITY,
+    DEFAULT_MIN_CURRENT_A,
+    CurrentRange,
+    budget_options,
+    current_range,
+    measured_phases,
+)
 from .core import BudgetSettings, BudgetSharing, ChargeMode
 
 if TYPE_CHECKING:
@@ -174,3 +190,65 @@ class BudgetOptionsSteps(_Base):
             }
         )
         return self.async_show_form(step_id="power_budget", data_schema=schema, errors=errors)
+
+
+def charger_budget_fields(entry: ConfigEntry) -> dict[Any, Any]:
+    """A charger's power budget fields: phases (what it has, else what it measures: a Modbus
+    profile with one phase, an OCPP charger reporting current on L1 only), its site phase,
+    priority and minimum current."""
+    options = budget_options(entry)
+    phases = options.phases or measured_phases(entry) or 3
+    return {
+        vol.Required(CONF_BUDGET_PHASES, default=str(phases)): _choice("budget_phases", ["1", "3"]),
+        vol.Required(CONF_BUDGET_PHASE, default=str(options.phase)): _choice(
+            "budget_phase", ["1", "2", "3"]
+        ),
+        vol.Required(CONF_BUDGET_PRIORITY, default=options.priority): NumberSelector(
+            NumberSelectorConfig(min=0, max=100, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Optional(CONF_BUDGET_MIN_CURRENT, description=_suggested(options.min_a)): _box(
+            DEFAULT_MIN_CURRENT_A, 80, 0.5, "A"
+        ),
+    }
+
+
+def charger_budget_errors(user_input: Mapping[str, Any], limits: CurrentRange) -> dict[str, str]:
+    """A minimum current outside the charger's current range."""
+    min_a = user_input.get(CONF_BUDGET_MIN_CURRENT)
+    if min_a and not limits.min_a <= float(min_a) <= limits.max_a:
+        return {CONF_BUDGET_MIN_CURRENT: "budget_min_out_of_range"}
+    return {}
+
+
+def with_charger_budget(
+    options: Mapping[str, Any], user_input: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``options`` with the form's power budget fields (no minimum when it was emptied)."""
+    kept = {key: value for key, value in options.items() if key != CONF_BUDGET_MIN_CURRENT}
+    kept[CONF_BUDGET_PHASES] = int(user_input.get(CONF_BUDGET_PHASES, 3))
+    kept[CONF_BUDGET_PHASE] = int(user_input.get(CONF_BUDGET_PHASE, 1))
+    kept[CONF_BUDGET_PRIORITY] = int(user_input.get(CONF_BUDGET_PRIORITY) or 0)
+    if min_a := user_input.get(CONF_BUDGET_MIN_CURRENT):
+        kept[CONF_BUDGET_MIN_CURRENT] = float(min_a)
+    return kept
+
+
+class ChargerBudgetSteps(_Base):
+    """A Modbus charger's power budget step (mixed into the options flow)."""
+
+    config_entry: ConfigEntry
+
+    async def async_step_charger_budget(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The charger's phases, site phase, priority and minimum current in the budget."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = charger_budget_errors(user_input, current_range(entry))
+            if not errors:
+                return self.async_create_entry(data=with_charger_budget(entry.options, user_input))
+        schema = vol.Schema(charger_budget_fields(entry))
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="charger_budget", data_schema=schema, errors=errors)

@@ -4,8 +4,10 @@ Started by the hub when the hub options have a main fuse (:func:`async_start_bud
 meter and solar entities are read at every round (their ``last_reported`` is the reading's
 time, so a meter that repeats its value is not taken for silent) and a change of a grid entity
 runs a round soon (``async_track_state_change_event``, debounced by the core). Each charger
-takes part with its current range (the current-limit entity's), its phases (1 for a Modbus
-profile without L2/L3) and its plan's ready-by time (sharing by urgency). Notices become
+takes part with its current range (the current-limit entity's), its budget options (phases,
+the site phase of a 1-phase charger, priority, a minimum current; without them 3 phases, or 1
+for a Modbus profile without L2/L3, on L1, priority 0) and its plan's ready-by time (sharing by
+urgency). Notices become
 events (``ev_sessions_budget_throttled``, ``ev_sessions_budget_paused``,
 ``ev_sessions_charger_disobeying``) and a disobeying charger a repair that goes when it obeys
 again.
@@ -24,7 +26,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
 
 from .budget_flow import SOLAR_PRODUCTION, BudgetConfig, budget_config
-from .charger_options import charger_entry, current_range, phase_count
+from .charger_options import budget_options, charger_entry, current_range, phase_count
 from .const import DOMAIN
 from .core import (
     BudgetCharger,
@@ -110,9 +112,14 @@ def _charger_settings(hass: HomeAssistant, config: BudgetConfig, charger_id: str
     if entry is None:
         return BudgetCharger(mode=config.mode)
     limits = current_range(entry)
+    options = budget_options(entry)
+    phases = options.phases or (1 if phase_count(entry) == 1 else 3)
+    min_a = limits.min_a if options.min_a is None else max(options.min_a, limits.min_a)
     return BudgetCharger(
-        phases=1 if config.settings.phases == 1 or phase_count(entry) == 1 else 3,
-        min_a=limits.min_a,
+        phases=1 if config.settings.phases == 1 else phases,
+        phase=options.phase,
+        priority=options.priority,
+        min_a=min(min_a, limits.max_a),
         max_a=limits.max_a,
         mode=config.mode,
     )

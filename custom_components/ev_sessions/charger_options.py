@@ -26,6 +26,14 @@ CONF_BATTERY_CAPACITY: Final = "battery_capacity_kwh"
 #: Charger option: a battery sensor with the car's SoC, for a charger that reports none.
 CONF_SOC_ENTITY: Final = "soc_entity_id"
 
+#: Charger options of the site power budget: the phases the charger uses (1 or 3), the site
+#: phase (1-3) a 1-phase charger is on, its priority (higher first) and the least current the
+#: budget gives it (A; below that it pauses).
+CONF_BUDGET_PHASES: Final = "budget_phases"
+CONF_BUDGET_PHASE: Final = "budget_phase"
+CONF_BUDGET_PRIORITY: Final = "budget_priority"
+CONF_BUDGET_MIN_CURRENT: Final = "budget_min_current_a"
+
 #: IEC 61851: the least current a charger may offer (OCPP has no standard minimum).
 DEFAULT_MIN_CURRENT_A: Final = 6.0
 #: The maximum when the charger's options do not say.
@@ -119,6 +127,54 @@ def phase_count(entry: ConfigEntry) -> int | None:
         Quantity.VOLTAGE_L3_V,
     }
     return 3 if l2_l3 & set(profile.values) else 1
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerBudgetOptions:
+    """How a charger takes part in the site power budget, as its options say."""
+
+    #: Phases it uses; ``None``: as it measures (:func:`phase_count`, else 3).
+    phases: int | None = None
+    #: The site phase (1-3) of a 1-phase charger.
+    phase: int = 1
+    priority: int = 0
+    #: The least current the budget gives it (A); ``None``: its current range's minimum.
+    min_a: float | None = None
+
+
+def budget_options(entry: ConfigEntry) -> ChargerBudgetOptions:
+    """The charger's power budget options (the defaults for those not set)."""
+    options = entry.options
+    phases: Any = options.get(CONF_BUDGET_PHASES)
+    min_a: Any = options.get(CONF_BUDGET_MIN_CURRENT)
+    return ChargerBudgetOptions(
+        phases=int(phases) if phases else None,
+        phase=int(options.get(CONF_BUDGET_PHASE) or 1),
+        priority=int(options.get(CONF_BUDGET_PRIORITY) or 0),
+        min_a=float(min_a) if min_a else None,
+    )
+
+
+def measured_phases(entry: ConfigEntry) -> int | None:
+    """The phases the charger measures, to suggest its budget phases: a Modbus profile's
+    (:func:`phase_count`); for an OCPP charger 3 once it reported a current on L2 or L3, 1 while
+    it reports current on L1 only; ``None`` while nothing is known."""
+    if (phases := phase_count(entry)) is not None:
+        return phases
+    runtime = getattr(entry, "runtime_data", None)
+    engine = getattr(getattr(runtime, "hub", None), "engine", None)
+    charger_id = entry.data.get(CONF_CHARGER_ID)
+    if engine is None or charger_id is None:
+        return None
+    l1_only = False
+    for connector_id in engine.connectors(charger_id):
+        currents = engine.connector(charger_id, connector_id).current_a
+        if not currents:
+            continue
+        if any(value is not None for value in currents[1:]):
+            return 3
+        l1_only = l1_only or currents[0] is not None
+    return 1 if l1_only else None
 
 
 def prices_configured(hub_options: Mapping[str, Any]) -> bool:

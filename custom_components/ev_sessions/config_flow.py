@@ -41,6 +41,7 @@ from .charger_options import (
     CONF_SOC_ENTITY,
     DEFAULT_MAX_CURRENT_A,
     DEFAULT_MIN_CURRENT_A,
+    CurrentRange,
 )
 from .chargers.events import ChargerInfo
 from .chargers.modbus import (
@@ -82,7 +83,13 @@ from .const import (
 from .database_flow import async_check_database, shown_url, typed_url
 from .devices import NAMESPACED_MINOR_VERSION
 from .member_flow import SUBENTRY_MEMBER, MemberSubentryFlow
-from .budget_flow import BudgetOptionsSteps
+from .budget_flow import (
+    BudgetOptionsSteps,
+    ChargerBudgetSteps,
+    charger_budget_errors,
+    charger_budget_fields,
+    with_charger_budget,
+)
 from .modbus_flow import (
     CONF_PROFILE,
     MODEL_CUSTOM,
@@ -460,7 +467,9 @@ def _with_soc_entity(options: dict[str, Any], user_input: dict[str, Any]) -> dic
     return kept
 
 
-class EvSessionsOptionsFlow(PriceOptionsSteps, BudgetOptionsSteps, ModbusOptionsSteps, OptionsFlow):
+class EvSessionsOptionsFlow(
+    PriceOptionsSteps, BudgetOptionsSteps, ChargerBudgetSteps, ModbusOptionsSteps, OptionsFlow
+):
     """Options: hub behaviour and prices, or a charger's password.
 
     Entries reload through their update listeners when their options change (the hub needs a
@@ -476,7 +485,9 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, BudgetOptionsSteps, ModbusOptions
             )
         if entry.data[CONF_PROTOCOL] == PROTOCOL_OCPP:
             return await self.async_step_charger(user_input)
-        return self.async_show_menu(step_id="init", menu_options=["car", "modbus"])
+        return self.async_show_menu(
+            step_id="init", menu_options=["car", "modbus", "charger_budget"]
+        )
 
     async def async_step_car(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A Modbus charger's car: its battery capacity and a sensor with its state of charge
@@ -627,10 +638,16 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, BudgetOptionsSteps, ModbusOptions
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """OCPP charger options: the security profile 1/2 password, the charger's maximum
-        current (its rating or fuse: the limit's upper end) and the car's battery capacity (an
-        estimated end from the state of charge)."""
+        current (its rating or fuse: the limit's upper end), the car's battery capacity (an
+        estimated end from the state of charge) and its part in the site power budget."""
         options = dict(self.config_entry.options)
+        errors: dict[str, str] = {}
         if user_input is not None:
+            max_a = float(user_input.get(CONF_MAX_CURRENT) or DEFAULT_MAX_CURRENT_A)
+            errors = charger_budget_errors(
+                user_input, CurrentRange(min(DEFAULT_MIN_CURRENT_A, max_a), max_a)
+            )
+        if user_input is not None and not errors:
             data = dict(self.config_entry.data)
             if user_input.get(CONF_PASSWORD):
                 data[CONF_PASSWORD] = user_input[CONF_PASSWORD]
@@ -642,6 +659,7 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, BudgetOptionsSteps, ModbusOptions
                     options[key] = float(user_input[key])
                 else:
                     options.pop(key, None)
+            options = with_charger_budget(options, user_input)
             return self.async_create_entry(data=_with_soc_entity(options, user_input))
         max_current = options.get(CONF_MAX_CURRENT, DEFAULT_MAX_CURRENT_A)
         return self.async_show_form(
@@ -678,6 +696,8 @@ class EvSessionsOptionsFlow(PriceOptionsSteps, BudgetOptionsSteps, ModbusOptions
                         )
                     ),
                     **_soc_entity_field(options),
+                    **charger_budget_fields(self.config_entry),
                 }
             ),
+            errors=errors,
         )

@@ -4,11 +4,13 @@ chargers (1.6 and 2.0.1) charging, a household load step, limits reaching the ch
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.ev_sessions.budget_glue import EVENT_BUDGET_PAUSED
+from custom_components.ev_sessions.core import BudgetReason
 from simulators.ocpp import SimulatedChargePoint
 
 from .helpers import ocpp_charger_entry, state_of, wait_state, wait_until
@@ -21,6 +23,53 @@ FUSE_A = 20.0
 def _grid(hass: HomeAssistant, amps: float) -> None:
     for entity_id in GRID:
         hass.states.async_set(entity_id, f"{amps:.2f}", {"unit_of_measurement": "A"})
+
+
+async def _budget_hub(hass: HomeAssistant, hub_entry: MockConfigEntry, **budget: Any) -> Any:
+    """The hub set up with a 3 x 20 A budget on the per-phase grid sensors; its site."""
+    hass.config_entries.async_update_entry(
+        hub_entry,
+        options={
+            **hub_entry.options,
+            "power_budget": {
+                "fuse_a": FUSE_A,
+                "phases": 3,
+                "grid_current_entities": GRID,
+                **budget,
+            },
+        },
+    )
+    assert await hass.config_entries.async_setup(hub_entry.entry_id)
+    await hass.async_block_till_done()
+    site = hub_entry.runtime_data.hub.site
+    assert site.budget is not None
+    return site
+
+
+async def _charging_cp(
+    hass: HomeAssistant,
+    make_cp: Make,
+    charger_id: str,
+    *,
+    options: dict[str, Any] | None = None,
+    **config: Any,
+) -> tuple[MockConfigEntry, SimulatedChargePoint]:
+    """An OCPP charger entry (with ``options``) set up, its simulated car charging."""
+    entry = ocpp_charger_entry(hass, charger_id)
+    if options:
+        hass.config_entries.async_update_entry(entry, options=options)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    cp = make_cp(charger_id, **config)
+    await cp.connect()
+    await wait_state(hass, "binary_sensor", f"charger_{charger_id}_charger_connected", "on")
+    await cp.plug_in(1)
+    await cp.start(1, "TAG-BO")
+    return entry, cp
+
+
+def _default(schema: Any, key: str) -> Any:
+    """The default a form field shows."""
+    return next(marker.default() for marker in schema.schema if marker == key)
 
 
 async def test_a_household_step_keeps_three_cars_under_the_fuse(
@@ -121,3 +170,72 @@ async def test_the_power_budget_options_step(hass: HomeAssistant, hub: MockConfi
     assert hub.options["power_budget"]["grid_current_entities"] == GRID
     await hass.async_block_till_done()  # the hub reloads with its budget
     assert hub.runtime_data.hub.site.budget is not None
+
+
+async def test_charger_budget_options_place_a_single_phase_charger(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, make_cp: Make
+) -> None:
+    """An OCPP charger reporting current on L1 only: its options suggest 1 phase; saved on L2
+    with priority 5 and a minimum of 8 A, the budget counts it on L2 only and pauses it when
+    only 7 A are left there (the charger's own minimum, 6 A, would still fit)."""
+    _grid(hass, 0.5)
+    site = await _budget_hub(hass, hub_entry)
+    entry, cp = await _charging_cp(hass, make_cp, "CP-1P", phases=1)
+    engine = site.engine
+    await cp.send_meter_values(1)
+    await wait_until(
+        hass, lambda: (engine.connector("CP-1P", 1).current_a or (None,))[0], what="L1 current"
+    )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "charger"
+    assert _default(result["data_schema"], "budget_phases") == "1"
+    assert _default(result["data_schema"], "budget_phase") == "1"
+    assert _default(result["data_schema"], "budget_priority") == 0
+    form = {"budget_phases": "1", "budget_phase": "2", "budget_priority": 5}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "budget_min_current_a": 40}
+    )
+    assert result["errors"] == {"budget_min_current_a": "budget_min_out_of_range"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "budget_min_current_a": 8}
+    )
+    assert result["type"] == "create_entry"
+    assert {k: v for k, v in entry.options.items() if k.startswith("budget_")} == {
+        "budget_phases": 1,
+        "budget_phase": 2,
+        "budget_priority": 5,
+        "budget_min_current_a": 8.0,
+    }
+    await hass.async_block_till_done()
+    await wait_state(hass, "binary_sensor", "charger_CP-1P_charger_connected", "on")
+
+    budget = site.budget
+    assert budget is not None
+    outcome = budget.run_round()
+    assert outcome.allocated_a == (0.0, 20.0, 0.0)  # only on L2, the whole fuse of L2
+    draw = sum(value or 0.0 for value in engine.connector("CP-1P", 1).current_a or ())
+    hass.states.async_set(GRID[1], f"{13.0 + draw:.2f}", {"unit_of_measurement": "A"})
+    outcome = budget.run_round()
+    assert outcome.headroom_a[1] == 7.0
+    allocation = outcome.allocations["CP-1P"]
+    assert (allocation.current_a, allocation.reason) == (0.0, BudgetReason.PAUSED)
+
+
+async def test_charger_priority_from_its_options(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, make_cp: Make
+) -> None:
+    """Sharing by priority: the charger whose options give it priority 5 gets the rest of the
+    headroom once both have their minimum."""
+    _grid(hass, 0.5)
+    site = await _budget_hub(hass, hub_entry, sharing="priority")
+    await _charging_cp(hass, make_cp, "CP-LOW", phases=3)
+    await _charging_cp(hass, make_cp, "CP-HIGH", options={"budget_priority": 5}, phases=3)
+    engine = site.engine
+    await wait_until(
+        hass,
+        lambda: all(engine.connector(c, 1).session for c in ("CP-LOW", "CP-HIGH")),
+        what="two sessions",
+    )
+    outcome = site.budget.run_round()
+    currents = {cid: a.current_a for cid, a in outcome.allocations.items()}
+    assert currents == {"CP-HIGH": 13.5, "CP-LOW": 6.0}
