@@ -53,6 +53,7 @@ LABELS = (
     "change",
     "sessions",
     "unattributed",
+    "pdf",
 )
 
 _STYLE = """
@@ -68,7 +69,8 @@ tfoot td { font-weight: bold; border-top: 2px solid #111; }
 .meta td { border: none; padding: .1em .4em; }
 .est { color: #a60; }
 svg { max-width: 100%; }
-@media print { body { margin: 0; } a { color: inherit; text-decoration: none; } }
+@media print { body { margin: 0; } a { color: inherit; text-decoration: none; }
+  .no-print { display: none; } }
 """
 
 _BILL = """<!DOCTYPE html>
@@ -77,17 +79,15 @@ _BILL = """<!DOCTYPE html>
 <body>
 <h1>{{ l.bill }} {{ bill.number or "" }}</h1>
 {% if not bill.issued %}<p class="preview" id="not-issued">{{ l.not_issued }}</p>{% endif %}
+{% if pdf_href %}<p class="no-print"><a id="pdf" href="{{ pdf_href }}">{{ l.pdf }}</a></p>
+{% endif %}
 <table class="meta">
 <tr><td>{{ l.member }}</td><td id="member">{{ bill.member_name }}</td></tr>
 <tr><td>{{ l.period }}</td><td id="period">{{ bill.period }}</td></tr>
 {% if bill.issued %}<tr><td>{{ l.issued }}</td><td>{{ issued }}</td></tr>
 <tr><td>{{ l.status }}</td><td id="status">{{ l.paid if bill.paid_at else l.unpaid }}</td></tr>
 {% endif %}
-{% if bill.tariff_group %}<tr><td>{{ l.guest_tariff }}</td><td>{{ bill.tariff_group.name }}
- ({{ bill.tariff_group.mode }}{% if bill.tariff_group.markup_per_kwh != "0" %},
- +{{ bill.tariff_group.markup_per_kwh }} {{ bill.currency }}/kWh{% endif %}{%
- if bill.tariff_group.fixed_per_kwh %}, {{ bill.tariff_group.fixed_per_kwh }} {{
- bill.currency }}/kWh{% endif %})</td></tr>{% endif %}
+{% if tariff %}<tr><td>{{ l.guest_tariff }}</td><td id="tariff">{{ tariff }}</td></tr>{% endif %}
 </table>
 <figure><figcaption>{{ l.chart }}</figcaption>{{ chart | safe }}</figure>
 <table id="lines">
@@ -129,6 +129,8 @@ _REPORT = """<!DOCTYPE html>
 <title>{{ l.household_report }} {{ report.period }}</title><style>{{ style }}</style></head>
 <body>
 <h1>{{ l.household_report }} {{ report.period }}</h1>
+{% if pdf_href %}<p class="no-print"><a id="pdf" href="{{ pdf_href }}">{{ l.pdf }}</a></p>
+{% endif %}
 <table id="members"><thead><tr><th>{{ l.member }}</th><th class="num">{{ l.sessions }}</th>
 <th class="num">{{ l.energy_kwh }}</th><th class="num">{{ l.total }}</th>
 <th class="num">{{ l.share }}</th><th class="num">{{ l.previous_month }}</th>
@@ -161,7 +163,9 @@ def _local(at: datetime | None, tz: tzinfo) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Row:
+class BillRow:
+    """A session line as the pages show it (HTML and PDF): local times, formatted amounts."""
+
     day: str
     charger: str
     plugged_in: str
@@ -175,17 +179,65 @@ class _Row:
     estimated: bool
 
 
-def chart_svg(bill: Bill) -> str:
-    """An inline SVG: energy per local day (bars, left scale) and price paid per kWh (dots)."""
+def bill_rows(bill: Bill, tz: tzinfo) -> list[BillRow]:
+    """The bill's session lines as the pages show them."""
+    return [
+        BillRow(
+            day=line.day.isoformat(),
+            charger=line.charger_name,
+            plugged_in=_local(line.plugged_in_at, tz),
+            finished=_local(line.charging_finished_at, tz),
+            unplugged=_local(line.unplugged_at, tz),
+            kwh=kwh(line.energy_wh),
+            price="" if line.price_per_kwh is None else f"{line.price_per_kwh:.4f}",
+            excl=str(line.amount_excl_vat),
+            vat=str(line.vat),
+            total=str(line.total),
+            estimated=line.estimated,
+        )
+        for line in bill.lines
+    ]
+
+
+def issued_text(bill: Bill, tz: tzinfo) -> str:
+    """When the bill was issued (local time; empty for a preview)."""
+    return _local(bill.issued_at, tz)
+
+
+def tariff_text(bill: Bill) -> str:
+    """The bill's (guest or other non-household) tariff group in a few words; empty if none."""
+    group = bill.tariff_group
+    if not group:
+        return ""
+    details = [str(group.get("mode", ""))]
+    markup = group.get("markup_per_kwh")
+    if markup and markup != "0":
+        details.append(f"+{markup} {bill.currency}/kWh")
+    if fixed := group.get("fixed_per_kwh"):
+        details.append(f"{fixed} {bill.currency}/kWh")
+    return f"{group.get('name', '')} ({', '.join(d for d in details if d)})"
+
+
+def daily_figures(bill: Bill) -> list[tuple[int, Decimal | None]]:
+    """Per local day of the bill's month: the energy (Wh) and the price paid per kWh (None on
+    days without energy) — what the charts show."""
     days = (bill.period.next().first_day() - bill.period.first_day()).days
     energy = [0] * days
     paid = [Decimal(0)] * days
     for line in bill.lines:
         energy[line.day.day - 1] += line.energy_wh
         paid[line.day.day - 1] += line.total
+    return [(wh, paid[index] * 1000 / wh if wh else None) for index, wh in enumerate(energy)]
+
+
+def chart_svg(bill: Bill) -> str:
+    """An inline SVG: energy per local day (bars, left scale) and price paid per kWh (dots)."""
+    figures = daily_figures(bill)
+    days = len(figures)
+    energy = [wh for wh, _ in figures]
+    prices = [price for _, price in figures]
     width, height, bar = 620, 160, 620 / days
     top = max(energy) or 1
-    prices = [paid[i] * 1000 / energy[i] if energy[i] else None for i in range(days)]
     highest = max((p for p in prices if p is not None), default=Decimal(1)) or Decimal(1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 20}"'
@@ -215,39 +267,38 @@ def chart_svg(bill: Bill) -> str:
     return "".join(parts)
 
 
-def render_bill(bill: Bill, labels: Mapping[str, str], tz: tzinfo, lang: str = "en") -> str:
-    """The bill as a printable HTML page."""
-    rows = [
-        _Row(
-            day=line.day.isoformat(),
-            charger=line.charger_name,
-            plugged_in=_local(line.plugged_in_at, tz),
-            finished=_local(line.charging_finished_at, tz),
-            unplugged=_local(line.unplugged_at, tz),
-            kwh=kwh(line.energy_wh),
-            price="" if line.price_per_kwh is None else f"{line.price_per_kwh:.4f}",
-            excl=str(line.amount_excl_vat),
-            vat=str(line.vat),
-            total=str(line.total),
-            estimated=line.estimated,
-        )
-        for line in bill.lines
-    ]
+def render_bill(
+    bill: Bill,
+    labels: Mapping[str, str],
+    tz: tzinfo,
+    lang: str = "en",
+    pdf_href: str | None = None,
+) -> str:
+    """The bill as a printable HTML page (with a link to its PDF when ``pdf_href`` is given)."""
     return _BILL_TEMPLATE.render(
         bill=bill,
-        lines=rows,
+        lines=bill_rows(bill, tz),
         l=labels,
         lang=lang,
         style=_STYLE,
         chart=chart_svg(bill),
-        issued=_local(bill.issued_at, tz),
+        issued=issued_text(bill, tz),
+        tariff=tariff_text(bill),
+        pdf_href=pdf_href,
         kwh=kwh,
     )
 
 
-def render_report(report: HouseholdReport, labels: Mapping[str, str], lang: str = "en") -> str:
-    """The household report as a printable HTML page."""
-    return _REPORT_TEMPLATE.render(report=report, l=labels, lang=lang, style=_STYLE, kwh=kwh)
+def render_report(
+    report: HouseholdReport,
+    labels: Mapping[str, str],
+    lang: str = "en",
+    pdf_href: str | None = None,
+) -> str:
+    """The household report as a printable HTML page (with a link to its PDF if given)."""
+    return _REPORT_TEMPLATE.render(
+        report=report, l=labels, lang=lang, style=_STYLE, kwh=kwh, pdf_href=pdf_href
+    )
 
 
 BILL_CSV_FIELDS = (
@@ -339,10 +390,15 @@ def report_csv(report: HouseholdReport) -> str:
 __all__ = [
     "BILL_CSV_FIELDS",
     "LABELS",
+    "BillRow",
     "bill_csv",
+    "bill_rows",
     "chart_svg",
+    "daily_figures",
+    "issued_text",
     "kwh",
     "render_bill",
     "render_report",
     "report_csv",
+    "tariff_text",
 ]

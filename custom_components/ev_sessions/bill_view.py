@@ -2,7 +2,9 @@
 
 ``/api/ev_sessions/bills/<number>`` and ``/api/ev_sessions/reports/<YYYY-MM>`` answer logged-in
 users only (``requires_auth``: a bearer token, a session or a signed link as sent in the
-notifications); nothing is put under the public ``www/`` folder. ``?format=csv`` gives the CSV.
+notifications); nothing is put under the public ``www/`` folder. ``?format=csv`` gives the CSV,
+``?format=pdf`` (or the path ending in ``.pdf``) the PDF, made in a worker thread. The HTML page
+links to its PDF with a link signed for the user who opened it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
+from .bill_pdf import bill_pdf, report_pdf
 from .bill_report import LABELS, bill_csv, render_bill, render_report, report_csv
-from .billing_glue import BillingCoordinator
+from .billing_glue import BillingCoordinator, bill_link, report_link
 from .const import DOMAIN
 from .core import BillingError, Month, StorageError, UnknownBillError
 from .setup_charger import loaded_hub_runtime
@@ -34,6 +37,24 @@ def _billing(hass: HomeAssistant) -> BillingCoordinator | None:
     return None if runtime is None else runtime.billing
 
 
+def _requested(request: web.Request, name: str) -> tuple[str, str]:
+    """The name without a ``.pdf`` / ``.csv`` ending and the format asked for (``html``,
+    ``csv`` or ``pdf``: the ending or ``?format=``)."""
+    for fmt in ("pdf", "csv"):
+        if name.endswith(f".{fmt}"):
+            return name.removesuffix(f".{fmt}"), fmt
+    fmt = request.query.get("format", "html")
+    return name, fmt if fmt in ("csv", "pdf") else "html"
+
+
+def _pdf(body: bytes, name: str) -> web.Response:
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+    )
+
+
 def _page(body: str, fmt: str, name: str) -> web.Response:
     if fmt == "csv":
         return web.Response(
@@ -45,7 +66,7 @@ def _page(body: str, fmt: str, name: str) -> web.Response:
 
 
 class BillView(HomeAssistantView):
-    """One issued bill: HTML (default) or CSV."""
+    """One issued bill: HTML (default), CSV or PDF."""
 
     url = "/api/ev_sessions/bills/{number}"
     name = "api:ev_sessions:bill"
@@ -53,6 +74,7 @@ class BillView(HomeAssistantView):
 
     async def get(self, request: web.Request, number: str) -> web.Response:
         """The bill page."""
+        number, fmt = _requested(request, number)
         hass = request.app[KEY_HASS]
         billing = _billing(hass)
         if billing is None:
@@ -64,14 +86,19 @@ class BillView(HomeAssistantView):
         except StorageError:
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
         tz = dt_util.get_default_time_zone()
-        if request.query.get("format") == "csv":
+        if fmt == "csv":
             return _page(bill_csv(bill, tz), "csv", f"bill-{number}")
         labels = await async_labels(hass)
-        return _page(render_bill(bill, labels, tz, hass.config.language), "html", number)
+        if fmt == "pdf":
+            return _pdf(await hass.async_add_executor_job(bill_pdf, bill, labels, tz), number)
+        page = render_bill(
+            bill, labels, tz, hass.config.language, pdf_href=bill_link(hass, number, "pdf")
+        )
+        return _page(page, "html", number)
 
 
 class ReportView(HomeAssistantView):
-    """A month's household report: HTML (default) or CSV."""
+    """A month's household report: HTML (default), CSV or PDF."""
 
     url = "/api/ev_sessions/reports/{month}"
     name = "api:ev_sessions:report"
@@ -79,20 +106,28 @@ class ReportView(HomeAssistantView):
 
     async def get(self, request: web.Request, month: str) -> web.Response:
         """The report page."""
+        month, fmt = _requested(request, month)
         hass = request.app[KEY_HASS]
         billing = _billing(hass)
         if billing is None:
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
         try:
-            report = await billing.billing.async_household_report(Month.parse(month))
+            period = Month.parse(month)
+            report = await billing.billing.async_household_report(period)
         except BillingError:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         except StorageError:
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
-        if request.query.get("format") == "csv":
+        if fmt == "csv":
             return _page(report_csv(report), "csv", f"household-{month}")
         labels = await async_labels(hass)
-        return _page(render_report(report, labels, hass.config.language), "html", month)
+        if fmt == "pdf":
+            body = await hass.async_add_executor_job(report_pdf, report, labels)
+            return _pdf(body, f"household-{month}")
+        page = render_report(
+            report, labels, hass.config.language, pdf_href=report_link(hass, period, "pdf")
+        )
+        return _page(page, "html", month)
 
 
 def async_register_views(hass: HomeAssistant) -> None:

@@ -57,6 +57,8 @@ BILL_PATH = f"/api/{DOMAIN}/bills/{{number}}"
 REPORT_PATH = f"/api/{DOMAIN}/reports/{{month}}"
 #: How long a link sent in a notification opens the page without logging in again.
 LINK_VALIDITY = timedelta(days=60)
+#: What a link's path ends with for each format but the page.
+_ENDINGS = {"csv": "?format=csv", "pdf": ".pdf"}
 
 
 def bill_schedule(options: dict[str, Any] | Any) -> tuple[int, time]:
@@ -79,14 +81,15 @@ def run_time(month: Month, day: int, at: time) -> datetime:
 
 
 def bill_link(hass: HomeAssistant, number: str, fmt: str = "html") -> str:
-    """A signed link to a bill's page (or its CSV)."""
-    path = BILL_PATH.format(number=number) + ("?format=csv" if fmt == "csv" else "")
+    """A signed link to a bill's page (or its CSV, or its PDF: ``fmt`` ``csv`` / ``pdf``)."""
+    path = BILL_PATH.format(number=number) + _ENDINGS.get(fmt, "")
     return async_sign_path(hass, path, LINK_VALIDITY)
 
 
-def report_link(hass: HomeAssistant, month: Month) -> str:
-    """A signed link to a month's household report page."""
-    return async_sign_path(hass, REPORT_PATH.format(month=str(month)), LINK_VALIDITY)
+def report_link(hass: HomeAssistant, month: Month, fmt: str = "html") -> str:
+    """A signed link to a month's household report page (or its CSV or PDF)."""
+    path = REPORT_PATH.format(month=str(month)) + _ENDINGS.get(fmt, "")
+    return async_sign_path(hass, path, LINK_VALIDITY)
 
 
 @dataclass(slots=True)
@@ -200,6 +203,7 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
         for bill in bills:
             number = bill.number or ""
             link = bill_link(self.hass, number)
+            pdf_link = bill_link(self.hass, number, "pdf")
             values = {
                 "member": bill.member_name,
                 "number": number,
@@ -207,6 +211,7 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
                 "energy_kwh": f"{Decimal(bill.energy_wh) / 1000:.2f}",
                 "total": f"{bill.total} {bill.currency}",
                 "link": link,
+                "pdf_link": pdf_link,
             }
             title = text(strings, "bill_issued_title").format(**values)
             persistent_notification.async_create(
@@ -234,6 +239,7 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
                     "currency": bill.currency,
                     "energy_kwh": float(Decimal(bill.energy_wh) / 1000),
                     "link": link,
+                    "pdf_link": pdf_link,
                     "notify_targets": list(member.notify_targets) if member else [],
                 },
             )
@@ -244,6 +250,7 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
         report = await self.billing.async_household_report(month)
         strings = await self._strings()
         link = report_link(self.hass, month)
+        pdf_link = report_link(self.hass, month, "pdf")
         lines = [
             f"- {row.member_name or text(strings, 'report_unattributed')}: "
             f"{Decimal(row.energy_wh) / 1000:.2f} kWh, {row.cost} {report.currency}"
@@ -255,6 +262,7 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
             "energy_kwh": f"{Decimal(report.energy_wh) / 1000:.2f}",
             "total": f"{report.cost} {report.currency}",
             "link": link,
+            "pdf_link": pdf_link,
         }
         persistent_notification.async_create(
             self.hass,
@@ -262,7 +270,7 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
             title=text(strings, "household_report_title").format(**values),
             notification_id=f"{DOMAIN}_household_{month}",
         )
-        return {**report.to_dict(), "link": link}
+        return {**report.to_dict(), "link": link, "pdf_link": pdf_link}
 
 
 def text(strings: dict[str, str], key: str) -> str:

@@ -3,7 +3,7 @@
 ``generate_bill`` (a member's month: a preview, or issue it), ``list_bills``, ``get_bill``,
 ``household_report`` (optionally as a notification too), ``mark_bill_paid`` and
 ``check_bills`` (a month's invariants: billed energy = metered energy, bill totals = session
-costs plus corrections). A bill in a response carries links to its page and CSV.
+costs plus corrections). A bill in a response carries links to its page, CSV and PDF.
 """
 
 from __future__ import annotations
@@ -95,11 +95,12 @@ def _month(coordinator: BillingCoordinator, call: ServiceCall, default_previous:
 
 
 def bill_response(hass: HomeAssistant, bill: Bill) -> dict[str, Any]:
-    """A bill as response data, with links to its page and CSV when issued."""
+    """A bill as response data, with links to its page, CSV and PDF when issued."""
     data = bill.to_dict()
     if bill.number is not None:
         data["link"] = bill_link(hass, bill.number)
         data["csv_link"] = bill_link(hass, bill.number, "csv")
+        data["pdf_link"] = bill_link(hass, bill.number, "pdf")
     return data
 
 
@@ -202,7 +203,11 @@ async def _household_report(call: ServiceCall) -> ServiceResponse:
     if call.data[ATTR_NOTIFY]:
         return await coordinator.async_notify_report(month)
     report = await coordinator.billing.async_household_report(month)
-    return {**report.to_dict(), "link": report_link(call.hass, month)}
+    return {
+        **report.to_dict(),
+        "link": report_link(call.hass, month),
+        "pdf_link": report_link(call.hass, month, "pdf"),
+    }
 
 
 async def _check_bills(call: ServiceCall) -> ServiceResponse:

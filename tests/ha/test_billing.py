@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
+import re
 import shutil
 from typing import Any
+import zlib
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -21,6 +24,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.ev_sessions.bill_pdf import bill_pdf, report_pdf
+from custom_components.ev_sessions.bill_report import LABELS
 from custom_components.ev_sessions.billing_glue import EVENT_BILL_ISSUED
 from custom_components.ev_sessions.const import (
     CONF_ENTRY_TYPE,
@@ -31,8 +36,16 @@ from custom_components.ev_sessions.const import (
     ENTRY_TYPE_HUB,
     HUB_UNIQUE_ID,
 )
+from custom_components.ev_sessions.core import (
+    AuditLog,
+    EngineSettings,
+    Month,
+    SessionEngine,
+    SessionStore,
+    async_reattribute,
+)
 from custom_components.ev_sessions.setup_hub import CONF_DB_URL
-from tests.core.billing_fixtures import Clock, Household, local
+from tests.core.billing_fixtures import TARIFF_SPOT, TZ, Clock, Household, local, november
 
 from .conftest import member_subentry
 from .helpers import state_of
@@ -99,6 +112,42 @@ def parse(html: str) -> dict[str, str]:
     cells = _Cells()
     cells.feed(html)
     return cells.by_id
+
+
+class _Links(HTMLParser):
+    """The href of every link by its id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_id: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "a" and found.get("id") and found.get("href"):
+            self.by_id[str(found["id"])] = str(found["href"])
+
+
+def links(html: str) -> dict[str, str]:
+    """Link targets by element id."""
+    found = _Links()
+    found.feed(html)
+    return found.by_id
+
+
+def pdf_text(data: bytes) -> str:
+    """The text a PDF shows: every string of its (Flate-compressed or plain) content streams'
+    text operators, one per line (enough for documents of PDF core fonts)."""
+    assert data.startswith(b"%PDF-")
+    texts: list[str] = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            content = zlib.decompress(stream)
+        except zlib.error:
+            content = stream
+        for literal in re.findall(rb"\(((?:[^\\()]|\\.)*)\)\s*Tj", content):
+            text = re.sub(rb"\\(.)", rb"\1", literal)
+            texts.append(text.decode("cp1252"))
+    return "\n".join(texts)
 
 
 async def test_bills_issued_after_a_restart_announced_served_and_paid(
@@ -243,6 +292,7 @@ async def test_blueprint_sends_the_bill_to_the_members_notify_actions(
             "currency": "SEK",
             "energy_kwh": 45.6,
             "link": "/api/ev_sessions/bills/2027-0001?authSig=x",
+            "pdf_link": "/api/ev_sessions/bills/2027-0001.pdf?authSig=y",
             "notify_targets": ["notify.anna_phone"],
         },
     )
@@ -251,4 +301,138 @@ async def test_blueprint_sends_the_bill_to_the_members_notify_actions(
     assert len(treasurer) == 1
     assert anna[0].data["title"] == "Charging bill 2027-0001"
     assert "total 123.45 SEK" in anna[0].data["message"]
-    assert "/api/ev_sessions/bills/2027-0001" in anna[0].data["message"]
+    assert "/api/ev_sessions/bills/2027-0001?authSig=x" in anna[0].data["message"]
+    assert "PDF: /api/ev_sessions/bills/2027-0001.pdf?authSig=y" in anna[0].data["message"]
+
+
+async def test_bill_and_report_pdfs_need_a_login_and_show_the_bill(
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Each issued bill and the household report come as PDF from the same authenticated
+    views (``.pdf`` or ``?format=pdf``), linked from the page, the notification and the event;
+    the PDF shows the number, member, period, session lines, totals, VAT and the estimated
+    mark."""
+    issued = async_capture_events(hass, EVENT_BILL_ISSUED)
+    house = Household(hub.runtime_data.hub.site.store, Clock())
+    await house.add("s-a1", "anna", local(2026, 11, 3, 18), local(2026, 11, 3, 22), 7_400)
+    await house.add(
+        "s-a2", "anna", local(2026, 11, 14, 20), local(2026, 11, 14, 23), 4_321, tariff=TARIFF_SPOT
+    )
+    await house.add("s-g1", "gus", local(2026, 11, 12, 9), local(2026, 11, 12, 11), 5_555)
+    await hass.config_entries.async_reload(hub.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(issued) == 2
+    anna = {event.data["member_id"]: event.data for event in issued}["anna"]
+    assert anna["pdf_link"].startswith("/api/ev_sessions/bills/2026-0001.pdf?authSig=")
+    notifications = hass.data[persistent_notification.DOMAIN]
+    message = notifications["ev_sessions_bill_2026-0001"]["message"]
+    assert "/api/ev_sessions/bills/2026-0001.pdf?authSig=" in message
+
+    anonymous = await hass_client_no_auth()
+    for path in (
+        "/api/ev_sessions/bills/2026-0001.pdf",
+        "/api/ev_sessions/bills/2026-0001?format=pdf",
+        "/api/ev_sessions/reports/2026-11.pdf",
+    ):
+        assert (await anonymous.get(path)).status == 401, path
+    signed = await anonymous.get(anna["pdf_link"])  # the notification's signed link
+    assert signed.status == 200
+    assert (await signed.read()).startswith(b"%PDF")
+
+    client = await hass_client()
+    total = house.costs["s-a1"].total + house.costs["s-a2"].total
+    vat = house.costs["s-a1"].vat + house.costs["s-a2"].vat
+    for path in (
+        "/api/ev_sessions/bills/2026-0001.pdf",
+        "/api/ev_sessions/bills/2026-0001?format=pdf",
+    ):
+        answer = await client.get(path)
+        assert answer.status == 200
+        assert answer.content_type == "application/pdf"
+        body = await answer.read()
+        assert body.startswith(b"%PDF")
+    text = pdf_text(body)
+    assert "Charging bill 2026-0001" in text
+    assert "Anna" in text
+    assert "2026-11" in text
+    lines = text.splitlines()
+    # The session lines, in local time (a time wraps under its date in the narrow column).
+    assert lines[lines.index("2026-11-03") + 1 : lines.index("2026-11-03") + 3] == [
+        "cp-1",  # no charger of that id in this hub: its id
+        "2026-11-03",
+    ]
+    assert "18:00" in lines
+    assert f"{house.costs['s-a1'].total}" in text.splitlines()
+    assert f"{house.costs['s-a2'].total} *" in text.splitlines()  # estimated, marked
+    assert f"{total} SEK" in text.splitlines()
+    assert f"{vat} SEK" in text.splitlines()
+    assert "7.400" in lines
+    assert "11.721" in lines
+    assert (await client.get("/api/ev_sessions/bills/2099-0001.pdf")).status == 404
+
+    # The page links to its PDF with a link that opens without the page's login.
+    page = await (await client.get("/api/ev_sessions/bills/2026-0001")).text()
+    pdf_href = links(page)["pdf"]
+    assert pdf_href.startswith("/api/ev_sessions/bills/2026-0001.pdf?authSig=")
+    assert (await (await anonymous.get(pdf_href)).read()).startswith(b"%PDF")
+
+    report = await client.get("/api/ev_sessions/reports/2026-11.pdf")
+    assert report.content_type == "application/pdf"
+    report_text = pdf_text(await report.read())
+    assert report_text.startswith("Household charging report 2026-11")
+    assert f"{total + house.costs['s-g1'].total} SEK" in report_text.splitlines()
+    report_page = await (await client.get("/api/ev_sessions/reports/2026-11")).text()
+    assert links(report_page)["pdf"].startswith("/api/ev_sessions/reports/2026-11.pdf?authSig=")
+    response = await hass.services.async_call(
+        DOMAIN, "get_bill", {"number": "2026-0001"}, blocking=True, return_response=True
+    )
+    assert response["pdf_link"].startswith("/api/ev_sessions/bills/2026-0001.pdf?authSig=")
+
+
+async def test_pdf_shows_corrections_reimbursement_guest_tariff_and_preview(
+    tmp_path: Path,
+) -> None:
+    """Every kind of line of a bill is in its PDF: the company car's reimbursable amount, the
+    guest tariff, corrections with their reason, and a preview is marked not issued."""
+    store = SessionStore(f"sqlite:///{tmp_path / 'ev.db'}")
+    await store.async_open()
+    house = Household(store, Clock())
+    await november(house)
+    labels = {key: key.replace("_", " ") for key in LABELS}
+    try:
+        billing = house.billing()
+        bills = {bill.member_id: bill for bill in await billing.async_issue(Month(2026, 11))}
+        for bill in bills.values():
+            text = pdf_text(bill_pdf(bill, labels, TZ))
+            assert f"bill {bill.number}" in text
+            assert f"{bill.total} {bill.currency}" in text.splitlines()
+        carl = pdf_text(bill_pdf(bills["carl"], labels, TZ))
+        assert f"{bills['carl'].claimable} SEK" in carl.splitlines()
+        assert "reimbursable" in carl
+        gus = pdf_text(bill_pdf(bills["gus"], labels, TZ))
+        assert "guest (markup, +0.50 SEK/kWh)" in gus
+
+        engine = SessionEngine(store, clock=house.clock, settings=EngineSettings())
+        await engine.async_start()
+        audit = AuditLog(store)
+        try:
+            await async_reattribute(
+                engine, audit, "s-b1", "anna", by_user="admin", at=local(2026, 12, 5, 12)
+            )
+            await audit.async_flush()
+            await engine.async_flush()
+        finally:
+            await engine.async_stop()
+        await store.async_open()
+        preview = await billing.async_preview("ben", Month(2026, 12))
+        text = pdf_text(bill_pdf(preview, labels, TZ))
+        assert "not issued" in text
+        assert "s-b1: re-attributed from Ben to Anna on 2026-12-05" in text
+        assert f"{preview.total} SEK" in text.splitlines()
+        report = await billing.async_household_report(Month(2026, 11))
+        assert f"{report.cost} SEK" in pdf_text(report_pdf(report, labels)).splitlines()
+    finally:
+        await store.async_close()
