@@ -19,6 +19,7 @@ from homeassistant.util import dt as dt_util
 import probatio as vol
 
 from .core import Member, MemberConfigError, MemberDirectory
+from .plan_form import planning_errors, planning_section, store_preferences
 
 CONF_NAME = "name"
 CONF_PERSON = "person_entity_id"
@@ -69,6 +70,7 @@ def _schema(defaults: dict[str, Any]) -> vol.Schema:
             vol.Optional(CONF_PAYING, default=bool(defaults.get(CONF_PAYING, False))): (
                 BooleanSelector()
             ),
+            **planning_section(defaults),
         }
     )
 
@@ -90,6 +92,7 @@ def clean_member_input(user_input: dict[str, Any], member_id: str) -> dict[str, 
     data[CONF_NOTIFY] = [t.strip() for t in user_input.get(CONF_NOTIFY) or [] if t.strip()]
     if user_input.get(CONF_PAYING):
         data[CONF_PAYING] = True
+    store_preferences(data, user_input)
     return data
 
 
@@ -118,7 +121,7 @@ class MemberSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             member_id = uuid.uuid4().hex[:12]
             data = clean_member_input(user_input, member_id)
-            errors = self._validate(data, member_id)
+            errors = planning_errors(user_input) or self._validate(data, member_id)
             if not errors:
                 return self.async_create_entry(
                     title=data[CONF_NAME], data=data, unique_id=member_id
@@ -136,7 +139,7 @@ class MemberSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = clean_member_input(user_input, member_id)
-            errors = self._validate(data, member_id)
+            errors = planning_errors(user_input) or self._validate(data, member_id)
             if not errors:
                 return self.async_update_and_abort(
                     self._get_entry(), subentry, title=data[CONF_NAME], data=data

@@ -19,6 +19,7 @@ from .charger_options import battery_capacity_wh, current_range
 from .const import DOMAIN
 from .core import ChargerLimits, PlanDeviation
 from .hub import Hub
+from .plan_preferences import async_start_recommendations
 
 #: The event fired once when a charger does not follow its plan.
 EVENT_PLAN_NOT_FOLLOWED = f"{DOMAIN}_plan_not_followed"
@@ -91,5 +92,11 @@ async def async_start_planning(hass: HomeAssistant, hub: Hub) -> Callable[[], No
         )
 
     remove = planning.deviations.add(not_followed)
+    stop_learning = async_start_recommendations(hass, hub)
     await planning.async_start(store)
-    return remove
+
+    def stop() -> None:
+        remove()
+        stop_learning()
+
+    return stop

@@ -20,6 +20,7 @@ from .const import CONF_CHARGER_ID, CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_HUB
 from .core import IDENTITY_FIELDS
 from .hub import CONF_ALLOW_WITHOUT_PASSWORD, CONF_IDENTITY, ISSUE_IDENTITY, ISSUE_NO_PASSWORD
 from .members import add_tag_to_member, build_directory
+from .plan_preferences import ISSUE_RECOMMENDATION, RecommendationRepairFlow
 from .setup_charger import loaded_hub
 
 CONF_MEMBER = "member"
@@ -125,4 +126,6 @@ async def async_create_fix_flow(
         return NoPasswordRepairFlow(dict(data or {}))
     if issue_id.startswith(f"{ISSUE_IDENTITY}_"):
         return IdentityRepairFlow(dict(data or {}))
+    if issue_id.startswith(f"{ISSUE_RECOMMENDATION}_"):
+        return RecommendationRepairFlow(dict(data or {}))
     return UnknownTagRepairFlow(str((data or {}).get("id_tag", "")))
