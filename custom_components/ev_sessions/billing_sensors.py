@@ -1,6 +1,7 @@
 """Bill sensors: per member the last bill (total, number) and the unpaid amount; for the site
 the revenue of paying members this and last month (per charger as attributes) and the number
-of bills issued this month."""
+of bills issued this month; on each shared charger (one where paying members or guests
+charged) its own revenue this and last month."""
 
 from __future__ import annotations
 
@@ -16,17 +17,19 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .billing_glue import BillingCoordinator, BillingFigures
-from .coordinator import HubConfigEntry
+from .coordinator import ChargerConfigEntry, HubConfigEntry
 from .core import MemberBilling, Revenue
-from .devices import hub_device_info, member_identifier
-from .entity import async_add_member_entities
+from .devices import charger_unique_id, hub_device_info, member_identifier
+from .entity import async_add_member_entities, charger_device_info
+from .setup_charger import loaded_hub_runtime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,6 +177,117 @@ class SiteBillSensor(CoordinatorEntity[BillingCoordinator], SensorEntity):
             "period": str(revenue.period),
             "per_charger": {name(cid): float(total) for cid, total in revenue.per_charger.items()},
         }
+
+
+class ChargerRevenueSensor(CoordinatorEntity[BillingCoordinator], SensorEntity):
+    """A shared charger's revenue (paying members' sessions) this or last month."""
+
+    _attr_has_entity_name = True
+    _attr_device_class = SensorDeviceClass.MONETARY
+
+    def __init__(
+        self,
+        coordinator: BillingCoordinator,
+        entry: ChargerConfigEntry,
+        key: str,
+        revenue_fn: Callable[[BillingFigures], Revenue | None],
+    ) -> None:
+        """On the charger's device."""
+        super().__init__(coordinator)
+        self.charger_id = entry.runtime_data.link.charger_id
+        self._revenue_fn = revenue_fn
+        self._attr_translation_key = key
+        self._attr_unique_id = charger_unique_id(self.charger_id, key)
+        self._attr_device_info = charger_device_info(entry)
+
+    @property
+    def _revenue(self) -> Revenue | None:
+        return self._revenue_fn(self.coordinator.data)
+
+    @property
+    def native_value(self) -> Decimal | None:
+        """The charger's part of the month's revenue (0 without paying sessions)."""
+        revenue = self._revenue
+        return None if revenue is None else revenue.per_charger.get(self.charger_id, Decimal(0))
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The tariff's currency."""
+        revenue = self._revenue
+        return revenue.currency if revenue is not None else self.hass.config.currency
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The month."""
+        revenue = self._revenue
+        return None if revenue is None else {"period": str(revenue.period)}
+
+
+#: A charger's revenue sensors: key (translation key too) and the month's figures.
+CHARGER_REVENUE: tuple[tuple[str, Callable[[BillingFigures], Revenue | None]], ...] = (
+    ("revenue_this_month", lambda f: f.revenue_this_month),
+    ("revenue_last_month", lambda f: f.revenue_last_month),
+)
+
+
+def is_shared(figures: BillingFigures | None, charger_id: str) -> bool:
+    """Whether paying members' sessions ended on the charger this or last month."""
+    if figures is None:
+        return False
+    return any(
+        revenue is not None and charger_id in revenue.per_charger
+        for revenue in (figures.revenue_this_month, figures.revenue_last_month)
+    )
+
+
+@callback
+def async_add_charger_revenue_sensors(
+    hass: HomeAssistant,
+    entry: ChargerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """A charger's revenue sensors once it is shared: at once when paying members charged on
+    it this or last month (or an earlier run made them), else as soon as the billing figures
+    show such a session."""
+    runtime = loaded_hub_runtime(hass)
+    coordinator = None if runtime is None else runtime.billing
+    if coordinator is None:
+        return
+    charger_id = entry.runtime_data.link.charger_id
+    keys = {charger_unique_id(charger_id, key) for key, _ in CHARGER_REVENUE}
+    registered = any(
+        e.unique_id in keys
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    )
+
+    @callback
+    def add() -> None:
+        async_add_entities(
+            ChargerRevenueSensor(coordinator, entry, key, revenue_fn)
+            for key, revenue_fn in CHARGER_REVENUE
+        )
+
+    if registered or is_shared(coordinator.data, charger_id):
+        add()
+        return
+    unsubscribe: Callable[[], None] | None = None
+
+    @callback
+    def updated() -> None:
+        nonlocal unsubscribe
+        if unsubscribe is not None and is_shared(coordinator.data, charger_id):
+            unsubscribe()
+            unsubscribe = None
+            add()
+
+    unsubscribe = coordinator.async_add_listener(updated)
+
+    @callback
+    def stop() -> None:
+        if unsubscribe is not None:
+            unsubscribe()
+
+    entry.async_on_unload(stop)
 
 
 def async_add_billing_sensors(

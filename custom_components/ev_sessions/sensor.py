@@ -30,7 +30,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .billing_sensors import async_add_billing_sensors
+from .billing_sensors import async_add_billing_sensors, async_add_charger_revenue_sensors
 from .budget_entities import async_add_charger_budget_sensor, async_add_site_budget_sensors
 from .charger_options import (
     has_meter_register,
@@ -466,6 +466,7 @@ async def async_setup_entry(
     _setup_charger_sensors(hass, entry, async_add_entities)
     async_add_entities(plan_sensors(hass, entry))
     async_add_charger_budget_sensor(entry, async_add_entities)
+    async_add_charger_revenue_sensors(hass, entry, async_add_entities)
 
 
 #: Sensors that need a price: created once the hub has a price source.

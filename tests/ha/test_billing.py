@@ -15,6 +15,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -48,7 +49,7 @@ from custom_components.ev_sessions.setup_hub import CONF_DB_URL
 from tests.core.billing_fixtures import TARIFF_SPOT, TZ, Clock, Household, local, november
 
 from .conftest import member_subentry
-from .helpers import state_of
+from .helpers import entity_id, ocpp_charger_entry, state_of
 
 BLUEPRINT = (
     Path(__file__).parents[2]
@@ -436,3 +437,68 @@ async def test_pdf_shows_corrections_reimbursement_guest_tariff_and_preview(
         assert f"{report.cost} SEK" in pdf_text(report_pdf(report, labels)).splitlines()
     finally:
         await store.async_close()
+
+
+async def test_shared_chargers_show_their_revenue_this_and_last_month(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    """A charger where a guest charged gets revenue sensors (this and last month, its part of
+    the site's revenue); one only the household used gets none until a guest charges there;
+    once made they stay after a restart."""
+    garage, driveway = ocpp_charger_entry(hass, "cp-1"), ocpp_charger_entry(hass, "cp-2")
+    house = Household(hub.runtime_data.hub.site.store, Clock())
+    await house.add("s-g1", "gus", local(2026, 11, 12, 9), local(2026, 11, 12, 11), 5_555)
+    await house.add("s-g2", "gus", local(2026, 11, 20, 9), local(2026, 11, 20, 10), 2_000)
+    await house.add(
+        "s-a1", "anna", local(2026, 11, 3, 18), local(2026, 11, 3, 22), 7_400, charger="cp-2"
+    )
+    await hass.config_entries.async_reload(hub.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for entry in (garage, driveway):
+        if entry.state is not ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    gus_november = house.costs["s-g1"].total + house.costs["s-g2"].total
+    assert state_of(hass, "sensor", "charger_cp-1_revenue_last_month") == str(gus_november)
+    assert state_of(hass, "sensor", "charger_cp-1_revenue_this_month") == "0"
+    assert state_of(hass, "sensor", "site_revenue_last_month") == str(gus_november)
+    last_month = hass.states.get(entity_id(hass, "sensor", "charger_cp-1_revenue_last_month"))
+    assert last_month is not None
+    assert last_month.attributes["unit_of_measurement"] == "SEK"
+    assert last_month.attributes["period"] == "2026-11"
+    assert last_month.name == "cp-1 Revenue last month"
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("sensor", DOMAIN, "charger_cp-2_revenue_this_month") is None
+
+    # A guest charges on the driveway this month: its sensors appear with the next figures.
+    house.store = hub.runtime_data.hub.site.store  # the reloaded hub's
+    await house.add(
+        "s-g3", "gus", local(2026, 12, 1, 6), local(2026, 12, 1, 6, 50), 1_500, charger="cp-2"
+    )
+    billing = hub.runtime_data.billing
+    assert billing is not None
+    await billing.async_refresh()
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor", "charger_cp-2_revenue_this_month") == str(
+        house.costs["s-g3"].total
+    )
+    assert state_of(hass, "sensor", "charger_cp-2_revenue_last_month") == "0"
+    assert state_of(hass, "sensor", "charger_cp-1_revenue_this_month") == "0"
+    device = registry.async_get(
+        registry.async_get_entity_id("sensor", DOMAIN, "charger_cp-2_revenue_this_month") or ""
+    )
+    assert device is not None
+    assert device.config_entry_id == driveway.entry_id
+
+    # After a restart both chargers keep them.
+    await hass.config_entries.async_reload(hub.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for entry in (garage, driveway):
+        if entry.state is not ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor", "charger_cp-2_revenue_this_month") == str(
+        house.costs["s-g3"].total
+    )
+    assert state_of(hass, "sensor", "charger_cp-1_revenue_last_month") == str(gus_november)
