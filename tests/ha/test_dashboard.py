@@ -83,3 +83,12 @@ async def test_dashboard_refers_to_existing_entities_and_statistics(
     assert {"sensor.cp1_status", "sensor.cp1_power", "sensor.cp1_session_energy"} <= set(referenced)
     assert {"sensor.cp1_session_cost", "sensor.anna_energy_this_month"} <= set(referenced)
     assert {"history-graph", "statistics-graph"} <= set(_card_types(dashboard))
+    # the plan (issue 13)
+    assert {
+        "select.cp1_plan_mode",
+        "number.cp1_plan_energy",
+        "time.cp1_ready_by",
+        "sensor.cp1_plan_state",
+        "sensor.cp1_plan_cost",
+        "binary_sensor.cp1_charge_now",
+    } <= set(referenced)
