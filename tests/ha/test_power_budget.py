@@ -1,23 +1,58 @@
 """The site power budget in HA: hub options with a fuse and a grid meter entity, simulated OCPP
-chargers (1.6 and 2.0.1) charging, a household load step, limits reaching the chargers."""
+chargers (1.6 and 2.0.1) and a simulated Modbus charger charging, a household load step,
+limits reaching the chargers; the chargers' own budget options."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.ev_sessions.budget_glue import EVENT_BUDGET_PAUSED
+from custom_components.ev_sessions.chargers.modbus import PROFILES, RegisterMap, custom_profile
+from custom_components.ev_sessions.chargers.modbus.codec import decode
+from custom_components.ev_sessions.const import (
+    CONF_CHARGER_ID,
+    CONF_ENTRY_TYPE,
+    CONF_MODEL,
+    CONF_PROTOCOL,
+    CONF_UNIT_ID,
+    DOMAIN,
+    ENTRY_TYPE_CHARGER,
+    PROTOCOL_MODBUS,
+)
 from custom_components.ev_sessions.core import BudgetReason
+from custom_components.ev_sessions.modbus_flow import CONF_PROFILE, MODEL_CUSTOM
+from simulators.modbus import ChargerSimulator, start_simulator
 from simulators.ocpp import SimulatedChargePoint
 
-from .helpers import ocpp_charger_entry, state_of, wait_state, wait_until
+from .helpers import fast_modbus, ocpp_charger_entry, state_of, wait_state, wait_until
 
 Make = Callable[..., SimulatedChargePoint]
 GRID = ["sensor.grid_l1", "sensor.grid_l2", "sensor.grid_l3"]
 FUSE_A = 20.0
+HOST = "127.0.0.1"
+MODBUS_ID = "modbus_SIM1"
+#: A charger that measures one phase (a custom profile: no built-in one does).
+ONE_PHASE: dict[str, Any] = {
+    "title": "One-phase Wallbox",
+    "vendor": "ACME",
+    "model": "W1",
+    "unit_id": 3,
+    "identity": {"serial": {"address": 10, "type": "string", "length": 4}},
+    "values": {
+        "energy_total_wh": {"address": 100, "type": "u32", "scale": 10},
+        "power_w": {"address": 102, "type": "f32", "word_order": "little"},
+        "current_l1_a": {"address": 110, "type": "u16", "scale": 0.01},
+    },
+    "state": {"status": {"address": 120}, "iec": {"0": "A", "1": "B", "2": "C", "9": "F"}},
+    "limit": {"register": {"address": 200}, "write": "fc6", "unit": "A"},
+    "poll_interval_s": 2,
+}
 
 
 def _grid(hass: HomeAssistant, amps: float) -> None:
@@ -219,6 +254,7 @@ async def test_charger_budget_options_place_a_single_phase_charger(
     assert outcome.headroom_a[1] == 7.0
     allocation = outcome.allocations["CP-1P"]
     assert (allocation.current_a, allocation.reason) == (0.0, BudgetReason.PAUSED)
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
 
 
 async def test_charger_priority_from_its_options(
@@ -239,3 +275,171 @@ async def test_charger_priority_from_its_options(
     outcome = site.budget.run_round()
     currents = {cid: a.current_a for cid, a in outcome.allocations.items()}
     assert currents == {"CP-HIGH": 13.5, "CP-LOW": 6.0}
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+
+
+# ---------------------------------------------------------------------- Modbus
+
+
+@pytest.fixture
+async def sims() -> AsyncIterator[list[ChargerSimulator]]:
+    """Modbus simulators started by a test; stopped at its end."""
+    started: list[ChargerSimulator] = []
+    yield started
+    for sim in started:
+        await sim.stop()
+
+
+async def _modbus_charger(
+    hass: HomeAssistant,
+    sims: list[ChargerSimulator],
+    profile: RegisterMap,
+    options: dict[str, Any],
+) -> tuple[MockConfigEntry, ChargerSimulator]:
+    """A Modbus charger entry for a simulator of ``profile``, set up and available."""
+    sim = await start_simulator(profile, 0, host=HOST, watchdog=False, lifetime_wh=1_000_000.0)
+    sims.append(sim)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=MODBUS_ID,
+        title=profile.title,
+        data={
+            CONF_ENTRY_TYPE: ENTRY_TYPE_CHARGER,
+            CONF_PROTOCOL: PROTOCOL_MODBUS,
+            CONF_CHARGER_ID: MODBUS_ID,
+            CONF_HOST: HOST,
+            CONF_PORT: sim.port,
+            CONF_MODEL: profile.name if profile.name in PROFILES else MODEL_CUSTOM,
+            CONF_UNIT_ID: profile.unit_id,
+        },
+        options=options,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_state(hass, "sensor", f"charger_{MODBUS_ID}_status", "available")
+    return entry, sim
+
+
+async def test_modbus_charger_budget_step(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, sims: list[ChargerSimulator]
+) -> None:
+    """A Modbus charger's options have a power budget step; a profile that measures one phase
+    suggests 1 phase; a minimum above the profile's maximum is refused; the step stores the
+    phase, priority and minimum and keeps the other options."""
+    assert await hass.config_entries.async_setup(fast_modbus(hass, hub_entry).entry_id)
+    entry, _sim = await _modbus_charger(
+        hass, sims, custom_profile(ONE_PHASE), {CONF_PROFILE: ONE_PHASE}
+    )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["menu_options"] == ["car", "modbus", "charger_budget"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "charger_budget"}
+    )
+    assert result["step_id"] == "charger_budget"
+    assert _default(result["data_schema"], "budget_phases") == "1"
+    form = {"budget_phases": "1", "budget_phase": "3", "budget_priority": 2}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "budget_min_current_a": 33}
+    )
+    assert result["errors"] == {"budget_min_current_a": "budget_min_out_of_range"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "budget_min_current_a": 10}
+    )
+    assert result["type"] == "create_entry"
+    assert entry.options[CONF_PROFILE] == ONE_PHASE
+    assert {k: v for k, v in entry.options.items() if k.startswith("budget_")} == {
+        "budget_phases": 1,
+        "budget_phase": 3,
+        "budget_priority": 2,
+        "budget_min_current_a": 10.0,
+    }
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
+
+
+def _limit_register(sim: ChargerSimulator) -> float:
+    """The value last written to the simulator's current-limit register (A)."""
+    limit = sim.profile.limit
+    assert limit is not None
+    writes = sim.writes_to(limit.register.address)
+    assert writes, "no write to the limit register"
+    value = float(decode(limit.register, list(writes[-1].values)))
+    return value / 1000 if limit.milliamps else value
+
+
+def _engine_draw(engine: Any, charger_id: str) -> float:
+    """What the engine knows a charger draws on L1 (A)."""
+    return float((engine.connector(charger_id, 1).current_a or (0.0,))[0] or 0.0)
+
+
+def _ocpp_draw(cp: SimulatedChargePoint) -> float:
+    """What a simulated OCPP charger draws per phase now (A)."""
+    config = cp.config
+    return cp.power_of(cp.connector(1)) / (config.voltage_v * config.phases)
+
+
+async def test_a_household_step_with_ocpp_and_modbus_chargers(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    make_cp: Make,
+    sims: list[ChargerSimulator],
+) -> None:
+    """3 x 20 A shared by priority among two OCPP chargers and a Modbus charger with priority
+    1: its limit register gets its allocation; after a 9 kW household step and one round the
+    simulated draw of all three plus the household stays within the fuse."""
+    _grid(hass, 0.5)
+    fast_modbus(hass, hub_entry)
+    site = await _budget_hub(hass, hub_entry, sharing="priority")
+    budget = site.budget
+    entry, sim = await _modbus_charger(hass, sims, PROFILES["vestel"], {"budget_priority": 1})
+    sim.plug_in()
+    sim.start_charging(22_000.0)
+    cps = [
+        (await _charging_cp(hass, make_cp, charger_id, phases=3, power_w=22_000.0))[1]
+        for charger_id in ("CP-M0", "CP-M1")
+    ]
+    engine = site.engine
+    ids = ("CP-M0", "CP-M1", MODBUS_ID)
+    await wait_until(
+        hass, lambda: all(engine.connector(c, 1).session for c in ids), what="three sessions"
+    )
+    # The household takes 0.5 A per phase; the meter shows it with what the chargers draw.
+    _grid(hass, 0.5 + sum(_engine_draw(engine, c) for c in ids))
+    outcome = budget.run_round()
+    await site.async_wait_idle()
+    # 19.5 A: 6 A each first, the rest to the Modbus charger (priority 1).
+    currents = {cid: a.current_a for cid, a in outcome.allocations.items()}
+    assert currents == {"CP-M0": 6.0, "CP-M1": 6.0, MODBUS_ID: 7.5}
+    assert [cp.connector(1).limit_a for cp in cps] == [6.0, 6.0]
+    assert _limit_register(sim) == 7.0  # the register takes whole amperes: never above
+
+    # The chargers draw what they may; the engine sees it.
+    for cp in cps:
+        await cp.send_meter_values(1)
+    await wait_until(
+        hass,
+        lambda: all((engine.connector(c, 1).current_a or (0,))[0] for c in ids)
+        and (engine.connector(MODBUS_ID, 1).current_a or (0,))[0] == pytest.approx(7.0),
+        what="the chargers' currents",
+    )
+    draw = [_ocpp_draw(cp) for cp in cps] + [sim.physics.current_a]
+    assert draw == pytest.approx([6.0, 6.0, 7.0])
+    # The oven and the kettle: 9 kW more (13 A per phase); the meter shows it with the cars.
+    house = 0.5 + 9000 / 230 / 3
+    _grid(hass, house + sum(draw))
+    await wait_until(
+        hass,
+        lambda: budget.result is not None and budget.result.headroom_a[0] < 7,
+        what="the budget's round after the step",
+    )
+    await site.async_wait_idle()
+    allocation = budget.result.allocations[MODBUS_ID]
+    assert allocation.current_a == 6.4  # first by priority, on what is left
+    assert _limit_register(sim) == 6.0
+    assert [cp.connector(1).limit_a for cp in cps] == [0.0, 0.0]  # paused
+    draw = [_ocpp_draw(cp) for cp in cps] + [sim.physics.current_a]
+    assert house + sum(draw) <= FUSE_A
+    assert sum(draw) == pytest.approx(6.0)
+    assert entry.runtime_data.adapter.profile.name == "vestel"
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
