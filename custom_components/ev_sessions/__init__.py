@@ -15,6 +15,9 @@ from .devices import async_link_charger_device, async_namespace_entries, async_r
 from .services import async_setup_services
 from .setup_charger import async_setup_charger, async_unload_charger
 from .setup_hub import async_setup_hub, async_unload_hub
+from .stale_devices import (
+    async_remove_config_entry_device as async_remove_config_entry_device,  # HA calls it
+)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 

@@ -18,7 +18,7 @@ from homeassistant.helpers import device_registry as dr
 
 from .charger_options import battery_capacity_wh, soc_entity_id
 from .chargers.events import ChargerInfo
-from .chargers.modbus import ModbusCharger, ProfileError
+from .chargers.modbus import ModbusCharger, ModbusChargerError, ModbusIdentityError, ProfileError
 from .chargers.modbus.charger import CONNECTOR_ID as MODBUS_CONNECTOR_ID
 from .const import (
     CONF_CHARGER_ID,
@@ -101,6 +101,7 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
             lifetime_start_wh=float(register_wh or 0),
             lifetime_session_wh=None if register_wh is None else session_wh,
         )
+        await _async_check_answers(adapter, entry)
         relay.adapter = adapter
         entry.async_on_unload(relay.clear)
         link = ChargerLink(charger_id=charger_id, send=adapter.execute)
@@ -161,6 +162,26 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
     entry.async_on_unload(coordinator.async_start())
     if adapter is not None:
         await adapter.start()
+
+
+async def _async_check_answers(adapter: ModbusCharger, entry: ConfigEntry) -> None:
+    """Test before setup: the charger answers like its profile (the add flow's probe), or the
+    setup is retried later (:class:`ConfigEntryNotReady` saying why)."""
+    where = {"host": entry.data[CONF_HOST], "port": str(entry.data[CONF_PORT])}
+    try:
+        await adapter.read_identity()
+    except ModbusIdentityError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="modbus_wrong_device",
+            translation_placeholders={**where, "error": str(err)},
+        ) from err
+    except ModbusChargerError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="modbus_not_answering",
+            translation_placeholders={**where, "error": str(err)},
+        ) from err
 
 
 def _estimate_to_full(
