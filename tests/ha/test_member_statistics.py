@@ -23,7 +23,7 @@ from homeassistant.components.recorder.util import session_scope
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -82,11 +82,10 @@ async def _anna_charges_4_kwh(hass: HomeAssistant, hub: MockConfigEntry, make_cp
 
 
 async def _rebuild(hass: HomeAssistant, hub: MockConfigEntry) -> None:
-    """Run the requested rebuild now (instead of after the batching delay)."""
+    """Let the batching delay (10 s) pass on HA's clock: the requested rebuild runs."""
     await hass.async_block_till_done()
-    statistics = hub.runtime_data.member_statistics
-    assert statistics is not None
-    await statistics.async_rebuild_pending()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
+    await hass.async_block_till_done(wait_background_tasks=True)
     await async_wait_recording_done(hass)
 
 
