@@ -17,6 +17,7 @@ The billing itself is :class:`~.core.Billing` (no Home Assistant). Here:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -125,6 +126,8 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
             clock=dt_util.utcnow,
         )
         self._unschedule: Callable[[], None] | None = None
+        #: Issuing runs in progress (awaited at shutdown, before the database closes).
+        self._runs: set[asyncio.Task[list[Bill]]] = set()
 
     async def _async_update_data(self) -> BillingFigures:
         running = self.billing.running_month()
@@ -153,9 +156,7 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
         now = dt_util.utcnow()
         day, at = bill_schedule(self.entry.options)
         if run_time(Month.of(now, dt_util.get_default_time_zone()), day, at) <= now:
-            self.entry.async_create_background_task(
-                self.hass, self.async_run(), f"{DOMAIN} bills catch-up"
-            )
+            self._start_run(f"{DOMAIN} bills catch-up")
         self._schedule(now)
         return self.async_stop
 
@@ -171,10 +172,21 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
         @callback
         def fire(moment: datetime) -> None:
             self._unschedule = None
-            self.entry.async_create_background_task(self.hass, self.async_run(), f"{DOMAIN} bills")
+            self._start_run(f"{DOMAIN} bills")
             self._schedule(moment + timedelta(seconds=1))
 
         self._unschedule = async_track_point_in_utc_time(self.hass, fire, self.next_run(now))
+
+    @callback
+    def _start_run(self, name: str) -> None:
+        task = self.entry.async_create_background_task(self.hass, self.async_run(), name)
+        self._runs.add(task)
+        task.add_done_callback(self._runs.discard)
+
+    async def async_wait_runs(self) -> None:
+        """Let issuing runs in progress finish (shutdown: bills issued are also announced)."""
+        if runs := list(self._runs):
+            await asyncio.gather(*runs, return_exceptions=True)
 
     async def async_run(self) -> list[Bill]:
         """Issue the last month's missing bills and announce them."""
@@ -183,9 +195,12 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
         except (StorageError, BillingError) as err:
             LOGGER.warning("Could not issue the monthly bills: %s", err)
             return []
-        await self.async_announce(bills)
-        if bills:
-            await self.async_notify_report(bills[0].period)
+        try:
+            await self.async_announce(bills)
+            if bills:
+                await self.async_notify_report(bills[0].period)
+        except StorageError as err:
+            LOGGER.warning("Bills %s issued, but not all announced: %s", _numbers(bills), err)
         return bills
 
     # ------------------------------------------------------------------ announcements
@@ -271,6 +286,10 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
             notification_id=f"{DOMAIN}_household_{month}",
         )
         return {**report.to_dict(), "link": link, "pdf_link": pdf_link}
+
+
+def _numbers(bills: list[Bill]) -> str:
+    return ", ".join(bill.number or "?" for bill in bills)
 
 
 def text(strings: dict[str, str], key: str) -> str:

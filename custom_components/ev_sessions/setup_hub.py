@@ -11,7 +11,7 @@ the other steps did.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import contextlib
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +29,8 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_time_interval
 
+from .billing_glue import BillingCoordinator
+from .budget_glue import async_start_budget
 from .chargers.ocpp import OcppServer, OcppServerSettings
 from .const import (
     CONF_CHARGER_ID,
@@ -54,8 +56,6 @@ from .const import (
     LOGGER,
     PROTOCOL_OCPP,
 )
-from .billing_glue import BillingCoordinator
-from .budget_glue import async_start_budget
 from .coordinator import SITE_MONTH, HubRuntimeData, MemberCoordinator, SiteCoordinator
 from .core import (
     ChargingSite,
@@ -312,10 +312,24 @@ async def _async_shutdown(runtime: HubRuntimeData) -> None:
     await asyncio.shield(runtime.shutdown)
 
 
+def _billing_done(runtime: HubRuntimeData) -> Callable[[], Awaitable[None]]:
+    """Wait for a bill run in progress: its bills are announced before the database closes."""
+    billing = runtime.billing
+
+    async def wait() -> None:
+        if billing is not None:
+            await billing.async_wait_runs()
+
+    return wait
+
+
 async def _shutdown_steps(runtime: HubRuntimeData) -> None:
     """Stop the price feed, the server, then the site (audit log); the engine's final save
     runs regardless."""
+    if runtime.billing is not None:
+        runtime.billing.async_stop()
     for name, step in (
+        ("bill issuing", _billing_done(runtime)),
         ("price feed", runtime.price_feed.async_stop),
         ("OCPP server", runtime.server.stop),
         ("site", runtime.hub.site.async_stop),

@@ -502,3 +502,20 @@ async def test_shared_chargers_show_their_revenue_this_and_last_month(
         house.costs["s-g3"].total
     )
     assert state_of(hass, "sensor", "charger_cp-1_revenue_last_month") == str(gus_november)
+
+
+async def test_a_bill_run_in_progress_finishes_before_the_database_closes(
+    hass: HomeAssistant, hub: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unloading the hub while the catch-up run issues bills: the run completes (bills
+    issued and announced) before the database is closed, without a storage error."""
+    issued = async_capture_events(hass, EVENT_BILL_ISSUED)
+    house = Household(hub.runtime_data.hub.site.store, Clock())
+    await house.add("s-a1", "anna", local(2026, 11, 3, 18), local(2026, 11, 3, 22), 7_400)
+    await house.add("s-g1", "gus", local(2026, 11, 12, 9), local(2026, 11, 12, 11), 5_555)
+    await hass.config_entries.async_reload(hub.entry_id)  # the catch-up run starts
+    assert await hass.config_entries.async_unload(hub.entry_id)  # at once
+    await hass.async_block_till_done()
+    assert len(issued) == 2
+    problems = [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert [m for m in problems if "bill" in m.lower() or "closed" in m.lower()] == []
