@@ -14,6 +14,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ev_sessions.billing_glue import CONF_BILL_DAY, CONF_BILL_TIME
 from custom_components.ev_sessions.const import (
     CONF_CHARGER_ID,
     CONF_ENTRY_TYPE,
@@ -194,7 +195,7 @@ async def test_add_modbus_charger_tests_the_connection(hass: HomeAssistant) -> N
 
 
 async def test_options_hub(hass: HomeAssistant) -> None:
-    """Hub options validate the speed thresholds."""
+    """Hub options validate the speed thresholds and keep the bills' issuing day and time."""
     entry = _hub_entry(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
@@ -208,6 +209,8 @@ async def test_options_hub(hass: HomeAssistant) -> None:
         CONF_METER_INTERVAL: 30,
         CONF_SLOW_MAX_KW: 11.0,
         CONF_FAST_MIN_KW: 7.0,
+        CONF_BILL_DAY: 2,  # bills issued on the 2nd at 07:30 local
+        CONF_BILL_TIME: "07:30",
     }
     result = await hass.config_entries.options.async_configure(result["flow_id"], options)
     assert result["errors"] == {CONF_FAST_MIN_KW: "fast_below_slow"}
