@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -15,6 +19,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.ev_sessions.chargers.modbus import probe_modbus_charger
+from custom_components.ev_sessions.const import CONF_MODEL, DOMAIN
 from custom_components.ev_sessions.devices import (
     HUB_IDENTIFIER,
     charger_identifier,
@@ -24,7 +30,7 @@ from simulators.modbus import ChargerSimulator
 
 from .conftest import free_port
 from .helpers import fast_modbus, ocpp_charger_entry, wait_until
-from .test_modbus import CID, _modbus_entry, _set_up, _simulator
+from .test_modbus import CID, HOST, _hub_only, _modbus_entry, _set_up, _simulator
 
 
 @pytest.fixture
@@ -136,3 +142,64 @@ async def test_a_modbus_charger_that_answers_is_set_up(
     await _set_up(hass, entry)
     assert entry.unique_id == CID
     assert await hass.config_entries.async_unload(hub.entry_id)
+
+
+# ---------------------------------------------------------------------- reconfigure
+
+
+@pytest.fixture
+async def no_setup(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Entries the flows change are not set up again: the flow is what is tested."""
+    with (
+        patch("custom_components.ev_sessions.async_setup_entry", return_value=True),
+        patch("custom_components.ev_sessions.async_unload_entry", return_value=True),
+    ):
+        yield
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("socket_enabled", "no_setup")
+async def test_reconfigure_a_modbus_charger_through_every_error_to_its_new_address(
+    hass: HomeAssistant, sims: list[ChargerSimulator]
+) -> None:
+    """Tested before it is saved, like the add flow: nothing at the address, another model,
+    another device (aborts, the entry kept); then the same charger at its new port."""
+    _hub_only(hass)
+    old = await _simulator(sims, "keba")
+    entry = _modbus_entry(hass, "keba", old.port)
+    info = await probe_modbus_charger(HOST, old.port, None, "keba")
+    hass.config_entries.async_update_entry(entry, unique_id=f"modbus_{info.serial}")
+    moved = await _simulator(sims, "keba")
+    other = await _simulator(sims, "vestel")
+    assert (await probe_modbus_charger(HOST, other.port, None, "vestel")).serial != info.serial
+
+    async def submit(port: int, model: str) -> dict[str, Any]:
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["step_id"] == "reconfigure"
+        answer: dict[str, Any] = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: HOST, CONF_PORT: port, CONF_MODEL: model}
+        )
+        return answer
+
+    assert (await submit(free_port(), "keba"))["errors"] == {"base": "cannot_connect"}
+    assert (await submit(moved.port, "alfen"))["errors"] == {"base": "wrong_model"}
+    result = await submit(other.port, "vestel")
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "different_device")
+    assert entry.data[CONF_PORT] == old.port
+
+    result = await submit(moved.port, "keba")
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reconfigure_successful")
+    assert (entry.data[CONF_PORT], entry.data[CONF_MODEL]) == (moved.port, "keba")
+
+
+@pytest.mark.usefixtures("socket_enabled", "no_setup")
+async def test_an_ocpp_charger_has_nothing_to_reconfigure(hass: HomeAssistant) -> None:
+    """Its address is its own to choose: the reconfigure flow aborts, saying so."""
+    _hub_only(hass)
+    entry = ocpp_charger_entry(hass, "CP1")
+    result = await entry.start_reconfigure_flow(hass)
+    assert (result["type"], result["reason"]) == (
+        FlowResultType.ABORT,
+        "reconfigure_not_supported",
+    )
