@@ -25,6 +25,7 @@ from custom_components.ev_sessions.core import (
     ChargerLink,
     Execution,
     LimitSource,
+    MemberPreferences,
     PlanningSettings,
     PlanSettings,
     PlanState,
@@ -298,3 +299,36 @@ async def test_a_charger_that_ignores_its_plan_is_reported_once(
         )
 
     assert [(cid, d.kind) for cid, d in reported] == [(CP, "outside_window")]
+
+
+async def test_a_members_new_preferences_replan_their_chargers_at_once(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """Anna's plan takes its energy from her preferences (8 kWh); she changes them to 4 kWh:
+    her charger is planned again at once. Bo's change leaves her plan alone."""
+    rig, _charger = await live_rig(make_rig)
+    preferences = {"anna": MemberPreferences(energy_wh=8000), "bo": MemberPreferences()}
+    rig.site.planning.preferences_of = lambda member_id: preferences.get(
+        member_id or "", MemberPreferences()
+    )
+    await rig.site.planning.async_start(MemoryStore())
+    plan = await rig.site.planning.async_set_settings(
+        CP, PlanSettings(member_id="anna", ready_by_at=T0 + timedelta(hours=6))
+    )
+    assert plan.plan.needed_wh == 8000
+    seen: list[Any] = []
+    rig.site.planning.changes.add(CP, seen.append)
+
+    preferences["bo"] = MemberPreferences(energy_wh=1000)
+    rig.site.members_changed()
+    await rig.site.planning.async_wait_idle()
+    assert seen == []
+
+    preferences["anna"] = MemberPreferences(energy_wh=4000)
+    rig.site.members_changed()
+    await rig.site.planning.async_wait_idle()
+    replanned = rig.site.planning.plan_of(CP)
+    assert replanned is not None
+    assert replanned.plan.needed_wh == 4000
+    assert replanned.plan.energy_wh == 4000
+    assert len(seen) == 1

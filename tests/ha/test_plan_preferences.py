@@ -174,3 +174,30 @@ async def test_a_learned_ready_by_is_offered_and_accepted_as_a_repair(
     assert stored["ready_by"] == {str(day): "07:00" for day in range(5)}
     assert stored["energy_wh"] == 12_000
     assert ir.async_get(hass).async_get_issue(DOMAIN, "plan_recommendation_anna") is None
+
+
+async def test_changed_preferences_replan_the_members_charger_at_once(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    """Anna's plan takes her 15 kWh; she changes her preference to 10 kWh in the member form:
+    her charger's plan needs 10 kWh right away."""
+    await _reconfigure_anna(hass, hub, {"ready_by_weekdays": "07:00:00", "energy_kwh": 15})
+    device_id = await _charger_device(hass)
+    plan: Any = await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"device_id": device_id, "member": "anna"},
+        blocking=True,
+        return_response=True,
+    )
+    assert plan["needed_wh"] == 15_000
+
+    await _reconfigure_anna(hass, hub, {"ready_by_weekdays": "07:00:00", "energy_kwh": 10})
+    hub_ = loaded_hub(hass)
+    assert hub_ is not None
+    await hub_.site.planning.async_wait_idle()
+    again: Any = await hass.services.async_call(
+        DOMAIN, "get_plan", {"device_id": device_id}, blocking=True, return_response=True
+    )
+    assert again["needed_wh"] == 10_000
+    assert again["member_id"] == "anna"

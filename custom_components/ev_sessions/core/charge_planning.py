@@ -8,6 +8,8 @@ executed on the charger.
 * prices arrive or the tariff changes (:meth:`ChargePlanning.prices_changed`);
 * a car is plugged in, a session starts or ends (the engine's session events);
 * the settings change (:meth:`ChargePlanning.set_settings`);
+* the preferences of the plan's member change (:meth:`ChargePlanning.preferences_changed`,
+  called when the site's members change);
 * the energy delivered differs from the plan by more than
   :attr:`PlanningSettings.replan_tolerance_wh`;
 * the car stops accepting energy (charging finished): the plan is ``done``.
@@ -221,6 +223,8 @@ class _Charger:
     timer: asyncio.TimerHandle | None = None
     last_plan: datetime | None = None
     removers: list[Remove] = field(default_factory=list)
+    #: The member preferences the current plan was made with.
+    preferences: MemberPreferences | None = None
 
 
 class ChargePlanning:
@@ -257,6 +261,7 @@ class ChargePlanning:
         #: Called once per plan with a charger that does not follow it.
         self.deviations: Listeners[tuple[str, PlanDeviation]] = Listeners("plan deviation")
         site.engine.session_events.add(self._on_session_event)
+        site.member_changes.add(lambda _directory: self.preferences_changed())
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -279,6 +284,7 @@ class ChargePlanning:
                         execution=Execution(stored.get("execution", Execution.NONE)),
                         delivered_wh=int(stored.get("delivered_wh", 0)),
                     )
+                    state.preferences = self.preferences_of(state.current.plan.member_id)
             except (KeyError, ValueError, TypeError) as err:
                 _LOGGER.warning("Stored plan of %s not used: %s", charger_id, err)
         for charger_id in list(self._chargers):
@@ -361,6 +367,15 @@ class ChargePlanning:
         """Prices arrived or the tariff changed: re-plan every charger."""
         for charger_id in list(self._chargers):
             self._spawn(self.async_replan(charger_id, force=True), f"replan {charger_id}")
+
+    def preferences_changed(self) -> None:
+        """Members changed: re-plan at once each charger whose plan's member now has other
+        preferences than the plan was made with."""
+        for charger_id, state in list(self._chargers.items()):
+            if state.current is None or state.preferences is None:
+                continue
+            if self.preferences_of(state.current.plan.member_id) != state.preferences:
+                self._spawn(self.async_replan(charger_id, force=True), f"replan {charger_id}")
 
     def _tz(self) -> tzinfo:
         return self._site.pricer.tz
@@ -446,6 +461,7 @@ class ChargePlanning:
         state = self._chargers[charger_id]
         now = self._clock()
         plan = self._make(charger_id, state.settings, now)
+        state.preferences = self.preferences_of(plan.member_id)
         delivered, _plugged, _member = self._delivered(charger_id)
         previous = state.current
         execution = self._execution_for(charger_id, plan)
