@@ -257,6 +257,19 @@ def test_pv_surplus_with_clouds_follows_the_sun_without_chatter() -> None:
     assert result.state is BudgetState.FALLBACK
 
 
+def test_a_surplus_wavering_around_a_step_does_not_chatter() -> None:
+    """A surplus that wavers by +-200 W around 11 A (7590 W) lowers the current once and rises
+    again only as far as the surplus covers it with the margin; a real rise follows."""
+    budget = PowerBudget(BudgetSettings(fuse_a=25, solar=SolarSettings(enable_delay=timedelta(0))))
+    wavering = [7790.0 if index % 2 else 7390.0 for index in range(30)]  # 11.3 / 10.7 A
+    currents = _solar_day(budget, [8100.0] + wavering + [8900.0] * 3, house_w=0.0)
+    assert currents[0] == 11.0  # 8100 W: 11.7 A
+    changes = sum(a != b for a, b in itertools.pairwise(currents[: 1 + len(wavering)]))
+    assert changes == 1  # down to 10 A once, not back and forth
+    assert set(currents[2 : 1 + len(wavering)]) == {10.0}
+    assert currents[-1] == 12.0  # 8900 W: 12.9 A, 0.9 A above 12 A: a real rise
+
+
 def test_solar_min_charges_at_the_minimum_from_the_grid() -> None:
     """Solar with a minimum: no surplus still charges at the minimum current."""
     budget = PowerBudget(BudgetSettings(fuse_a=25))

@@ -4,13 +4,22 @@ limits reaching the chargers; the chargers' own budget options."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+import itertools
+import random
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.ev_sessions.budget_glue import EVENT_BUDGET_PAUSED
 from custom_components.ev_sessions.chargers.modbus import PROFILES, RegisterMap, custom_profile
@@ -443,3 +452,93 @@ async def test_a_household_step_with_ocpp_and_modbus_chargers(
     assert sum(draw) == pytest.approx(6.0)
     assert entry.runtime_data.adapter.profile.name == "vestel"
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
+
+
+# ---------------------------------------------------------------------- solar
+
+PV_EXPORT = "sensor.pv_export"
+
+
+async def _frozen_until(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, predicate: Callable[[], Any], what: str
+) -> None:
+    """Let frozen time pass in 10 ms ticks (sockets included) until ``predicate()`` is true."""
+    for _ in range(500):
+        if predicate():
+            return
+        freezer.tick(timedelta(milliseconds=10))
+        await asyncio.sleep(0)
+        await hass.async_block_till_done()
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _run(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    """Let ``seconds`` of frozen time pass in seconds: the budget's rounds and the
+    arbiter's held-back rises run when due, their limits reach the charger."""
+    site = hass.config_entries.async_entries("ev_sessions")[0].runtime_data.hub.site
+    for _ in range(round(seconds)):
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        await site.async_wait_idle()
+
+
+def _sky(index: int, rng: random.Random) -> tuple[float, float]:
+    """The surplus of the sun over the household (W) at step ``index`` (5 s each), without
+    and with its +-200 W flicker: sun, 4 minutes of clouds passing every 30 s, sun."""
+    seconds = index * 5
+    cloudy = 90 <= seconds < 330 and (seconds - 90) // 30 % 2 == 0
+    level = 2500.0 if cloudy else 7600.0
+    return level, level + rng.uniform(-200.0, 200.0)
+
+
+async def test_cars_follow_the_solar_surplus_through_clouds_without_chatter(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, make_cp: Make, freezer: FrozenDateTimeFactory
+) -> None:
+    """Solar surplus only, an export entity (negative while importing) that dips with clouds
+    and flickers: the car starts after the enable delay, drops to its minimum under a cloud
+    and rises after it, never pauses in passing clouds, and gets a limit only when the sky
+    changes, not at every flicker around a step (7 minutes of frozen time)."""
+    hass.states.async_set(PV_EXPORT, "0", {"unit_of_measurement": "W"})
+    site = await _budget_hub(
+        hass,
+        hub_entry,
+        grid_current_entities=[],
+        solar_entity=PV_EXPORT,
+        solar_kind="export",
+        charge_mode="solar",
+    )
+    entry = ocpp_charger_entry(hass, "CP-SUN")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    cp = make_cp("CP-SUN", phases=3, power_w=11_000.0)
+    await cp.connect()
+    await cp.plug_in(1)
+    await cp.start(1, "TAG-BO")
+    engine = site.engine
+    await _frozen_until(hass, freezer, lambda: engine.connector("CP-SUN", 1).session, "the session")
+    rng = random.Random(14)
+    levels: list[float] = []
+    limits: list[float | None] = []
+    sent: list[int] = []
+    for index in range(84):  # 7 minutes in steps of 5 s
+        level, surplus = _sky(index, rng)
+        car_w = cp.power_of(cp.connector(1))
+        await cp.send_meter_values(1)  # the hub learns what the car draws
+        hass.states.async_set(PV_EXPORT, f"{surplus - car_w:.0f}", {"unit_of_measurement": "W"})
+        await _run(hass, freezer, 5)
+        levels.append(level)
+        limits.append(cp.connector(1).limit_a)
+        sent.append(len(cp.requests_for("SetChargingProfile")))
+    on = next(index for index, limit in enumerate(limits) if limit)
+    assert 11 <= on <= 14  # the surplus held the minimum for the enable delay (1 minute)
+    assert all(limit and limit >= 6.0 for limit in limits[on:])  # never paused by a cloud
+    assert limits[-1] in (10.0, 11.0)  # 7600 W +- 200 W: 10.7 to 11.3 A
+    # Under each cloud (after its first round) the minimum, after it the sun's current.
+    for index in range(on + 2, len(levels)):
+        if levels[index] == levels[index - 1] == 2500.0:
+            assert limits[index] == 6.0, index
+        elif levels[index] == levels[index - 1] == 7600.0:
+            assert limits[index] in (10.0, 11.0), index
+    sky_changes = sum(a != b for a, b in itertools.pairwise(levels[on:]))
+    commands = sent[-1] - sent[on - 1]
+    assert commands <= sky_changes + 1, (commands, sky_changes)  # the start, then one a change

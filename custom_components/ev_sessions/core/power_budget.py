@@ -15,7 +15,8 @@ per charger with the reason for it:
   only on its phase.
 * **solar**: a charger in :attr:`ChargeMode.SOLAR` follows the surplus (what the solar chargers
   draw minus the net grid import; capped by the production when known), switched on and off with
-  delays and minimum on/off times so the contactor does not chatter; :attr:`ChargeMode.SOLAR_MIN`
+  delays and minimum on/off times so the contactor does not chatter, its current rising only
+  as far as the surplus covers it with a margin; :attr:`ChargeMode.SOLAR_MIN`
   keeps the minimum current from the grid when the surplus is too small.
 * **safety**: a grid meter silent longer than :attr:`BudgetSettings.meter_timeout` gives every
   charger a static limit (:attr:`BudgetSettings.fallback_a`, by default the fuse divided among
@@ -128,6 +129,9 @@ class SolarSettings:
     min_off: timedelta = timedelta(minutes=5)
     #: Solar currents are rounded down to this step (A), so small clouds change nothing.
     step_a: float = 1.0
+    #: A solar current rises only as far as the surplus covers it by this much (A), so a surplus
+    #: wavering around a step does not send limits back and forth.
+    rise_margin_a: float = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -406,8 +410,7 @@ class PowerBudget:
             possible = max(0.0, remaining_w) / watts_per_a
             on = self._switch(now, states[load.charger_id].solar, possible >= load.min_a - _EPS)
             if on:
-                step = settings.solar.step_a
-                cap = min(load.max_a, max(load.min_a, math.floor(possible / step + _EPS) * step))
+                cap = self._solar_current(load, states[load.charger_id], possible)
                 switched[load.charger_id] = BudgetReason.SOLAR
             elif load.mode is ChargeMode.SOLAR_MIN:
                 cap = load.min_a
@@ -418,6 +421,18 @@ class PowerBudget:
             caps[load.charger_id] = cap
             remaining_w -= cap * watts_per_a
         return caps, switched, surplus_w
+
+    def _solar_current(self, load: ChargerLoad, state: _ChargerState, possible: float) -> float:
+        """The surplus' current in steps; above the last solar current only as far as the
+        surplus covers it with the margin (hysteresis: a flicker after a rise does not lower it
+        again)."""
+        solar = self.settings.solar
+        step = solar.step_a
+        amps = math.floor(possible / step + _EPS) * step
+        last = state.last_a
+        if state.reason is BudgetReason.SOLAR and last is not None and last < amps:
+            amps = max(last, math.floor((possible - solar.rise_margin_a) / step + _EPS) * step)
+        return min(load.max_a, max(load.min_a, amps))
 
     def _surplus_w(
         self,
