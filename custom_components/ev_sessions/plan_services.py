@@ -1,9 +1,10 @@
-"""Planned-charging actions: ``set_plan``, ``clear_plan`` and ``get_plan``.
+"""Planned-charging actions: ``set_plan``, ``clear_plan``, ``get_plan`` and ``cheapest_charger``.
 
 ``set_plan`` takes the charger (its device), optionally the member, the energy (kWh) or target
 SoC, the ready-by time (a time of day, or a date and time) and the mode, and answers with the
 plan; ``get_plan`` answers with the charger's plan (windows, prices used, cost, finish,
-provisional or not); ``clear_plan`` withdraws it.
+provisional or not); ``clear_plan`` withdraws it; ``cheapest_charger`` answers, for a member who
+can use several chargers, which charger and time is cheapest next (each charger's plan, ranked).
 """
 
 from __future__ import annotations
@@ -57,6 +58,17 @@ _SET_PLAN_SCHEMA = vol.Schema(
     }
 )
 _CHARGER_SCHEMA = vol.Schema(_CHARGER)
+_CHEAPEST_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_MEMBER): vol.Any(None, cv.string),
+        vol.Exclusive(ATTR_ENERGY, "target"): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=500)
+        ),
+        vol.Exclusive(ATTR_SOC, "target"): vol.All(vol.Coerce(float), vol.Range(min=1, max=100)),
+        vol.Optional(ATTR_READY_BY): vol.Any(cv.time, cv.datetime),
+    }
+)
 
 
 def _hub(hass: HomeAssistant) -> Hub:
@@ -124,6 +136,34 @@ async def _get_plan(call: ServiceCall) -> ServiceResponse:
     return plan.as_dict()
 
 
+async def _cheapest_charger(call: ServiceCall) -> ServiceResponse:
+    """Which charger, and when, is cheapest next for the member (nothing is planned)."""
+    from .services import _member_id, charger_id_from_device  # services imports this module
+
+    hub = _hub(call.hass)
+    member_id = _member_id(call.hass, hub, call.data.get(ATTR_MEMBER))
+    devices: list[str] = call.data.get(ATTR_DEVICE_ID) or []
+    charger_ids = (
+        [charger_id_from_device(call.hass, hub, device) for device in devices]
+        if devices
+        else sorted(hub.site.chargers)
+    )
+    ready_time, ready_at = _ready_by(call.data.get(ATTR_READY_BY))
+    settings = PlanSettings(
+        ready_by=ready_time,
+        ready_by_at=ready_at,
+        energy_wh=_wh(call.data.get(ATTR_ENERGY)),
+        target_soc_pct=call.data.get(ATTR_SOC),
+    )
+    choices = hub.site.planning.cheapest_for(member_id, charger_ids, settings)
+    answers: list[Any] = [
+        {**choice.as_dict(), "charger_name": hub.charger_name(choice.charger_id)}
+        for choice in choices
+    ]
+    best = next((answer for answer in answers if not answer["busy"]), None)
+    return {"member_id": member_id, "cheapest": best, "chargers": answers}
+
+
 @callback
 def async_setup_plan_services(hass: HomeAssistant) -> None:
     """Register the planned-charging actions."""
@@ -131,3 +171,4 @@ def async_setup_plan_services(hass: HomeAssistant) -> None:
     register("set_plan", _set_plan, _SET_PLAN_SCHEMA, SupportsResponse.OPTIONAL)
     register("clear_plan", _clear_plan, _CHARGER_SCHEMA)
     register("get_plan", _get_plan, _CHARGER_SCHEMA, SupportsResponse.ONLY)
+    register("cheapest_charger", _cheapest_charger, _CHEAPEST_SCHEMA, SupportsResponse.ONLY)

@@ -3,7 +3,8 @@ chargers that do not follow their plan (a repair and an event).
 
 The core keeps the plans (:mod:`.core.charge_planning`); this module gives it what only Home
 Assistant knows: where plans are kept across restarts (HA's ``Store``, no database table), each
-charger's current range and battery capacity (its options) and the site's time zone.
+charger's phases (its power budget option, else what it measures, else 3), current range and
+battery capacity (its options) and the site's time zone.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .charger_options import battery_capacity_wh, current_range
+from .charger_options import battery_capacity_wh, budget_options, current_range, phase_count
 from .const import DOMAIN
 from .core import ChargerLimits, PlanDeviation
 from .hub import Hub
@@ -52,7 +53,8 @@ def _limits(hub: Hub, charger_id: str) -> ChargerLimits:
     if entry is None:
         return ChargerLimits()
     limits = current_range(entry)
-    return ChargerLimits(min_current_a=limits.min_a, max_current_a=limits.max_a)
+    phases = budget_options(entry).phases or phase_count(entry) or 3
+    return ChargerLimits(phases=phases, min_current_a=limits.min_a, max_current_a=limits.max_a)
 
 
 def _battery(hub: Hub, charger_id: str) -> int | None:

@@ -73,6 +73,7 @@ from .charge_planning import (
     PlanSettings,
     PlanStore,
 )
+from .charger_choice import ChargerChoice, cheapest_charger, rank_choices
 from .charger_policy import (
     GUEST_MEMBER_ID,
     AuthorizationMode,
@@ -410,6 +411,7 @@ __all__ = [
     "ChargePlanning",
     "ChargeTracking",
     "ChargerAccess",
+    "ChargerChoice",
     "ChargerCost",
     "ChargerDiscovery",
     "ChargerLimits",
@@ -555,6 +557,7 @@ __all__ = [
     "async_reattribute",
     "bill_line",
     "busy_connectors",
+    "cheapest_charger",
     "close_slot",
     "compute_stats",
     "day_complete",
@@ -603,6 +606,7 @@ __all__ = [
     "policy_change_needs_cache_clear",
     "price_session",
     "prices_as_known",
+    "rank_choices",
     "recognize_shape",
     "recommend",
     "remaining_energy_wh",

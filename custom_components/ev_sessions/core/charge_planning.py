@@ -36,7 +36,7 @@ Settings and plans persist through the :class:`PlanStore` port (the glue uses HA
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -53,6 +53,7 @@ from custom_components.ev_sessions.chargers.events import (
     SetChargingSchedule,
 )
 
+from .charger_choice import ChargerChoice, rank_choices
 from .current_arbiter import LimitSource
 from .listeners import KeyedListeners, Listeners, Remove
 from .model import SessionEvent, SessionEventKind, utcnow
@@ -388,10 +389,15 @@ class ChargePlanning:
             return 0, False, None
         return session.energy_wh, True, session.member_id
 
-    def _request(self, charger_id: str, settings: PlanSettings, now: datetime) -> PlanRequest:
-        """The planner's request: the settings, the member's defaults, what was delivered."""
+    def _request(
+        self, charger_id: str, settings: PlanSettings, now: datetime, *, own_session: bool = True
+    ) -> PlanRequest:
+        """The planner's request: the settings, the member's defaults, what was delivered
+        (``own_session`` False: the open session is someone else's, nothing is delivered)."""
         tz = self._tz()
-        delivered, _plugged, session_member = self._delivered(charger_id)
+        delivered, _plugged, session_member = (
+            self._delivered(charger_id) if own_session else (0, False, None)
+        )
         member_id = settings.member_id or session_member
         member = self._site.directory.member(member_id)
         defaults = effective_defaults(
@@ -434,8 +440,10 @@ class ChargePlanning:
             allowed_hours=defaults.allowed_hours,
         )
 
-    def _make(self, charger_id: str, settings: PlanSettings, now: datetime) -> Plan:
-        request = self._request(charger_id, settings, now)
+    def _make(
+        self, charger_id: str, settings: PlanSettings, now: datetime, *, own_session: bool = True
+    ) -> Plan:
+        request = self._request(charger_id, settings, now, own_session=own_session)
         pricer = self._site.pricer
         if request.needed_wh() is None and settings.mode is PlanMode.NOW:
             return Plan(
@@ -490,6 +498,26 @@ class ChargePlanning:
         await self._execute(charger_id)
         self._after_change(charger_id)
         return self._chargers[charger_id].current or current
+
+    def cheapest_for(
+        self,
+        member_id: str | None,
+        charger_ids: Iterable[str],
+        settings: PlanSettings | None = None,
+    ) -> tuple[ChargerChoice, ...]:
+        """Which of ``charger_ids`` is cheapest next for the member: each charger's plan for
+        ``settings`` (what they leave out: the member's preferences and habits), ranked by
+        :func:`~.charger_choice.rank_choices`; a charger with someone else's session open is
+        busy. Nothing is planned or sent."""
+        now = self._clock()
+        wanted = replace(settings or PlanSettings(), member_id=member_id)
+        choices: list[ChargerChoice] = []
+        for charger_id in charger_ids:
+            session = self._site.engine.connector(charger_id, PLAN_CONNECTOR).session
+            busy = session is not None and session.member_id != member_id
+            plan = self._make(charger_id, wanted, now, own_session=not busy)
+            choices.append(ChargerChoice(charger_id=charger_id, plan=plan, busy=busy))
+        return rank_choices(choices)
 
     def _execution_for(self, charger_id: str, plan: Plan) -> Execution:
         link = self._site.charger(charger_id)
