@@ -8,6 +8,8 @@ listen to the site.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 import functools
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -30,13 +32,21 @@ from .const import (
     PROTOCOL_MODBUS,
 )
 from .coordinator import ChargerCoordinator, ChargerRuntimeData, HubRuntimeData
-from .core import ChargerLink, SessionEvent, SessionEventKind
+from .core import ArbiterSettings, ChargerLink, SessionEvent, SessionEventKind
 from .devices import charger_identifier
 from .hub import LIVE_OPTIONS, Hub
 from .modbus_flow import profile_of_entry
 from .modbus_issues import ModbusEventRelay
 from .modbus_timing import ModbusTiming
 from .soc_entity import async_track_soc_entity
+
+
+def _rise_pace(default: ArbiterSettings, spacing_s: float) -> ArbiterSettings | None:
+    """A Modbus charger's current rises no faster than its profile lets it take writes (None:
+    the arbiter's own interval is long enough)."""
+    if spacing_s <= default.min_interval.total_seconds():
+        return None
+    return replace(default, min_interval=timedelta(seconds=spacing_s))
 
 
 def loaded_hub_runtime(hass: HomeAssistant) -> HubRuntimeData | None:
@@ -103,6 +113,8 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
         )
         await _async_check_answers(adapter, entry)
         relay.adapter = adapter
+        spacing_s = adapter.profile.min_write_interval_s * timing.period_scale
+        hub.site.current.configure(charger_id, _rise_pace(hub.site.current.settings, spacing_s))
         entry.async_on_unload(relay.clear)
         link = ChargerLink(charger_id=charger_id, send=adapter.execute)
     else:  # OCPP: the hub's server carries the commands and admits the charger

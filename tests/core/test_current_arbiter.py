@@ -76,6 +76,31 @@ async def test_a_lower_current_goes_at_once_a_rise_waits_for_the_interval() -> N
     assert len(charger.sent) == 3
 
 
+async def test_a_charger_with_its_own_settings_gets_rises_at_its_own_pace() -> None:
+    """A charger configured with a longer rise interval (a Modbus profile's write spacing)
+    waits for it; another keeps the arbiter's; forgetting the charger drops its settings."""
+    charger = Charger()
+    current = arbiter(charger, interval_s=0.0)
+    slow = ArbiterSettings(step_a=2.0, min_interval=timedelta(seconds=0.3))
+    current.configure("slow", slow)
+    assert current.settings_of("slow") == slow
+    for charger_id in ("slow", "fast"):
+        current.request(charger_id, LimitSource.BUDGET, 6)
+    await current.async_wait_idle()
+    for charger_id in ("slow", "fast"):
+        current.request(charger_id, LimitSource.BUDGET, 7)  # below the slow one's step
+    await current.async_wait_idle()
+    for charger_id in ("slow", "fast"):
+        current.request(charger_id, LimitSource.BUDGET, 10)
+    await current.async_wait_idle()
+    assert charger.sent == [("slow", 6.0), ("fast", 6.0), ("fast", 7.0), ("fast", 10.0)]
+    await asyncio.sleep(0.4)
+    await current.async_wait_idle()
+    assert charger.sent[-1] == ("slow", 10.0)
+    current.forget("slow")
+    assert current.settings_of("slow") == current.settings
+
+
 async def test_a_rise_smaller_than_the_step_is_not_sent() -> None:
     charger = Charger()
     current = arbiter(charger, step=2.0)

@@ -367,6 +367,19 @@ async def test_modbus_charger_budget_step(
     assert await hass.config_entries.async_unload(hub_entry.entry_id)
 
 
+async def test_a_modbus_profiles_write_spacing_paces_its_rises(
+    hass: HomeAssistant, hub: MockConfigEntry, sims: list[ChargerSimulator]
+) -> None:
+    """A profile that takes a write only every 30 s: the current arbiter sends that charger a
+    higher current at most every 30 s (others keep the 10 s)."""
+    spaced = {**ONE_PHASE, "min_write_interval_s": 30}
+    await _modbus_charger(hass, sims, custom_profile(spaced), {CONF_PROFILE: spaced})
+    current = hub.runtime_data.hub.site.current
+    assert current.settings_of(MODBUS_ID).min_interval == timedelta(seconds=30)
+    assert current.settings_of("CP-OTHER").min_interval == timedelta(seconds=10)
+    assert await hass.config_entries.async_unload(hub.entry_id)
+
+
 def _limit_register(sim: ChargerSimulator) -> float:
     """The value last written to the simulator's current-limit register (A)."""
     limit = sim.profile.limit

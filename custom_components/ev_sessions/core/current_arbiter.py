@@ -12,6 +12,8 @@ Sending is economical and safe:
 * a lower current is sent at once (a fuse must not wait);
 * a higher one only when it differs from what was sent by at least ``step_a`` and
   ``min_interval`` has passed since the last send (the arbiter retries after the interval);
+  a charger may have its own :class:`ArbiterSettings` (:meth:`CurrentArbiter.configure`), e.g.
+  a Modbus profile whose charger accepts writes only every so often;
 * when every wish is withdrawn, the limit is released once (``None`` is sent);
 * a failed send is remembered as not sent, and retried at the next request or :meth:`reapply`
   (e.g. when the charger reconnects).
@@ -113,9 +115,21 @@ class CurrentArbiter:
         self.settings = settings or ArbiterSettings()
         self._clock = clock
         self._state: dict[str, _ChargerState] = {}
+        self._settings: dict[str, ArbiterSettings] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         #: Called with the new :class:`CurrentDecision` whenever a charger's changed.
         self.decisions: KeyedListeners[str, CurrentDecision] = KeyedListeners("current decision")
+
+    def configure(self, charger_id: str, settings: ArbiterSettings | None) -> None:
+        """A charger's own step and rise interval (None: the arbiter's)."""
+        if settings is None:
+            self._settings.pop(charger_id, None)
+        else:
+            self._settings[charger_id] = settings
+
+    def settings_of(self, charger_id: str) -> ArbiterSettings:
+        """The step and rise interval that hold for a charger."""
+        return self._settings.get(charger_id, self.settings)
 
     # ------------------------------------------------------------------ wishes
 
@@ -152,6 +166,7 @@ class CurrentArbiter:
     def forget(self, charger_id: str) -> None:
         """Drop a charger removed by the user (its wishes and any retry)."""
         state = self._state.pop(charger_id, None)
+        self._settings.pop(charger_id, None)
         if state is not None and state.retry is not None:
             state.retry.cancel()
 
@@ -175,7 +190,7 @@ class CurrentArbiter:
         state = self._state.setdefault(charger_id, _ChargerState())
         async with state.lock:
             target, _ = _smallest(state.wishes)
-            if not self._due(state, target, force=force):
+            if not self._due(state, target, self.settings_of(charger_id), force=force):
                 return CommandResult(
                     accepted=True, status="Unchanged", data={"limit_a": state.applied}
                 )
@@ -212,7 +227,14 @@ class CurrentArbiter:
         state.sent = False
         self._publish(charger_id)
 
-    def _due(self, state: _ChargerState, target: float | None, *, force: bool) -> bool:
+    def _due(
+        self,
+        state: _ChargerState,
+        target: float | None,
+        settings: ArbiterSettings,
+        *,
+        force: bool,
+    ) -> bool:
         """Whether ``target`` must be sent now; schedules a retry for a held-back rise."""
         if target is None:
             return state.sent or state.failed  # release once
@@ -224,20 +246,20 @@ class CurrentArbiter:
             return False
         if force:
             return True
-        if target - state.applied < self.settings.step_a:
+        if target - state.applied < settings.step_a:
             return False
-        wait = self._wait(state)
+        wait = self._wait(state, settings)
         if wait > 0:
             self._retry_later(state, wait)
             return False
         return True
 
-    def _wait(self, state: _ChargerState) -> float:
+    def _wait(self, state: _ChargerState, settings: ArbiterSettings) -> float:
         """Seconds until a rise may be sent."""
         if state.last_send is None:
             return 0.0
         passed = self._clock() - state.last_send
-        return max(0.0, (self.settings.min_interval - passed).total_seconds())
+        return max(0.0, (settings.min_interval - passed).total_seconds())
 
     def _retry_later(self, state: _ChargerState, wait: float) -> None:
         if state.retry is not None:
