@@ -115,7 +115,7 @@ async def test_modbus_charger_takes_the_car_from_its_options(
     await _set_up(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["car", "modbus"]
+    assert result["menu_options"] == ["car", "modbus", "charger_budget"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "car"}
     )
