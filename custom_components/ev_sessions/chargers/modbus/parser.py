@@ -95,7 +95,8 @@ class _Reader:
         self.byte_order = ByteOrder.BIG
 
     def fail(self, path: str, message: str) -> None:
-        self.errors.append(f"{path}: {message}")
+        # A top-level key's path is built as ".key" (an empty parent): name it "key".
+        self.errors.append(f"{path.removeprefix('.')}: {message}")
 
     def mapping(self, value: object, path: str) -> Mapping[str, Any] | None:
         if isinstance(value, Mapping):
