@@ -99,6 +99,7 @@ class MemberStatistics:
         self._all = False
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     # ------------------------------------------------------------------ wiring
 
@@ -115,6 +116,7 @@ class MemberStatistics:
         self.request_all()
 
         def stop() -> None:
+            self._stopped = True  # a request still on its way (a stored session) schedules nothing
             for remove in removers:
                 remove()
             if self._timer is not None:
@@ -162,7 +164,7 @@ class MemberStatistics:
 
     @callback
     def _schedule(self) -> None:
-        if self._timer is None:
+        if self._timer is None and not self._stopped:
             self._timer = self._hass.loop.call_later(
                 self._settings.delay.total_seconds(), self._fire
             )
