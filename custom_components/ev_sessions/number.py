@@ -152,9 +152,10 @@ class CurrentLimitNumber(EvSessionsEntity, NumberEntity, RestoreEntity):
     @callback
     def _handle_coordinator_update(self) -> None:
         connected = self.coordinator.connected
-        if connected and not self._was_connected:
+        came_back = connected and not self._was_connected
+        self._was_connected = connected  # first: a read-back may answer at once and land here
+        if came_back:
             self._read_back_soon()
-        self._was_connected = connected
         super()._handle_coordinator_update()
 
     def _read_back_soon(self) -> None:

@@ -186,7 +186,9 @@ async def test_session_limit_outage_and_unload(
     await wait_state(hass, "sensor", f"charger_{CID}_session_energy", "0.3")
     assert float(state_of(hass, "sensor", f"charger_{CID}_power")) == pytest.approx(7.2)
 
-    # The current limit: written to the profile's limit register, in its unit.
+    # The current limit: the one in force is shown from the start (read back, or what the
+    # hub's watchdog keeps writing), then written to the profile's limit register, in its unit.
+    await wait_state(hass, "number", f"charger_{CID}_current_limit", f"{sim.current_limit:.1f}")
     limit = adapter.profile.limit
     assert limit is not None
     await hass.services.async_call(

@@ -9,6 +9,7 @@ from custom_components.ev_sessions.chargers.events import (
     ClearLimits,
     CommandNotSupportedError,
     ConnectorState,
+    GetCurrentLimit,
     Reset,
     SetCurrentLimit,
     StartCharging,
@@ -145,3 +146,22 @@ async def test_unsupported_and_offline_commands(socket_enabled: None) -> None:
         await wait_until(lambda: not r.charger.connected, what="offline")
         with pytest.raises(ChargerNotConnectedError):
             await r.charger.execute(SetCurrentLimit(limit_a=10))
+
+
+@pytest.mark.parametrize("model", DEVICES)
+async def test_the_limit_in_force_is_read_back(socket_enabled: None, model: str) -> None:
+    """GetCurrentLimit: the charger's own setting before the hub set one (read from the limit
+    register, or what the hub's watchdog keeps writing), then what the hub commanded."""
+    async with rig(model, rate=100) as r:
+        sim, charger = r.sim, r.charger
+        sim.plug_in()
+        await wait_state(r.handler, ConnectorState.PREPARING)
+        before = await charger.execute(GetCurrentLimit())
+        assert before.accepted
+        assert before.data["limit_a"] == pytest.approx(sim.current_limit, abs=0.1)
+        await charger.execute(SetCurrentLimit(limit_a=16))
+        assert (await charger.execute(GetCurrentLimit())).data == {"limit_a": 16, "paused": False}
+        await charger.execute(SetCurrentLimit(limit_a=0))
+        assert (await charger.execute(GetCurrentLimit())).data == {"limit_a": 0, "paused": True}
+        with pytest.raises(CommandNotSupportedError):
+            await charger.execute(GetCurrentLimit(connector_id=2))

@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 import logging
+import math
 import time
 from typing import Any
 
@@ -31,6 +32,7 @@ from custom_components.ev_sessions.chargers.events import (
     CommandNotSupportedError,
     CommandResult,
     ConnectorState,
+    GetCurrentLimit,
     MeterSample,
     ProtocolDeviation,
     SetCurrentLimit,
@@ -317,7 +319,10 @@ class ModbusCharger:
         )
 
     async def execute(self, command: ChargerCommand) -> CommandResult:
-        """Apply SetCurrentLimit / StartCharging / StopCharging / ClearLimits."""
+        """Apply SetCurrentLimit / StartCharging / StopCharging / ClearLimits; GetCurrentLimit
+        reads the limit in force."""
+        if isinstance(command, GetCurrentLimit):
+            return await self._limit_in_force(command.connector_id)
         if not isinstance(command, SetCurrentLimit | StartCharging | StopCharging | ClearLimits):
             msg = f"{type(command).__name__} is not supported over Modbus"
             raise CommandNotSupportedError(msg)
@@ -354,6 +359,44 @@ class ModbusCharger:
         except ModbusConnectError as err:
             raise ChargerNotConnectedError(str(err)) from err
         amps = effective_limit(self.profile, self._control, self.max_current_a)
+        return CommandResult(
+            accepted=True, status="Accepted", data={"limit_a": amps, "paused": amps == 0}
+        )
+
+    async def _limit_in_force(self, connector_id: int) -> CommandResult:
+        """The limit the charger works with (``data["limit_a"]``, 0 = paused).
+
+        What the hub writes when it controls the limit (it commanded one, or the profile's
+        watchdog rewrites the setpoint), else the limit register read back. A write-only limit
+        register the hub never wrote cannot tell: :class:`CommandNotSupportedError`.
+        """
+        limit = self.profile.limit
+        if limit is None:
+            raise CommandNotSupportedError(f"profile {self.profile.name} has no limit register")
+        if connector_id not in (0, CONNECTOR_ID):
+            msg = f"connector {connector_id} does not exist (single-connector profile)"
+            raise CommandNotSupportedError(msg)
+        if not self._online:
+            raise ChargerNotConnectedError(f"{self.charger_id} is not reachable")
+        rewrites = any(w.action is WatchdogAction.REWRITE_LIMIT for w in self.profile.watchdogs)
+        if self._control.commanded or rewrites:
+            amps = effective_limit(self.profile, self._control, self.max_current_a)
+            return CommandResult(
+                accepted=True, status="Accepted", data={"limit_a": amps, "paused": amps == 0}
+            )
+        spec = limit.register
+        try:
+            words = await self._read(
+                self.profile.unit_for(spec), spec.function, spec.address, spec.count
+            )
+        except ModbusDeviceError as err:
+            raise CommandNotSupportedError(f"{self.charger_id}: limit not readable: {err}") from err
+        except ModbusConnectError as err:
+            raise ChargerNotConnectedError(str(err)) from err
+        value = _num(decode(spec, words))
+        if value is None or not math.isfinite(value) or value < 0:
+            raise CommandNotSupportedError(f"{self.charger_id}: limit register reads {value!r}")
+        amps = value / 1000 if limit.milliamps else value
         return CommandResult(
             accepted=True, status="Accepted", data={"limit_a": amps, "paused": amps == 0}
         )
