@@ -626,7 +626,8 @@ class PriceOptionsSteps(_Base):
         current = self._prices_now().source
         is_action = current.kind is PriceSourceKind.ACTION
         action = current.action if is_action else None
-        action_data: Mapping[str, Any] = current.action_data if is_action else {}
+        # What the user typed is shown again, also when it is not an object (the error).
+        action_data: Any = current.action_data if is_action else {}
         read = current.read
         if user_input is not None:
             action = str(user_input[CONF_ACTION]).strip()
@@ -662,7 +663,10 @@ class PriceOptionsSteps(_Base):
                         )
                     ),
                     vol.Optional(
-                        CONF_ACTION_DATA, description=_suggested(dict(action_data))
+                        CONF_ACTION_DATA,
+                        description=_suggested(
+                            dict(action_data) if isinstance(action_data, Mapping) else action_data
+                        ),
                     ): ObjectSelector(),
                     vol.Required(CONF_READ, default={}): section(
                         _read_schema(read), {"collapsed": True}

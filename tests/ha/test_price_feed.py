@@ -726,3 +726,58 @@ async def test_options_flow_action_and_fixed_and_schedule(
     assert hub_entry.options[CONF_PRICE_SOURCE]["kind"] == "none"
     assert hub_entry.options[CONF_TARIFF] == tariff.to_dict()
     assert price_state(hass).state == STATE_UNAVAILABLE
+
+
+async def test_options_flow_errors_each_on_its_field_then_a_schedule_is_saved(
+    hass: HomeAssistant, start_hub: StartHub, hub_entry: MockConfigEntry
+) -> None:
+    """Action data that is not an object, an action that answers no prices and a schedule
+    that is not an object are errors on their fields; a valid schedule leads to the tariff,
+    whose fallback price is the schedule's default (a schedule never has a gap), and is saved."""
+    await start_hub(None, None)
+
+    async def no_prices(call: ServiceCall) -> ServiceResponse:
+        return {"prices": {}}
+
+    hass.services.async_register(
+        "tibber", "get_prices", no_prices, supports_response=SupportsResponse.ONLY
+    )
+    result = await _open_prices(hass, hub_entry, "action")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"action": "tibber.get_prices", "action_data": ["home"], "read": {"unit": "auto"}},
+    )
+    assert result["errors"] == {"action_data": "not_an_object"}
+    typed = next(k for k in result["data_schema"].schema if k == "action_data")
+    assert typed.description == {"suggested_value": ["home"]}  # shown again to be corrected
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"action": "tibber.get_prices", "read": {"unit": "auto"}}
+    )
+    assert result["errors"] == {"action": "no_prices"}
+    assert result["description_placeholders"]["details"]
+
+    result = await _open_prices(hass, hub_entry, "tou")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"schedule": "cheap nights"}
+    )
+    assert result["errors"] == {"schedule": "invalid_schedule"}
+    assert "not an object" in result["description_placeholders"]["details"]
+    schedule = {
+        "default": "1.5",
+        "windows": [{"days": "all", "start": "00:00", "end": "06:00", "price": "0.5"}],
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"schedule": schedule}
+    )
+    assert result["step_id"] == "prices_tariff"
+    fallback = next(k for k in result["data_schema"].schema if k == "fallback_price")
+    assert fallback.description == {"suggested_value": 1.5}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], TARIFF_FORM)
+    assert result["step_id"] == "prices_fees"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hub_entry.options[CONF_PRICE_SOURCE]["kind"] == "tou"
+    assert TouSchedule.from_dict(hub_entry.options[CONF_PRICE_SOURCE]["schedule"]) == (
+        TouSchedule.from_dict(schedule)
+    )
