@@ -119,10 +119,13 @@ class PlanEntity(EvSessionsEntity):
 
 # ---------------------------------------------------------------------- settings
 
+#: The mode option that means "no plan": the charger charges as it would without the hub.
+NO_PLAN = "none"
+
 PLAN_MODE = SelectEntityDescription(
     key="plan_mode",
     translation_key="plan_mode",
-    options=[mode.value for mode in PlanMode],
+    options=[NO_PLAN, *(mode.value for mode in PlanMode)],
 )
 
 
@@ -134,12 +137,16 @@ class PlanModeSelect(PlanEntity, SelectEntity):
 
     @property
     def current_option(self) -> str | None:
-        """The plan's mode (unknown while the charger has no plan)."""
+        """The plan's mode, or "none" while the charger has no plan."""
         settings = self._settings
-        return None if settings is None else settings.mode.value
+        return NO_PLAN if settings is None else settings.mode.value
 
     async def async_select_option(self, option: str) -> None:
-        """Plan again in this mode."""
+        """Plan again in this mode; "none" clears the plan."""
+        if option == NO_PLAN:
+            await self._planning.async_clear(self.charger_id)
+            self._handle_coordinator_update()
+            return
         await self._async_change(mode=PlanMode(option))
 
 

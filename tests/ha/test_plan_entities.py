@@ -58,7 +58,7 @@ async def test_no_plan_entities_show_nothing_planned(
     await _charger(hass, hub, make_cp)
     assert state_of(hass, "sensor", "charger_CP1_plan_state") == "none"
     assert state_of(hass, "binary_sensor", "charger_CP1_plan_charge_now") == "off"
-    assert state_of(hass, "select", "charger_CP1_plan_mode") == "unknown"
+    assert state_of(hass, "select", "charger_CP1_plan_mode") == "none"
     assert state_of(hass, "number", "charger_CP1_plan_energy") == "unknown"
     assert state_of(hass, "time", "charger_CP1_plan_ready_by") == "unknown"
 
@@ -99,6 +99,11 @@ async def test_setting_the_energy_and_mode_plans_and_the_plan_is_shown(
     assert state_of(hass, "sensor", "charger_CP1_plan_state") == "off"
     assert state_of(hass, "binary_sensor", "charger_CP1_plan_charge_now") == "off"
     assert state_of(hass, "sensor", "charger_CP1_planned_start") == "unknown"
+
+    # "No plan" clears it: the charger charges as it would without the hub
+    await _call(hass, "select", "select_option", "select", "plan_mode", option="none")
+    assert state_of(hass, "select", "charger_CP1_plan_mode") == "none"
+    assert hub.runtime_data.hub.site.planning.plan_of("CP1") is None
 
 
 async def test_ready_by_soc_and_price_cap_are_plan_settings(
