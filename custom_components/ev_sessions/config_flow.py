@@ -35,6 +35,13 @@ from homeassistant.helpers.selector import (
 import probatio as vol
 
 from .billing_glue import CONF_BILL_DAY, CONF_BILL_TIME, DEFAULT_BILL_DAY, DEFAULT_BILL_TIME
+from .budget_flow import (
+    BudgetOptionsSteps,
+    ChargerBudgetSteps,
+    charger_budget_errors,
+    charger_budget_fields,
+    with_charger_budget,
+)
 from .charger_options import (
     CONF_BATTERY_CAPACITY,
     CONF_MAX_CURRENT,
@@ -83,13 +90,6 @@ from .const import (
 from .database_flow import async_check_database, shown_url, typed_url
 from .devices import NAMESPACED_MINOR_VERSION
 from .member_flow import SUBENTRY_MEMBER, MemberSubentryFlow
-from .budget_flow import (
-    BudgetOptionsSteps,
-    ChargerBudgetSteps,
-    charger_budget_errors,
-    charger_budget_fields,
-    with_charger_budget,
-)
 from .modbus_flow import (
     CONF_PROFILE,
     MODEL_CUSTOM,
@@ -435,9 +435,9 @@ _HUB_STEP_OPTIONS = frozenset(
         CONF_FAST_MIN_KW,
         CONF_AUDIT_RETENTION_DAYS,
         CONF_OCPP_HOST,
-        CONF_DB_URL,
         CONF_BILL_DAY,
         CONF_BILL_TIME,
+        CONF_DB_URL,
     }
 )
 
@@ -533,11 +533,11 @@ class EvSessionsOptionsFlow(
                 errors.update(await self._async_check_db_url(user_input))
             if not errors:
                 user_input[CONF_METER_INTERVAL] = int(user_input[CONF_METER_INTERVAL])
-                if CONF_BILL_DAY in user_input:
-                    user_input[CONF_BILL_DAY] = int(user_input[CONF_BILL_DAY])
                 if CONF_AUDIT_RETENTION_DAYS in user_input:
                     days = int(user_input[CONF_AUDIT_RETENTION_DAYS])
                     user_input[CONF_AUDIT_RETENTION_DAYS] = days
+                if CONF_BILL_DAY in user_input:
+                    user_input[CONF_BILL_DAY] = int(user_input[CONF_BILL_DAY])
                 kept = {
                     key: value
                     for key, value in self.config_entry.options.items()

@@ -79,6 +79,7 @@ from .ports import (
 )
 from .prices import PriceInterval
 from .pricing import SessionPricer
+from .site_budget import SiteBudget
 from .storage import SessionStore
 from .tariff import Tariff
 
@@ -184,6 +185,9 @@ class ChargingSite:
         #: The current each charger gets: the smallest wish of the user, the plan and the site
         #: budget (see :mod:`.current_arbiter`).
         self.current = CurrentArbiter(self._send_limit, clock=clock)
+        #: The site power budget, when the hub has a main fuse set (the glue starts it; see
+        #: :mod:`.site_budget`); its allocations are the arbiter's budget wishes.
+        self.budget: SiteBudget | None = None
         #: Planned charging: a plan per charger, re-planned and executed (see
         #: :mod:`.charge_planning`); the glue starts it with its store.
         self.planning = ChargePlanning(self, clock=clock)
@@ -203,6 +207,8 @@ class ChargingSite:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         await self.planning.async_stop()
+        if self.budget is not None:
+            self.budget.stop()
         await self.current.async_stop()
         await self.pricer.async_stop()
         await self.audit.async_stop()
