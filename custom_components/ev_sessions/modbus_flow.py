@@ -180,6 +180,10 @@ def _yaml_problem(message: str) -> str:
     return found
 
 
+#: What a profile text that is no object is, by the type the YAML loader gave.
+_KINDS: tuple[tuple[type, str], ...] = ((list, "a list"), (str, "a text"), (type(None), "nothing"))
+
+
 def parse_profile_text(text: str) -> dict[str, Any]:
     """Parse the form's text (JSON is YAML too). Raises :class:`ProfileError` on bad syntax."""
     try:
@@ -187,7 +191,9 @@ def parse_profile_text(text: str) -> dict[str, Any]:
     except HomeAssistantError as err:
         raise ProfileError([_yaml_problem(str(err))]) from None
     if not isinstance(data, dict):
-        raise ProfileError([f"expected an object, got {type(data).__name__}"])
+        # HA's YAML loader gives its own classes (NodeListClass, NodeStrClass): name the kind.
+        kind = next((k for t, k in _KINDS if isinstance(data, t)), type(data).__name__)
+        raise ProfileError([f"expected an object, got {kind}"])
     plain: dict[str, Any] = json.loads(json.dumps(data))  # plain types for the entry
     return plain
 
