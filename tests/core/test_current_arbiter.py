@@ -156,6 +156,26 @@ async def test_a_failed_send_is_retried_when_the_charger_is_back() -> None:
     assert len(charger.sent) == 2
 
 
+async def test_a_release_that_failed_is_sent_when_the_charger_is_back() -> None:
+    """A limit withdrawn while the charger was away is released once it reconnects."""
+    charger = Charger()
+    current = arbiter(charger)
+    current.request("cp", LimitSource.PLAN, 0)
+    await current.async_wait_idle()
+    charger.away = True
+    current.request("cp", LimitSource.PLAN, None)
+    await current.async_wait_idle()
+    assert current.decision("cp").failed
+    charger.away = False
+    current.reapply("cp")
+    await current.async_wait_idle()
+    assert charger.sent == [("cp", 0.0), ("cp", None)]
+    assert not current.decision("cp").failed
+    current.reapply("cp")  # released: nothing more to send
+    await current.async_wait_idle()
+    assert charger.sent == [("cp", 0.0), ("cp", None)]
+
+
 async def test_the_users_request_is_answered_and_errors_raised() -> None:
     charger = Charger()
     current = arbiter(charger, interval_s=3600)

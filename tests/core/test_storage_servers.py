@@ -63,6 +63,13 @@ def test_urls_without_their_password() -> None:
     assert with_password(redact_url(url), "p@ss word") == url
     assert backend_of(url) == "postgresql"
     assert backend_of("mysql+pymysql://u:p@h/db") == "mysql"
+    # a password as a query parameter (drivers accept it) and an unencoded "@" in a password
+    query = "postgresql+psycopg://ev@db/ev?sslmode=require&password=topsecret"
+    assert redact_url(query) == "postgresql+psycopg://ev@db/ev?sslmode=require&password=***"
+    assert scrub("auth failed: topsecret", query) == "auth failed: ***"
+    raw_at = "postgresql+psycopg://ev:p@ss@db/ev"
+    assert redact_url(raw_at) == "postgresql+psycopg://ev:***@db/ev"
+    assert scrub("password p@ss refused", raw_at) == "password *** refused"
 
 
 @pytest.mark.usefixtures("socket_enabled")

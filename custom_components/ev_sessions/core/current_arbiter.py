@@ -173,8 +173,8 @@ class CurrentArbiter:
     def reapply(self, charger_id: str) -> None:
         """Send the target again (the charger reconnected and may have forgotten it)."""
         state = self._state.get(charger_id)
-        if state is None or not (state.wishes or state.sent):
-            return
+        if state is None or not (state.wishes or state.sent or state.failed):
+            return  # nothing wished, nothing sent, nothing left to release
         state.sent = False
         self._spawn(self.async_apply(charger_id, force=True))
 

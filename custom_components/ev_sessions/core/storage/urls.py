@@ -10,16 +10,13 @@ in it must never reach a log, a diagnostics download or an error shown in the UI
 from __future__ import annotations
 
 import re
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 #: What a password is replaced with.
 MASK = "***"
-
-#: ``scheme://user:password@`` in a URL that does not parse.
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):(?P<password>[^@\s]*)@")
 
 
 def parse_url(url: str) -> URL:
@@ -30,22 +27,41 @@ def parse_url(url: str) -> URL:
         raise ValueError(f"not a database URL: {redact_url(url)}") from err
 
 
+#: A password given as a query parameter (``?password=...``, which drivers accept too).
+_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|passwd|pwd)=)[^&#\s]*")
+
+
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (a URL that does not parse, too)."""
-    try:
-        return make_url(url.strip()).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return _USERINFO.sub(rf"\g<head>:{MASK}@", url)
+    """The URL with its password replaced by ``***``: in the user info (up to the last ``@``
+    before the path, so an unencoded ``@`` in a password hides all of it) and in the query;
+    a URL that does not parse, too."""
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        authority, slash, tail = rest.partition("/")
+        if "@" in authority:
+            userinfo, _, host = authority.rpartition("@")
+            if ":" in userinfo:
+                userinfo = f"{userinfo.split(':', 1)[0]}:{MASK}"
+            text = f"{scheme}://{userinfo}@{host}{slash}{tail}"
+    return _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", text)
 
 
 def password_of(url: str) -> str | None:
-    """The URL's password, if it has one."""
+    """The URL's password, if it has one (in the user info, up to the last ``@`` before the
+    path, else as a query parameter)."""
+    _, sep, rest = url.strip().partition("://")
+    userinfo = rest.partition("/")[0].rpartition("@")[0] if sep else ""
+    if ":" in userinfo:
+        return unquote(userinfo.split(":", 1)[1]) or None
     try:
-        password = make_url(url.strip()).password
+        parsed = make_url(url.strip())
     except (ArgumentError, ValueError):
-        match = _USERINFO.search(url)
-        return match.group("password") or None if match else None
-    return None if password is None else str(password)
+        return None
+    for key, value in parsed.query.items():
+        if key.lower() in {"password", "passwd", "pwd"}:
+            return str(value if isinstance(value, str) else value[0]) or None
+    return None
 
 
 def scrub(text: str, url: str) -> str:
