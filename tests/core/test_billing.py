@@ -8,14 +8,17 @@ expected amount is the recorded session cost: a bill is checked line by line aga
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+import re
 
 import pytest
 
 from custom_components.ev_sessions.core import (
     AuditLog,
     Bill,
+    BillingError,
     CorrectionKind,
     EngineSettings,
     Month,
@@ -278,3 +281,45 @@ def test_months_in_local_time() -> None:
     assert (start.hour, end.hour) == (23, 22)  # UTC: 1 March 00:00 CET, 1 April 00:00 CEST
     assert Month(2026, 12).next() == Month(2027, 1)
     assert Month(2027, 1).previous() == Month(2026, 12)
+
+
+def test_a_month_that_is_no_month_is_refused() -> None:
+    """Month 13, a date that does not exist, and text that is no month: BillingError."""
+    with pytest.raises(BillingError, match=r"not a month: 2026-13"):
+        Month(2026, 13)
+    for text in ("2026-02-30", "soon"):
+        with pytest.raises(BillingError, match=re.escape(f"not a month (YYYY-MM): {text!r}")):
+            Month.parse(text)
+
+
+async def test_a_bill_or_a_month_that_does_not_add_up_says_what(house: Household) -> None:
+    """The invariants a stored bill and a month's reconciliation are checked against, each
+    broken on purpose: the check names it (what check_bills shows)."""
+    billing = house.billing()
+    bill = (await billing.async_issue(NOV))[0]
+    assert bill.problems() == []
+    assert Bill.from_dict(bill.to_dict(), id=bill.id) == bill
+    assert replace(bill, total=bill.total + Decimal("0.01")).problems() == [
+        "lines and corrections do not add up to the total",
+        "amount excl. VAT + VAT is not the total",
+    ]
+    assert replace(bill, energy_wh=bill.energy_wh + 1).problems() == [
+        "the lines' energy is not the bill's energy"
+    ]
+    line = bill.lines[0]
+    assert line.price_per_kwh == line.total * 1000 / line.energy_wh
+    assert replace(line, energy_wh=0).price_per_kwh is None
+    with pytest.raises(BillingError, match="unreadable bill"):
+        Bill.from_dict({**bill.to_dict(), "total": "lots"})
+    with pytest.raises(BillingError, match="unreadable bill: KeyError"):
+        Bill.from_dict({k: v for k, v in bill.to_dict().items() if k != "member_id"})
+
+    month = await billing.async_reconcile(NOV)
+    assert month.problems() == []
+    broken = replace(month, metered_wh=month.metered_wh + 5, unbilled_sessions=("s-x",))
+    assert broken.problems() == [
+        f"billed {month.billed_wh} Wh + corrected {month.corrected_wh} Wh"
+        f" + unattributed {month.unattributed_wh} Wh != metered {month.metered_wh + 5} Wh",
+        "sessions on no bill: s-x",
+    ]
+    assert not broken.ok
