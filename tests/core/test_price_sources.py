@@ -382,3 +382,39 @@ def test_ge_spot_mapping_of_time_to_price() -> None:
     assert [i.price for i in parsed.intervals] == [1, 2, 3, 4]
     assert isinstance(parsed.series, PriceSeries)
     assert parsed.series.covers(t0, t0 + HOUR)
+
+
+KW: dict[str, Any] = {"source": "test", "currency": "SEK", "fetched_at": FETCHED}
+RECORD = {"start": "2026-01-05T10:00:00+00:00", "price": 1.25}
+
+
+@pytest.mark.parametrize(
+    ("parsed", "problem"),
+    [
+        (parse_nordpool_hacs({"raw_today": 5}, **KW), "raw_today: no_prices (5)"),
+        (parse_nordpool_core({}, **KW), "response: no_prices (empty)"),
+        (parse_tibber({"prices": [RECORD]}, **KW), "prices: no_prices"),
+    ],
+)
+def test_a_source_of_the_wrong_shape_says_where(parsed: ParsedPrices, problem: str) -> None:
+    """What the price flow shows when a source answers in another shape than its own."""
+    assert parsed.intervals == ()
+    assert [str(p) for p in parsed.problems][0].startswith(problem)
+
+
+def test_lists_without_their_wrapper_are_still_read() -> None:
+    """An ENTSO-e list given bare, records among other values, a bare list of records."""
+    entsoe = parse_entsoe([{"time": RECORD["start"], "price": 1.25}], **KW)
+    assert [(i.start, i.price) for i in entsoe.intervals] == [
+        (datetime(2026, 1, 5, 10, tzinfo=UTC), Decimal("1.25"))
+    ]
+    mixed = parse_records(["header", RECORD], **KW)
+    assert [i.price for i in mixed.intervals] == [Decimal("1.25")]
+    bare = parse_price_source([RECORD], **KW)
+    assert (bare.shape, len(bare.intervals)) == (PriceSourceShape.RECORDS, 1)
+
+
+def test_a_key_name_that_is_no_text_and_a_time_out_of_range() -> None:
+    with pytest.raises(ValueError, match="start_key: not a text: 5"):
+        PriceSourceOptions.from_dict({"start_key": 5})
+    assert parse_record_time(1e20) is None
