@@ -399,7 +399,7 @@ RECORD = {"start": "2026-01-05T10:00:00+00:00", "price": 1.25}
 def test_a_source_of_the_wrong_shape_says_where(parsed: ParsedPrices, problem: str) -> None:
     """What the price flow shows when a source answers in another shape than its own."""
     assert parsed.intervals == ()
-    assert [str(p) for p in parsed.problems][0].startswith(problem)
+    assert str(parsed.problems[0]).startswith(problem)
 
 
 def test_lists_without_their_wrapper_are_still_read() -> None:
