@@ -134,3 +134,28 @@ async def test_a_closed_store_starts_no_worker_thread(db_url: str) -> None:
         assert await store.async_load_open() == []
     finally:
         await store.async_close()
+
+
+class _UnknownStateError(Exception):
+    """A psycopg error whose SQLSTATE no rule names."""
+
+    sqlstate = "ZZ123"
+
+
+@pytest.mark.parametrize(
+    ("err", "fault"),
+    [
+        (OSError(30, "Read-only file system"), StorageFault.READ_ONLY),
+        (OSError(28, "No space left on device"), StorageFault.FULL),
+        (OSError(111, "Connection refused"), StorageFault.UNAVAILABLE),
+        (_wrapped(_UnknownStateError("odd")), StorageFault.OTHER),
+        (_wrapped(Exception("no such table: sessions")), StorageFault.OTHER),
+        (RuntimeError("bug"), StorageFault.OTHER),
+    ],
+)
+def test_faults_without_a_code_are_told_by_their_message_or_kind(
+    err: BaseException, fault: StorageFault
+) -> None:
+    """Without a code that says it: the message (read-only, full), else the kind of error;
+    an unknown SQLSTATE is no reason to guess."""
+    assert fault_of(err) is fault
