@@ -16,7 +16,9 @@ pure rules are in :mod:`.bills`. No Home Assistant import; local time only throu
 * Issued bills are never changed (but for their paid status). A session changed after its bill
   was issued becomes **correction lines** on the next bills issued
   (:func:`.bills.pending_corrections`), naming the session and its newest re-attribution or
-  reprice in the audit log.
+  reprice in the audit log. A session attributed to a member only after its month's bills were
+  issued (it is on no bill) is a debit correction on the member's next bill the same way (any
+  month since the first month billed; sessions from before billing began are never billed).
 * :meth:`Billing.async_reconcile` checks a month's invariants (:class:`.bills.Reconciliation`).
 """
 
@@ -153,13 +155,33 @@ class Billing:
             return f"cost recorded again on {day} ({record.reason})", None
         return "changed after the bill was issued", None
 
-    async def _pending(self, directory: MemberDirectory) -> dict[str, list[CorrectionLine]]:
-        """Per member, the corrections not issued yet."""
-        billed, sessions, costs, changes = await self.store.async_correction_state()
+    async def _late_window(self, before: datetime) -> tuple[datetime, datetime] | None:
+        """Where sessions attributed after their month was billed are looked for: from the
+        first month with an issued bill up to ``before`` (``None``: no bill yet)."""
+        first = await self.store.async_first_billed_period()
+        if first is None:
+            return None
+        start, _ = first.bounds(self.tz)
+        return (start, before) if start < before else None
+
+    async def _pending(
+        self, directory: MemberDirectory, late_before: datetime | None = None
+    ) -> dict[str, list[CorrectionLine]]:
+        """Per member, the corrections not issued yet; with ``late_before``, also a debit for
+        each attributed session ended before then that is on no bill (see
+        :meth:`_late_window`)."""
+        late = None if late_before is None else await self._late_window(late_before)
+        billed, sessions, costs, changes = await self.store.async_correction_state(late)
+        on_bills = {amount.session_id for amount in billed}
         now: dict[str, SessionNow] = {}
         for session_id, session in sessions.items():
             record = costs.get(session_id)
-            reason, audit_id = self._reason(directory, changes.get(session_id), record)
+            change = changes.get(session_id)
+            if session_id not in on_bills and change is None:
+                day = session.unplugged_at.astimezone(self.tz).date().isoformat()
+                reason, audit_id = f"not billed before (ended {day})", None
+            else:
+                reason, audit_id = self._reason(directory, change, record)
             now[session_id] = SessionNow(
                 session=session,
                 cost=None if record is None else record.cost,
@@ -178,8 +200,8 @@ class Billing:
         start, end = period.bounds(self.tz)
         sessions, costs = await self.store.async_month_sessions(start, end)
         billed_members = await self.store.async_billed_members(period)
-        corrections = await self._pending(directory)
-        on_bills = await self._sessions_on_bills(period)
+        corrections = await self._pending(directory, late_before=start)
+        on_bills = await self.store.async_sessions_on_bills([s.id for s in sessions])
         by_member: dict[str, list[BilledSession]] = {}
         for session in sessions:
             if session.member_id is not None and session.id not in on_bills:
@@ -216,11 +238,6 @@ class Billing:
                 )
             )
         return bills, sessions, costs, billed_members
-
-    async def _sessions_on_bills(self, period: Month) -> set[str]:
-        """Sessions of ``period`` that are a line of an issued bill already."""
-        bills = await self.store.async_bills(period=period)
-        return {line.session_id for bill in bills for line in bill.lines}
 
     # ------------------------------------------------------------------ bills
 
@@ -366,25 +383,41 @@ class Billing:
         issued = await self.store.async_bills(period=period)
         bills = [*issued, *previews]
         directory = self._members()
-        pending = await self._pending(directory)
+        _, end = period.bounds(self.tz)
         month_ids = {s.id for s in sessions}
         on_lines = {line.session_id for bill in bills for line in bill.lines}
+        on_previews = {line.session_id for bill in previews for line in bill.lines}
+        # Sessions of the month attributed after it was billed are pending debits (unless a
+        # preview of the month has them as lines).
+        pending = await self._pending(directory, late_before=end)
+        pending_here = [
+            c
+            for items in pending.values()
+            for c in items
+            if c.session_id in month_ids and c.session_id not in on_previews
+        ]
+        corrected_wh, later = await self.store.async_correction_sums_of_sessions_in(period)
+        settled = (
+            on_lines
+            | {c.session_id for c in pending_here}
+            | await self.store.async_sessions_on_bills(sorted(month_ids))
+        )
         attributed = [s for s in sessions if s.member_id is not None]
-        pending_here = [c for items in pending.values() for c in items if c.session_id in month_ids]
         return Reconciliation(
             period=period,
             issued=bool(billed_members),
             metered_wh=sum(s.energy_wh for s in sessions),
             unattributed_wh=sum(s.energy_wh for s in sessions if s.member_id is None),
             billed_wh=sum(bill.energy_wh for bill in bills),
-            unbilled_sessions=tuple(s.id for s in attributed if s.id not in on_lines),
+            corrected_wh=corrected_wh + sum(c.energy_wh for c in pending_here),
+            unbilled_sessions=tuple(s.id for s in attributed if s.id not in settled),
             session_costs=sum(
                 (record.cost.total for s in attributed if (record := costs.get(s.id))), _ZERO
             ),
             bill_totals=sum((bill.total for bill in bills), _ZERO),
             lines_total=sum((bill.lines_total for bill in bills), _ZERO),
             corrections_on_bills=sum((bill.corrections_total for bill in bills), _ZERO),
-            later_corrections=await self.store.async_corrections_of_sessions_in(period),
+            later_corrections=later,
             pending_corrections=sum((c.total for c in pending_here), _ZERO),
         )
 

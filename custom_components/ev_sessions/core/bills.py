@@ -502,12 +502,14 @@ def pending_corrections(
 ) -> dict[str, list[CorrectionLine]]:
     """Per member, the corrections that bring what was billed for each session in ``now`` to
     what the session is now: a credit of everything billed to a member who no longer has it,
-    and the difference (debit, or credit when less) for the member who has it now."""
+    and the difference (debit, or credit when less) for the member who has it now. A session
+    in ``now`` billed nothing so far is a debit of all of it for its member."""
     by_session: dict[str, list[BilledAmount]] = {}
     for amount in billed:
         by_session.setdefault(amount.session_id, []).append(amount)
     found: dict[str, list[CorrectionLine]] = {}
-    for session_id, amounts in sorted(by_session.items()):
+    for session_id in sorted(set(by_session) | set(now)):
+        amounts = by_session.get(session_id, [])
         state = now.get(session_id)
         if state is None:
             continue
@@ -707,7 +709,7 @@ class Reconciliation:
     issued: bool  # False: checked against the previews
     metered_wh: int
     unattributed_wh: int
-    billed_wh: int
+    billed_wh: int  # the energy of the month's bills' lines
     unbilled_sessions: tuple[str, ...]
     session_costs: Decimal  # the costs in force of the month's attributed sessions
     bill_totals: Decimal
@@ -715,14 +717,17 @@ class Reconciliation:
     corrections_on_bills: Decimal  # corrections on this month's bills (of earlier sessions)
     later_corrections: Decimal  # corrections of this month's sessions on later bills
     pending_corrections: Decimal  # corrections of this month's sessions not issued yet
+    #: The energy of the corrections of this month's sessions, on later bills and pending (a
+    #: session attributed after the month was billed, or re-attributed to nobody).
+    corrected_wh: int = 0
 
     def problems(self) -> list[str]:
         """What does not reconcile (empty: everything does, to the cent)."""
         found: list[str] = []
-        if self.billed_wh + self.unattributed_wh != self.metered_wh:
+        if self.billed_wh + self.corrected_wh + self.unattributed_wh != self.metered_wh:
             found.append(
-                f"billed {self.billed_wh} Wh + unattributed {self.unattributed_wh} Wh"
-                f" != metered {self.metered_wh} Wh"
+                f"billed {self.billed_wh} Wh + corrected {self.corrected_wh} Wh"
+                f" + unattributed {self.unattributed_wh} Wh != metered {self.metered_wh} Wh"
             )
         if self.unbilled_sessions:
             found.append(f"sessions on no bill: {', '.join(self.unbilled_sessions)}")
@@ -751,6 +756,7 @@ class Reconciliation:
             "metered_wh": self.metered_wh,
             "unattributed_wh": self.unattributed_wh,
             "billed_wh": self.billed_wh,
+            "corrected_wh": self.corrected_wh,
             "unbilled_sessions": list(self.unbilled_sessions),
             "session_costs": str(self.session_costs),
             "bill_totals": str(self.bill_totals),

@@ -16,7 +16,7 @@ from decimal import Decimal
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select, update
 
 from custom_components.ev_sessions.core.audit import AuditSource
 from custom_components.ev_sessions.core.bills import (
@@ -89,6 +89,36 @@ def ended_between(conn: Connection, start: datetime, end: datetime) -> list[Bill
         .order_by(table.c.unplugged_at, table.c.id)
     )
     return [_billed_session(row) for row in conn.execute(stmt)]
+
+
+def unbilled_attributed(conn: Connection, start: datetime, end: datetime) -> list[BilledSession]:
+    """Sessions attributed to a member that ended in ``[start, end)`` and are on no bill at all
+    (neither a line nor a correction): attributed after their month's bills were issued."""
+    table, items = sessions_table, bill_items_table
+    stmt = (
+        select(*_SESSION_COLUMNS)
+        .where(
+            table.c.member_id.is_not(None),
+            table.c.unplugged_at >= start,
+            table.c.unplugged_at < end,
+            ~exists().where(items.c.session_id == table.c.id),
+        )
+        .order_by(table.c.unplugged_at, table.c.id)
+    )
+    return [_billed_session(row) for row in conn.execute(stmt)]
+
+
+def sessions_on_bills(conn: Connection, ids: Iterable[str]) -> set[str]:
+    """The sessions among ``ids`` that are on some bill (a line or a correction)."""
+    found: set[str] = set()
+    wanted = list(dict.fromkeys(ids))
+    items = bill_items_table
+    for index in range(0, len(wanted), _BATCH):
+        stmt = select(items.c.session_id).where(
+            items.c.session_id.in_(wanted[index : index + _BATCH])
+        )
+        found |= {row.session_id for row in conn.execute(stmt.distinct())}
+    return found
 
 
 def sessions_with_ids(conn: Connection, ids: Iterable[str]) -> dict[str, BilledSession]:
@@ -225,6 +255,12 @@ def select_bills(
     return [_bill(row) for row in conn.execute(stmt)]
 
 
+def first_billed_period(conn: Connection) -> Month | None:
+    """The earliest month with an issued bill (``None`` before the first bill)."""
+    value = conn.execute(select(func.min(bills_table.c.period))).scalar_one_or_none()
+    return None if value is None else Month.parse(str(value))
+
+
 def billed_members(conn: Connection, period: Month) -> set[str]:
     """Members who have an issued bill for ``period``."""
     table = bills_table
@@ -264,10 +300,10 @@ def issued_between(conn: Connection, start: datetime, end: datetime) -> int:
 
 
 def changed_after_billing(conn: Connection) -> set[str]:
-    """Sessions on a bill that were re-attributed or re-priced (audit log) or got a new cost
-    recorded after that bill was issued: the candidates for corrections."""
+    """Sessions on a bill (a line, or a correction that billed them late) that were
+    re-attributed or re-priced (audit log) or got a new cost recorded after that bill was
+    issued: the candidates for corrections."""
     items, audit, costs = bill_items_table, audit_table, session_costs_table
-    line = items.c.kind == ITEM_LINE
     audited = select(items.c.session_id).join(
         audit,
         and_(
@@ -286,8 +322,8 @@ def changed_after_billing(conn: Connection) -> set[str]:
             costs.c.computed_at > items.c.issued_at,
         ),
     )
-    found = {row.session_id for row in conn.execute(audited.where(line).distinct())}
-    found |= {row.session_id for row in conn.execute(recosted.where(line).distinct())}
+    found = {row.session_id for row in conn.execute(audited.distinct())}
+    found |= {row.session_id for row in conn.execute(recosted.distinct())}
     return found
 
 
@@ -295,6 +331,7 @@ def billed_amounts(conn: Connection, session_ids: Iterable[str]) -> list[BilledA
     """Per (session, member): the sum of everything billed (lines and corrections)."""
     items = bill_items_table
     sums: dict[tuple[str, str], list[Any]] = {}
+    first_any: dict[str, str] = {}
     ids = list(dict.fromkeys(session_ids))
     for index in range(0, len(ids), _BATCH):
         stmt = (
@@ -311,10 +348,14 @@ def billed_amounts(conn: Connection, session_ids: Iterable[str]) -> list[BilledA
             acc[3] += Decimal(row.total)
             if acc[4] is None and row.kind == ITEM_LINE:
                 acc[4] = row.number
+            # A session billed late (first as a correction) names that bill.
+            first_any.setdefault(row.session_id, row.number)
     first: dict[str, str] = {}
     for (session_id, _member), acc in sums.items():
         if acc[4] is not None:
             first.setdefault(session_id, acc[4])
+    for session_id, number in first_any.items():
+        first.setdefault(session_id, number)
     return [
         BilledAmount(
             session_id=session_id,
@@ -331,11 +372,21 @@ def billed_amounts(conn: Connection, session_ids: Iterable[str]) -> list[BilledA
 
 def corrections_of_sessions_in(conn: Connection, period: Month) -> Decimal:
     """The sum of the corrections (on any bill) of sessions that ended in ``period``."""
+    return correction_sums_of_sessions_in(conn, period)[1]
+
+
+def correction_sums_of_sessions_in(conn: Connection, period: Month) -> tuple[int, Decimal]:
+    """The energy and the total of the corrections (on any bill) of sessions that ended in
+    ``period``."""
     items = bill_items_table
-    stmt = select(items.c.total).where(
+    stmt = select(items.c.energy_wh, items.c.total).where(
         items.c.session_period == str(period), items.c.kind != ITEM_LINE
     )
-    return sum((Decimal(row.total) for row in conn.execute(stmt)), Decimal(0))
+    energy, total = 0, Decimal(0)
+    for row in conn.execute(stmt):
+        energy += int(row.energy_wh)
+        total += Decimal(row.total)
+    return energy, total
 
 
 def latest_change(conn: Connection, session_ids: Iterable[str]) -> dict[str, Change]:
@@ -382,17 +433,25 @@ type CorrectionState = tuple[
 ]
 
 
-def correction_state(conn: Connection) -> CorrectionState:
+def correction_state(
+    conn: Connection, late: tuple[datetime, datetime] | None = None
+) -> CorrectionState:
     """What corrections are worked out from: for every session changed after its billing,
-    what was billed per member, the session now, its cost in force and its newest change."""
+    what was billed per member, the session now, its cost in force and its newest change;
+    with ``late`` ``(start, end)`` also the attributed sessions ended then that are on no bill
+    (:func:`unbilled_attributed`: billed nothing so far)."""
     ids = changed_after_billing(conn)
-    if not ids:
+    unbilled = unbilled_attributed(conn, *late) if late is not None else []
+    if not ids and not unbilled:
         return [], {}, {}, {}
+    sessions = sessions_with_ids(conn, ids)
+    sessions.update((s.id, s) for s in unbilled)
+    every = [*ids, *(s.id for s in unbilled)]
     return (
         billed_amounts(conn, ids),
-        sessions_with_ids(conn, ids),
-        latest_costs(conn, ids),
-        latest_change(conn, ids),
+        sessions,
+        latest_costs(conn, every),
+        latest_change(conn, every),
     )
 
 
@@ -405,14 +464,18 @@ __all__: Sequence[str] = [
     "billed_members",
     "changed_after_billing",
     "correction_state",
+    "correction_sums_of_sessions_in",
     "corrections_of_sessions_in",
     "ended_between",
+    "first_billed_period",
     "insert_bills",
     "issued_between",
     "latest_change",
     "month_data",
     "select_bills",
+    "sessions_on_bills",
     "sessions_with_ids",
     "set_paid",
+    "unbilled_attributed",
     "unpaid_totals",
 ]

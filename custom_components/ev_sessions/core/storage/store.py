@@ -361,9 +361,22 @@ class SessionStore:
         """Sessions ended in ``[start, end)`` and the cost in force of each that has one."""
         return await self._run(self._read, bill_rows.month_data, start, end)
 
-    async def async_correction_state(self) -> bill_rows.CorrectionState:
-        """What corrections are worked out from (:func:`.bill_rows.correction_state`)."""
-        return await self._run(self._read, bill_rows.correction_state)
+    async def async_correction_state(
+        self, late: tuple[datetime, datetime] | None = None
+    ) -> bill_rows.CorrectionState:
+        """What corrections are worked out from (:func:`.bill_rows.correction_state`), with
+        the attributed sessions ended in ``late`` that are on no bill."""
+        return await self._run(self._read, bill_rows.correction_state, late)
+
+    async def async_first_billed_period(self) -> Month | None:
+        """The earliest month with an issued bill."""
+        return await self._run(self._read, bill_rows.first_billed_period)
+
+    async def async_sessions_on_bills(self, session_ids: Sequence[str]) -> set[str]:
+        """The sessions among ``session_ids`` on some bill (a line or a correction)."""
+        if not session_ids:
+            return set()
+        return await self._run(self._read, bill_rows.sessions_on_bills, session_ids)
 
     async def async_issue_bills(
         self, bills: Sequence[Bill], issued_at: datetime, year: int
@@ -415,6 +428,11 @@ class SessionStore:
     async def async_corrections_of_sessions_in(self, period: Month) -> Decimal:
         """The sum of the corrections, on any bill, of sessions that ended in ``period``."""
         return await self._run(self._read, bill_rows.corrections_of_sessions_in, period)
+
+    async def async_correction_sums_of_sessions_in(self, period: Month) -> tuple[int, Decimal]:
+        """The energy and total of the corrections, on any bill, of sessions ended in
+        ``period``."""
+        return await self._run(self._read, bill_rows.correction_sums_of_sessions_in, period)
 
     # ------------------------------------------------------------------ audit log
 
