@@ -8,7 +8,9 @@ The billing itself is :class:`~.core.Billing` (no Home Assistant). Here:
 * the schedule: the last month's bills are issued on the hub option's day and time (default the
   1st at 06:00 local, :data:`CONF_BILL_DAY` / :data:`CONF_BILL_TIME`); at start, when that moment
   of this month has passed, the run happens at once (issuing is idempotent: a run missed while
-  Home Assistant was down issues exactly the missing bills, a repeated one nothing);
+  Home Assistant was down issues exactly the missing bills of every month since the last one
+  billed, a repeated one nothing); a run the database failed is tried again after
+  :data:`RETRY_DELAYS` (5, 15, 60 minutes, then every hour) until it succeeds;
 * each issued bill: a persistent notification (member, period, energy, total, link), the
   member's own notify actions (total and link) and the event ``ev_sessions_bill_issued``
   (member, number, total, link). The link is the bill's page (:mod:`.bill_view`), signed for
@@ -58,6 +60,8 @@ BILL_PATH = f"/api/{DOMAIN}/bills/{{number}}"
 REPORT_PATH = f"/api/{DOMAIN}/reports/{{month}}"
 #: How long a link sent in a notification opens the page without logging in again.
 LINK_VALIDITY = timedelta(days=60)
+#: After a run the database failed, the next tries: these delays, then the last one again.
+RETRY_DELAYS = (timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 #: What a link's path ends with for each format but the page.
 _ENDINGS = {"csv": "?format=csv", "pdf": ".pdf"}
 
@@ -126,6 +130,10 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
             clock=dt_util.utcnow,
         )
         self._unschedule: Callable[[], None] | None = None
+        #: The next try of a failed run, and how many runs failed in a row.
+        self._unretry: Callable[[], None] | None = None
+        self.failed_runs = 0
+        self._stopped = False
         #: Issuing runs in progress (awaited at shutdown, before the database closes).
         self._runs: set[asyncio.Task[list[Bill]]] = set()
 
@@ -162,10 +170,36 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
 
     @callback
     def async_stop(self) -> None:
-        """Cancel the next run."""
+        """Cancel the next run and the next try of a failed one."""
+        self._stopped = True
         if self._unschedule is not None:
             self._unschedule()
             self._unschedule = None
+        self._cancel_retry()
+
+    @callback
+    def _cancel_retry(self) -> None:
+        if self._unretry is not None:
+            self._unretry()
+            self._unretry = None
+
+    @callback
+    def _schedule_retry(self, err: Exception) -> None:
+        """Try a failed run again after the next delay of :data:`RETRY_DELAYS` (not once the
+        hub is stopping)."""
+        self._cancel_retry()
+        if self._stopped:
+            LOGGER.warning("Could not issue the monthly bills: %s", err)
+            return
+        delay = RETRY_DELAYS[min(self.failed_runs, len(RETRY_DELAYS)) - 1]
+
+        @callback
+        def fire(_moment: datetime) -> None:
+            self._unretry = None
+            self._start_run(f"{DOMAIN} bills retry")
+
+        self._unretry = async_track_point_in_utc_time(self.hass, fire, dt_util.utcnow() + delay)
+        LOGGER.warning("Could not issue the monthly bills (trying again in %s): %s", delay, err)
 
     @callback
     def _schedule(self, now: datetime) -> None:
@@ -189,16 +223,23 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
             await asyncio.gather(*runs, return_exceptions=True)
 
     async def async_run(self) -> list[Bill]:
-        """Issue the last month's missing bills and announce them."""
+        """Issue the missing bills (every month since the last billed) and announce them; when
+        the database fails, try again later (:data:`RETRY_DELAYS`)."""
         try:
             bills = await self.billing.async_issue_due()
-        except (StorageError, BillingError) as err:
+        except StorageError as err:
+            self.failed_runs += 1
+            self._schedule_retry(err)
+            return []
+        except BillingError as err:
             LOGGER.warning("Could not issue the monthly bills: %s", err)
             return []
+        self.failed_runs = 0
+        self._cancel_retry()
         try:
             await self.async_announce(bills)
-            if bills:
-                await self.async_notify_report(bills[0].period)
+            for period in sorted({bill.period for bill in bills}):
+                await self.async_notify_report(period)
         except StorageError as err:
             LOGGER.warning("Bills %s issued, but not all announced: %s", _numbers(bills), err)
         return bills
@@ -303,6 +344,7 @@ __all__ = [
     "CONF_BILL_TIME",
     "EVENT_BILL_ISSUED",
     "REPORT_PATH",
+    "RETRY_DELAYS",
     "BillingCoordinator",
     "BillingFigures",
     "bill_link",

@@ -24,6 +24,7 @@ pure rules are in :mod:`.bills`. No Home Assistant import; local time only throu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -104,6 +105,7 @@ class Billing:
         self._charger_name = charger_name or (lambda charger_id: charger_id)
         self._tariff = tariff or (lambda: None)
         self.clock = clock
+        self._issuing = asyncio.Lock()
 
     # ------------------------------------------------------------------ helpers
 
@@ -271,19 +273,29 @@ class Billing:
         """Issue the bills of ``period`` not issued yet (every member's, or ``member_id``'s):
         numbered and stored; the bills issued now (empty when there was nothing to issue).
         Raises :class:`MonthNotOverError` for the running or a future month."""
-        now = self.clock()
-        _, end = period.bounds(self.tz)
-        if now < end:
-            raise MonthNotOverError(f"{period} is not over yet")
-        bills, *_ = await self._previews(period, member_id)
-        if not bills:
-            return []
-        year = now.astimezone(self.tz).year
-        return await self.store.async_issue_bills(bills, now, year)
+        async with self._issuing:  # one run at a time: a bill is never issued twice
+            now = self.clock()
+            _, end = period.bounds(self.tz)
+            if now < end:
+                raise MonthNotOverError(f"{period} is not over yet")
+            bills, *_ = await self._previews(period, member_id)
+            if not bills:
+                return []
+            year = now.astimezone(self.tz).year
+            return await self.store.async_issue_bills(bills, now, year)
 
     async def async_issue_due(self) -> list[Bill]:
-        """Issue the last month's missing bills (the scheduled run, also after a restart)."""
-        return await self.async_issue(self.running_month().previous())
+        """Issue the missing bills of every month over since the last month billed, oldest
+        first (the scheduled run; also after a restart or a failed run): the last month's
+        only before the first bill. The bills issued now."""
+        last = self.running_month().previous()
+        latest = await self.store.async_last_billed_period()
+        month = latest.next() if latest is not None and latest < last else last
+        issued: list[Bill] = []
+        while month <= last:
+            issued += await self.async_issue(month)
+            month = month.next()
+        return issued
 
     async def async_bills(
         self,

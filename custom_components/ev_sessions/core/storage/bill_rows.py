@@ -261,6 +261,12 @@ def first_billed_period(conn: Connection) -> Month | None:
     return None if value is None else Month.parse(str(value))
 
 
+def last_billed_period(conn: Connection) -> Month | None:
+    """The latest month with an issued bill (``None`` before the first bill)."""
+    value = conn.execute(select(func.max(bills_table.c.period))).scalar_one_or_none()
+    return None if value is None else Month.parse(str(value))
+
+
 def billed_members(conn: Connection, period: Month) -> set[str]:
     """Members who have an issued bill for ``period``."""
     table = bills_table
@@ -470,6 +476,7 @@ __all__: Sequence[str] = [
     "first_billed_period",
     "insert_bills",
     "issued_between",
+    "last_billed_period",
     "latest_change",
     "month_data",
     "select_bills",

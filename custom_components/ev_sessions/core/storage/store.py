@@ -372,6 +372,10 @@ class SessionStore:
         """The earliest month with an issued bill."""
         return await self._run(self._read, bill_rows.first_billed_period)
 
+    async def async_last_billed_period(self) -> Month | None:
+        """The latest month with an issued bill."""
+        return await self._run(self._read, bill_rows.last_billed_period)
+
     async def async_sessions_on_bills(self, session_ids: Sequence[str]) -> set[str]:
         """The sessions among ``session_ids`` on some bill (a line or a correction)."""
         if not session_ids:
