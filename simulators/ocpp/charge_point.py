@@ -49,6 +49,8 @@ class SimConnector:
     transaction_id: int | str | None = None
     id_tag: str | None = None
     energy_wh: float = 0.0
+    #: The meter when the running transaction started (the car's SoC rises from there).
+    start_wh: float = 0.0
     #: Charging profiles in force: id -> (purpose, limit A), most recent last.
     profiles: dict[int, tuple[str, float]] = field(default_factory=dict)
     pending_remote_tag: str | None = None
@@ -530,6 +532,7 @@ class SimulatedChargePoint:
         self._advance(connector)
         connector.id_tag = id_tag
         connector.seq_no = itertools.count()
+        connector.start_wh = connector.energy_wh
         at = self.now_iso(timestamp)
         if self.config.version == "1.6":
             placeholder = next(self._placeholders)
@@ -664,6 +667,15 @@ class SimulatedChargePoint:
             sampled_values = self._sampled_values(connector, context)
         return {"timestamp": at, "sampledValue": sampled_values}
 
+    def soc_of(self, connector: SimConnector) -> float:
+        """The car's state of charge (%): the starting SoC plus what its battery took since
+        its transaction started, at most 100."""
+        cfg = self.config
+        soc = cfg.soc_pct or 0.0
+        if cfg.battery_wh and connector.charging:
+            soc += (connector.energy_wh - connector.start_wh) / cfg.battery_wh * 100
+        return min(soc, 100.0)
+
     def _sampled_values(self, connector: SimConnector, context: str) -> list[dict[str, Any]]:
         cfg = self.config
         power = self.power_of(connector)
@@ -676,7 +688,7 @@ class SimulatedChargePoint:
             rows.append(("Current.Import", f"L{phase}", round(current, 2), "A"))
             rows.append(("Voltage", f"L{phase}-N", cfg.voltage_v, "V"))
         if cfg.soc_pct is not None:
-            rows.append(("SoC", None, cfg.soc_pct, "Percent"))
+            rows.append(("SoC", None, round(self.soc_of(connector), 1), "Percent"))
         values: list[dict[str, Any]] = []
         for measurand, phase_name, value, unit in rows:
             sv: dict[str, Any] = {"context": context, "measurand": measurand}

@@ -42,7 +42,10 @@ class SimConfig:
     power_w: float = 7400.0
     voltage_v: float = 230.0
     phases: int = 1
+    #: The car's state of charge when its transaction starts (None: the car reports none).
     soc_pct: float | None = None
+    #: The car's battery (Wh): the SoC rises with the energy charged (None: it stays put).
+    battery_wh: float | None = None
     #: Seconds between periodic meter values during a transaction; 0: only when asked;
     #: None: follow MeterValueSampleInterval / TxUpdatedInterval as set by the central system.
     sample_interval: float | None = 0

@@ -39,6 +39,7 @@ async def demo(
             sample_interval=None,
             heartbeats=True,
             soc_pct=50.0,
+            battery_wh=60_000.0,  # a 60 kWh car: its SoC rises as it charges
             reconnect_after=5.0,
             password=password,
             password_file=password_file,

@@ -133,3 +133,24 @@ async def test_the_password_the_hub_gives_survives_a_restart_of_the_charger(
         await again.connect_until_accepted()
         assert server.charger_diagnostics("CP1")["authenticated"] is True
         await again.close()
+
+
+def test_the_cars_state_of_charge_rises_with_the_energy_charged() -> None:
+    """Like a real car: the SoC the charger reports rises with what the battery took since the
+    transaction started, and stops at 100 %; without a battery size it stays put."""
+    cp = SimulatedChargePoint(
+        "ws://127.0.0.1:1/c", SimConfig(charger_id="c", soc_pct=50.0, battery_wh=60_000.0)
+    )
+    connector = cp.connector(1)
+    connector.energy_wh = connector.start_wh = 1_000.0
+    connector.transaction_id = 7
+    assert cp.soc_of(connector) == 50.0
+    connector.energy_wh += 6_000
+    assert cp.soc_of(connector) == pytest.approx(60.0)
+    connector.energy_wh += 60_000
+    assert cp.soc_of(connector) == 100.0
+    fixed = SimulatedChargePoint("ws://127.0.0.1:1/c", SimConfig(charger_id="c", soc_pct=50.0))
+    fixed_connector = fixed.connector(1)
+    fixed_connector.transaction_id = 7
+    fixed_connector.energy_wh = 9_000.0
+    assert fixed.soc_of(fixed_connector) == 50.0
