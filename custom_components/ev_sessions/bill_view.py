@@ -1,10 +1,11 @@
 """Authenticated HTTP views: a bill's printable page (or CSV) and a month's household report.
 
 ``/api/ev_sessions/bills/<number>`` and ``/api/ev_sessions/reports/<YYYY-MM>`` answer logged-in
-users only (``requires_auth``: a bearer token, a session or a signed link as sent in the
-notifications); nothing is put under the public ``www/`` folder. ``?format=csv`` gives the CSV,
+users (a bearer token or HA's own signed path), and requests with a link signed by
+:mod:`.bill_links` as sent in the notifications (valid for 60 days, across restarts); anything
+else gets 401. Nothing is put under the public ``www/`` folder. ``?format=csv`` gives the CSV,
 ``?format=pdf`` (or the path ending in ``.pdf``) the PDF, made in a worker thread. The HTML page
-links to its PDF with a link signed for the user who opened it.
+links to its PDF with a signed link.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from http import HTTPStatus
 
 from aiohttp import web
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.helpers.http import KEY_AUTHENTICATED, KEY_HASS, HomeAssistantView
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
+from .bill_links import async_load_signer
 from .bill_pdf import bill_pdf, report_pdf
 from .bill_report import LABELS, bill_csv, render_bill, render_report, report_csv
 from .billing_glue import BillingCoordinator, bill_link, report_link
@@ -47,6 +49,16 @@ def _requested(request: web.Request, name: str) -> tuple[str, str]:
     return name, fmt if fmt in ("csv", "pdf") else "html"
 
 
+async def _check_access(request: web.Request) -> None:
+    """Let a logged-in user or a valid signed link through; 401 for anything else."""
+    hass = request.app[KEY_HASS]
+    signer = await async_load_signer(hass)
+    if signer.valid(request.path, request.query.items()):
+        return
+    if not request.get(KEY_AUTHENTICATED, False):
+        raise web.HTTPUnauthorized
+
+
 def _pdf(body: bytes, name: str) -> web.Response:
     return web.Response(
         body=body,
@@ -70,10 +82,11 @@ class BillView(HomeAssistantView):
 
     url = "/api/ev_sessions/bills/{number}"
     name = "api:ev_sessions:bill"
-    requires_auth = True
+    requires_auth = False  # checked here: a login, or a signed link (see _check_access)
 
     async def get(self, request: web.Request, number: str) -> web.Response:
         """The bill page."""
+        await _check_access(request)
         number, fmt = _requested(request, number)
         hass = request.app[KEY_HASS]
         billing = _billing(hass)
@@ -102,10 +115,11 @@ class ReportView(HomeAssistantView):
 
     url = "/api/ev_sessions/reports/{month}"
     name = "api:ev_sessions:report"
-    requires_auth = True
+    requires_auth = False  # checked here: a login, or a signed link (see _check_access)
 
     async def get(self, request: web.Request, month: str) -> web.Response:
         """The report page."""
+        await _check_access(request)
         month, fmt = _requested(request, month)
         hass = request.app[KEY_HASS]
         billing = _billing(hass)

@@ -14,7 +14,8 @@ The billing itself is :class:`~.core.Billing` (no Home Assistant). Here:
 * each issued bill: a persistent notification (member, period, energy, total, link), the
   member's own notify actions (total and link) and the event ``ev_sessions_bill_issued``
   (member, number, total, link). The link is the bill's page (:mod:`.bill_view`), signed for
-  :data:`LINK_VALIDITY` so it opens from a notification; the page itself requires a login.
+  :data:`LINK_VALIDITY` with the key kept in storage (:mod:`.bill_links`: it keeps working after
+  restarts) so it opens from a notification; the page itself otherwise requires a login.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from decimal import Decimal
 from typing import Any
 
 from homeassistant.components import persistent_notification
-from homeassistant.components.http.auth import async_sign_path
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -35,6 +35,7 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .bill_links import async_load_signer, link_signer
 from .const import DOMAIN, LOGGER
 from .core import (
     Bill,
@@ -88,13 +89,13 @@ def run_time(month: Month, day: int, at: time) -> datetime:
 def bill_link(hass: HomeAssistant, number: str, fmt: str = "html") -> str:
     """A signed link to a bill's page (or its CSV, or its PDF: ``fmt`` ``csv`` / ``pdf``)."""
     path = BILL_PATH.format(number=number) + _ENDINGS.get(fmt, "")
-    return async_sign_path(hass, path, LINK_VALIDITY)
+    return link_signer(hass).sign(path, LINK_VALIDITY)
 
 
 def report_link(hass: HomeAssistant, month: Month, fmt: str = "html") -> str:
     """A signed link to a month's household report page (or its CSV or PDF)."""
     path = REPORT_PATH.format(month=str(month)) + _ENDINGS.get(fmt, "")
-    return async_sign_path(hass, path, LINK_VALIDITY)
+    return link_signer(hass).sign(path, LINK_VALIDITY)
 
 
 @dataclass(slots=True)
@@ -138,6 +139,7 @@ class BillingCoordinator(DataUpdateCoordinator[BillingFigures]):
         self._runs: set[asyncio.Task[list[Bill]]] = set()
 
     async def _async_update_data(self) -> BillingFigures:
+        await async_load_signer(self.hass)  # before any link is made (the first refresh)
         running = self.billing.running_month()
         try:
             return BillingFigures(

@@ -157,10 +157,10 @@ async def test_bill_actions_name_the_unknown_bill_member_and_month(
         {"member": _member_device(hass, "anna"), "month": "2026-11", "issue": True},
     )
     assert (bill["number"], bill["member_id"], bill["status"]) == ("2026-0001", "anna", "unpaid")
-    assert bill["link"].startswith("/api/ev_sessions/bills/2026-0001?authSig=")
+    assert bill["link"].startswith("/api/ev_sessions/bills/2026-0001?expires=")
     assert [line["session_id"] for line in bill["lines"]] == ["s-a1"]
 
     report = await _call(hass, "household_report", {"month": "2026-11"})
     assert report["energy_wh"] == 7_400
-    assert report["link"].startswith("/api/ev_sessions/reports/2026-11?authSig=")
-    assert report["pdf_link"].startswith("/api/ev_sessions/reports/2026-11.pdf?authSig=")
+    assert report["link"].startswith("/api/ev_sessions/reports/2026-11?expires=")
+    assert report["pdf_link"].startswith("/api/ev_sessions/reports/2026-11.pdf?expires=")

@@ -181,7 +181,7 @@ async def test_bills_issued_after_a_restart_announced_served_and_paid(
     assert anna["number"] == "2026-0001"
     assert anna["period"] == "2026-11"
     assert anna["total"] == str(house.costs["s-a1"].total)  # s-a2 ended in December
-    assert anna["link"].startswith("/api/ev_sessions/bills/2026-0001?authSig=")
+    assert anna["link"].startswith("/api/ev_sessions/bills/2026-0001?expires=")
     assert by_member["gus"]["number"] == "2026-0002"
     assert len(phone) == 1
     assert "2026-0001" in phone[0].data["message"]
@@ -327,10 +327,10 @@ async def test_bill_and_report_pdfs_need_a_login_and_show_the_bill(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(issued) == 2
     anna = {event.data["member_id"]: event.data for event in issued}["anna"]
-    assert anna["pdf_link"].startswith("/api/ev_sessions/bills/2026-0001.pdf?authSig=")
+    assert anna["pdf_link"].startswith("/api/ev_sessions/bills/2026-0001.pdf?expires=")
     notifications = hass.data[persistent_notification.DOMAIN]
     message = notifications["ev_sessions_bill_2026-0001"]["message"]
-    assert "/api/ev_sessions/bills/2026-0001.pdf?authSig=" in message
+    assert "/api/ev_sessions/bills/2026-0001.pdf?expires=" in message
 
     anonymous = await hass_client_no_auth()
     for path in (
@@ -377,7 +377,7 @@ async def test_bill_and_report_pdfs_need_a_login_and_show_the_bill(
     # The page links to its PDF with a link that opens without the page's login.
     page = await (await client.get("/api/ev_sessions/bills/2026-0001")).text()
     pdf_href = links(page)["pdf"]
-    assert pdf_href.startswith("/api/ev_sessions/bills/2026-0001.pdf?authSig=")
+    assert pdf_href.startswith("/api/ev_sessions/bills/2026-0001.pdf?expires=")
     assert (await (await anonymous.get(pdf_href)).read()).startswith(b"%PDF")
 
     report = await client.get("/api/ev_sessions/reports/2026-11.pdf")
@@ -386,11 +386,11 @@ async def test_bill_and_report_pdfs_need_a_login_and_show_the_bill(
     assert report_text.startswith("Household charging report 2026-11")
     assert f"{total + house.costs['s-g1'].total} SEK" in report_text.splitlines()
     report_page = await (await client.get("/api/ev_sessions/reports/2026-11")).text()
-    assert links(report_page)["pdf"].startswith("/api/ev_sessions/reports/2026-11.pdf?authSig=")
+    assert links(report_page)["pdf"].startswith("/api/ev_sessions/reports/2026-11.pdf?expires=")
     response = await hass.services.async_call(
         DOMAIN, "get_bill", {"number": "2026-0001"}, blocking=True, return_response=True
     )
-    assert response["pdf_link"].startswith("/api/ev_sessions/bills/2026-0001.pdf?authSig=")
+    assert response["pdf_link"].startswith("/api/ev_sessions/bills/2026-0001.pdf?expires=")
 
 
 async def test_pdf_shows_corrections_reimbursement_guest_tariff_and_preview(
