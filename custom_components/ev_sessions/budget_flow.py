@@ -97,7 +97,7 @@ def budget_config(hub_options: Mapping[str, Any]) -> BudgetConfig | None:
         sharing=BudgetSharing(data.get(CONF_SHARING, BudgetSharing.FAIR)),
         grid_meter=bool(grid_power or currents),
         meter_timeout=timedelta(seconds=float(data.get(CONF_METER_TIMEOUT, 60))),
-        fallback_a=None if fallback in (None, "") else float(fallback),  # 0 A: pause all
+        fallback_a=None if fallback is None or fallback == "" else float(fallback),  # 0: pause
     )
     return BudgetConfig(
         settings=settings,
