@@ -20,7 +20,11 @@ from custom_components.ev_sessions.chargers.events import (
     SchedulePeriod,
 )
 from custom_components.ev_sessions.chargers.ocpp import TransactionIdFactory, charger_id_from_path
-from custom_components.ev_sessions.chargers.ocpp.charging_profiles import schedule_periods
+from custom_components.ev_sessions.chargers.ocpp.charging_profiles import (
+    ProfileIds,
+    limit_at_start,
+    schedule_periods,
+)
 from custom_components.ev_sessions.chargers.ocpp.connection import ServerContext, short_tag
 from custom_components.ev_sessions.chargers.ocpp.lenient import Unusable, repair
 from custom_components.ev_sessions.chargers.ocpp.meter import parse_meter_values
@@ -342,3 +346,50 @@ async def test_meter_values_frame_cost_well_under_a_millisecond() -> None:
     assert sample.current_a == (10.7, 10.7, 10.7)
     assert ws.sent[-1] == '[3,"id",{}]'
     assert statistics.median(timings) < 0.0005, statistics.median(timings)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        (
+            {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}]},
+            16.0,
+        ),
+        (
+            {
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7400}],
+            },
+            None,
+        ),
+        ("16 A", None),
+        ({"chargingRateUnit": "A", "chargingSchedulePeriod": "16"}, None),
+        (
+            {
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [
+                    "first",
+                    {"startPeriod": 60, "limit": 6},
+                    {"startPeriod": 0, "limit": 10},
+                ],
+            },
+            10.0,
+        ),
+    ],
+)
+def test_the_limit_a_composite_schedule_gives_now(schedule: object, expected: float | None) -> None:
+    """Only a schedule in A says the limit now (the period starting at 0); anything else a
+    charger sends says nothing."""
+    assert limit_at_start(schedule) == expected
+
+
+def test_profile_ids_of_a_connectors_scope() -> None:
+    """Clearing one connector's limits of a charger with two: its limit and its schedule only."""
+    assert ProfileIds.of_scope(2, connectors=2) == [ProfileIds.limit(2), ProfileIds.schedule(2)]
+    assert ProfileIds.of_scope(0, connectors=2) == [
+        ProfileIds.limit(0),
+        ProfileIds.limit(1),
+        ProfileIds.limit(2),
+        ProfileIds.schedule(1),
+        ProfileIds.schedule(2),
+    ]
