@@ -239,7 +239,6 @@ from .preferences import (
     Recommendation,
     effective_defaults,
     learn_habits,
-    next_ready_by,
     recommend,
 )
 from .price_sources import (
@@ -589,7 +588,6 @@ __all__ = [
     "member_totals",
     "meter_slot",
     "minor_unit",
-    "next_ready_by",
     "normalize_stop_reason",
     "normalize_tag",
     "pack_profile",

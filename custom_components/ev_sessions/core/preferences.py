@@ -278,15 +278,6 @@ class PlanDefaults:
     learned: bool  # ready-by or energy came from the habits
 
 
-def next_ready_by(at: time, after: datetime, tz: tzinfo) -> datetime:
-    """The next moment after ``after`` when the local clock shows ``at``."""
-    local = after.astimezone(tz)
-    candidate = datetime.combine(local.date(), at, tzinfo=tz)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
-    return candidate
-
-
 def effective_defaults(
     preferences: MemberPreferences,
     habits: Mapping[str, Habit],
@@ -345,6 +336,5 @@ __all__ = [
     "Recommendation",
     "effective_defaults",
     "learn_habits",
-    "next_ready_by",
     "recommend",
 ]
