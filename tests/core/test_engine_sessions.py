@@ -81,6 +81,31 @@ async def test_normal_ocpp_session(harness: Harness) -> None:
     assert stored[0].profile[-1].energy_wh - stored[0].profile[0].energy_wh == 14_400
 
 
+async def test_the_last_samples_power_ends_with_the_transaction(harness: Harness) -> None:
+    """A charger sends no more samples once its transaction ended: the connector then shows
+    0 W and 0 A on the phases it measured, not the last sample's 7.4 kW (the car is still
+    plugged in, status Finishing)."""
+    engine = await harness.engine()
+    engine.handle_event(status(at(0), ConnectorState.CHARGING))
+    engine.handle_event(started(at(0), "1", 1_000))
+    engine.handle_event(
+        sample(
+            at(1),
+            transaction_id="1",
+            energy_register_wh=1_123,
+            power_w=7400.0,
+            current_a=(32.2, None, None),
+        )
+    )
+    assert engine.connector(CP, 1).power_w == 7400.0
+    engine.handle_event(ended(at(2), "1", 1_246))
+    engine.handle_event(status(at(2), ConnectorState.FINISHING))
+    view = engine.connector(CP, 1)
+    assert view.session is not None  # still plugged in
+    assert view.power_w == 0.0
+    assert view.current_a == (0.0, None, None)
+
+
 async def test_two_connectors_are_independent(harness: Harness) -> None:
     """Two vehicles at once on one charger: two sessions, energies apart, lifetime summed."""
     engine = await harness.engine()

@@ -98,6 +98,19 @@ from .storage import (
     fault_of,
 )
 
+
+def _no_flow(view: ConnectorView) -> None:
+    """A connector that can draw nothing now (its transaction ended): power 0, the phases
+    it measured at 0 A."""
+    view.power_w = 0.0
+    if view.current_a is not None:
+        view.current_a = (
+            None if view.current_a[0] is None else 0.0,
+            None if view.current_a[1] is None else 0.0,
+            None if view.current_a[2] is None else 0.0,
+        )
+
+
 __all__ = ["EngineSettings", "SessionEngine", "SessionEvent", "SessionEventKind"]
 
 _LOGGER = logging.getLogger(__name__)
@@ -968,6 +981,7 @@ class SessionEngine:
         session.transaction_ended_at = event.at
         session.stop_reason = event.reason or "transaction_ended"
         session.id_tag = session.id_tag or event.id_tag
+        _no_flow(conn.view)  # the last sample's power is history: no transaction, no energy
         if session.is_open:
             self._touch(session, event.at)
             self._set_flow(session, False, event.at, immediate=True)
