@@ -1,11 +1,12 @@
 """Authenticated HTTP views: a bill's printable page (or CSV) and a month's household report.
 
-``/api/ev_sessions/bills/<number>`` and ``/api/ev_sessions/reports/<YYYY-MM>`` answer logged-in
-users (a bearer token or HA's own signed path), and requests with a link signed by
-:mod:`.bill_links` as sent in the notifications (valid for 60 days, across restarts); anything
-else gets 401. Nothing is put under the public ``www/`` folder. ``?format=csv`` gives the CSV,
-``?format=pdf`` (or the path ending in ``.pdf``) the PDF, made in a worker thread. The HTML page
-links to its PDF with a signed link.
+``/api/ev_sessions/bills/<number>`` and ``/api/ev_sessions/reports/<YYYY-MM>`` answer requests
+with a link signed by :mod:`.bill_links` as sent in the notifications (that page only, valid for
+60 days, across restarts) and logged-in users (a bearer token or HA's own signed path):
+administrators see every bill and report, other users only the bills of their own members
+(:mod:`.bill_access`: 403 for the rest); anything else gets 401. Nothing is put under the
+public ``www/`` folder. ``?format=csv`` gives the CSV, ``?format=pdf`` (or the path ending in
+``.pdf``) the PDF, made in a worker thread. The HTML page links to its PDF with a signed link.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from aiohttp import web
+from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import KEY_AUTHENTICATED, KEY_HASS, HomeAssistantView
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
+from .bill_access import members_of_user
 from .bill_links import async_load_signer
 from .bill_pdf import bill_pdf, report_pdf
 from .bill_report import LABELS, bill_csv, render_bill, render_report, report_csv
@@ -49,13 +52,27 @@ def _requested(request: web.Request, name: str) -> tuple[str, str]:
     return name, fmt if fmt in ("csv", "pdf") else "html"
 
 
-async def _check_access(request: web.Request) -> None:
-    """Let a logged-in user or a valid signed link through; 401 for anything else."""
+async def _check_access(request: web.Request, billing: BillingCoordinator) -> set[str] | None:
+    """``None`` for a valid signed link or an administrator (the page may be shown), else the
+    ids of the logged-in user's own members; 401 for a request that is neither."""
     hass = request.app[KEY_HASS]
     signer = await async_load_signer(hass)
     if signer.valid(request.path, request.query.items()):
-        return
-    if not request.get(KEY_AUTHENTICATED, False):
+        return None
+    user = request.get(KEY_HASS_USER)
+    if not request.get(KEY_AUTHENTICATED, False) or user is None:
+        raise web.HTTPUnauthorized
+    if user.is_admin:
+        return None
+    return members_of_user(hass, billing.hub.site.directory, user)
+
+
+async def _check_access_without_hub(request: web.Request) -> None:
+    """While the hub is not loaded: 401 unless logged in or signed (then 503 follows)."""
+    signer = await async_load_signer(request.app[KEY_HASS])
+    if not request.get(KEY_AUTHENTICATED, False) and not signer.valid(
+        request.path, request.query.items()
+    ):
         raise web.HTTPUnauthorized
 
 
@@ -86,18 +103,21 @@ class BillView(HomeAssistantView):
 
     async def get(self, request: web.Request, number: str) -> web.Response:
         """The bill page."""
-        await _check_access(request)
         number, fmt = _requested(request, number)
         hass = request.app[KEY_HASS]
         billing = _billing(hass)
         if billing is None:
+            await _check_access_without_hub(request)
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        viewer = await _check_access(request, billing)
         try:
             bill = await billing.billing.async_bill(number)
         except UnknownBillError:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         except StorageError:
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        if viewer is not None and bill.member_id not in viewer:
+            raise web.HTTPForbidden
         tz = dt_util.get_default_time_zone()
         if fmt == "csv":
             return _page(bill_csv(bill, tz), "csv", f"bill-{number}")
@@ -118,13 +138,15 @@ class ReportView(HomeAssistantView):
     requires_auth = False  # checked here: a login, or a signed link (see _check_access)
 
     async def get(self, request: web.Request, month: str) -> web.Response:
-        """The report page."""
-        await _check_access(request)
+        """The report page (every member's figures: administrators and signed links only)."""
         month, fmt = _requested(request, month)
         hass = request.app[KEY_HASS]
         billing = _billing(hass)
         if billing is None:
+            await _check_access_without_hub(request)
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        if await _check_access(request, billing) is not None:
+            raise web.HTTPForbidden
         try:
             period = Month.parse(month)
             report = await billing.billing.async_household_report(period)

@@ -4,6 +4,10 @@
 ``household_report`` (optionally as a notification too), ``mark_bill_paid`` and
 ``check_bills`` (a month's invariants: billed energy = metered energy, bill totals = session
 costs plus corrections). A bill in a response carries links to its page, CSV and PDF.
+
+``generate_bill``, ``mark_bill_paid``, ``household_report`` and ``check_bills`` are for
+administrators; ``list_bills`` and ``get_bill`` answer other users with their own members'
+bills only (:mod:`.bill_access`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from typing import Any
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.service import async_register_admin_service
 import probatio as vol
 
+from .bill_access import async_bill_viewer, check_bill_member
 from .bill_view import async_register_views
 from .billing_glue import BillingCoordinator, bill_link, report_link
 from .const import DOMAIN
@@ -170,21 +176,31 @@ async def _generate_bill(call: ServiceCall) -> ServiceResponse:
 
 async def _list_bills(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call.hass)
+    viewer = await async_bill_viewer(call.hass, coordinator.hub.site.directory, call.context)
     member = call.data.get(ATTR_MEMBER)
     month = call.data.get(ATTR_MONTH)
-    bills = await coordinator.billing.async_bills(
-        member_id=_member_id(call.hass, coordinator, member) if member else None,
-        period=Month.parse(month) if month else None,
-        year=call.data.get(ATTR_YEAR),
-        unpaid=call.data[ATTR_UNPAID],
-        limit=call.data[ATTR_LIMIT],
-    )
+    member_id = _member_id(call.hass, coordinator, member) if member else None
+    if member_id is not None:
+        check_bill_member(viewer, member_id, call.context)
+    limit = call.data[ATTR_LIMIT]
+    bills: list[Bill] = []
+    for wanted in [member_id] if viewer is None or member_id else sorted(viewer):
+        bills += await coordinator.billing.async_bills(
+            member_id=wanted,
+            period=Month.parse(month) if month else None,
+            year=call.data.get(ATTR_YEAR),
+            unpaid=call.data[ATTR_UNPAID],
+            limit=limit,
+        )
+    bills = sorted(bills, key=lambda bill: -(bill.id or 0))[:limit]  # newest first
     return {"bills": [_summary(call.hass, bill) for bill in bills], "count": len(bills)}
 
 
 async def _get_bill(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call.hass)
+    viewer = await async_bill_viewer(call.hass, coordinator.hub.site.directory, call.context)
     bill = await coordinator.billing.async_bill(call.data[ATTR_NUMBER])
+    check_bill_member(viewer, bill.member_id, call.context)
     return bill_response(call.hass, bill)
 
 
@@ -219,12 +235,13 @@ async def _check_bills(call: ServiceCall) -> ServiceResponse:
 def async_setup_billing_services(hass: HomeAssistant) -> None:
     """Register the billing actions and the bill and report pages."""
     register = functools.partial(hass.services.async_register, DOMAIN)
+    admin = functools.partial(async_register_admin_service, hass, DOMAIN)
     only = SupportsResponse.ONLY
-    register("generate_bill", _errors(_generate_bill), _GENERATE_SCHEMA, only)
+    admin("generate_bill", _errors(_generate_bill), _GENERATE_SCHEMA, only)
     register("list_bills", _errors(_list_bills), _LIST_SCHEMA, only)
     register("get_bill", _errors(_get_bill), _NUMBER_SCHEMA, only)
-    register("mark_bill_paid", _errors(_mark_bill_paid), _PAID_SCHEMA, SupportsResponse.OPTIONAL)
-    register("household_report", _errors(_household_report), _REPORT_SCHEMA, only)
-    register("check_bills", _errors(_check_bills), _CHECK_SCHEMA, only)
+    admin("mark_bill_paid", _errors(_mark_bill_paid), _PAID_SCHEMA, SupportsResponse.OPTIONAL)
+    admin("household_report", _errors(_household_report), _REPORT_SCHEMA, only)
+    admin("check_bills", _errors(_check_bills), _CHECK_SCHEMA, only)
     if hasattr(hass, "http") and hass.http is not None:
         async_register_views(hass)
