@@ -834,6 +834,7 @@ class SessionEngine:
         if event.energy_register_wh is not None:
             view.energy_register_wh = event.energy_register_wh
         view.updated_at = event.at
+        view.received_at = self._clock()  # the charger's own time may be off
         self._track_baseline(
             conn, reading, event.energy_register_wh, event.at, counted=session is not None
         )

@@ -267,6 +267,9 @@ class ConnectorView:
     soc_pct: float | None = None
     energy_register_wh: int | None = None
     updated_at: datetime | None = None
+    #: When the engine took in the live values above (its own clock: a charger's clock may be
+    #: off, and a 1.6 sample lagging it is taken for a replayed one).
+    received_at: datetime | None = None
     session: Session | None = None
     last_session: Session | None = None
     target: Target | None = None

@@ -12,7 +12,9 @@ per charger with the reason for it:
   fits pauses, and sessions that waited take the place of those that ran longer than
   :attr:`BudgetSettings.rotation`, so nobody starves. What is left is shared equally (within a
   priority or urgency class, classes in order), each up to its maximum. A 1-phase charger counts
-  only on its phase.
+  only on its phase. A session that wants less (:attr:`ChargerLoad.demand_a`: the user's or the
+  plan's limit, a full car) gets no more than that; below its minimum it is held at 0 and takes
+  no part.
 * **solar**: a charger in :attr:`ChargeMode.SOLAR` follows the surplus (what the solar chargers
   draw minus the net grid import; capped by the production when known), switched on and off with
   delays and minimum on/off times so the contactor does not chatter, its current rising only
@@ -98,6 +100,8 @@ class BudgetReason(StrEnum):
     FALLBACK = "fallback"
     #: It drew more than its limit for too long: paused.
     DISOBEYING = "disobeying"
+    #: Its session wants less than its minimum (the user's or the plan's limit): nothing.
+    HELD = "held"
 
 
 class BudgetNoticeKind(StrEnum):
@@ -213,6 +217,14 @@ class ChargerLoad:
     mode: ChargeMode = ChargeMode.FUSE
     #: The limit in force (A); None: the budget's last allocation.
     limit_a: float | None = None
+    #: The most its session wants (A; the user's or the plan's limit, a full car's minimum);
+    #: None: its maximum. Below its minimum the session takes nothing (held).
+    demand_a: float | None = None
+
+    @property
+    def held(self) -> bool:
+        """A session that wants less than its minimum: it takes no part in the sharing."""
+        return self.active and self.demand_a is not None and self.demand_a < self.min_a - _EPS
 
     def site_phases(self, site_phases: int) -> tuple[int, ...]:
         """The site phases (0-based) it draws on."""
@@ -343,6 +355,9 @@ class PowerBudget:
         fallback = settings.grid_meter and grid is None
         headroom = self._headroom(chargers, draws, grid)
         caps, switched, surplus_w = self._solar_caps(now, chargers, states, draws, grid, solar)
+        for load in chargers:  # no share beyond what the session wants
+            if load.demand_a is not None:
+                caps[load.charger_id] = min(caps[load.charger_id], max(load.demand_a, 0.0))
         if fallback:
             currents, reasons = self._fallback(chargers, caps)
         else:
@@ -529,7 +544,7 @@ class PowerBudget:
                     order=self._order(now, c, states),
                 )
                 for c in chargers
-                if c.active
+                if c.active and not c.held
             ),
             key=lambda slot: (slot.order, slot.load.charger_id),
         )
@@ -556,6 +571,9 @@ class PowerBudget:
             amps = self._round(slot.current) if slot.admitted else 0.0
             currents[load.charger_id] = amps
             reasons[load.charger_id] = _reason(slot, amps, switched.get(load.charger_id))
+        for load in chargers:
+            if load.held:
+                currents[load.charger_id], reasons[load.charger_id] = 0.0, BudgetReason.HELD
         self._idle(chargers, free, currents, reasons)
         return currents, reasons
 

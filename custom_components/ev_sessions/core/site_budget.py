@@ -15,9 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
+import math
 from typing import TYPE_CHECKING
 
-from .current_arbiter import LimitSource
+from custom_components.ev_sessions.chargers.events import ConnectorState
+
+from .current_arbiter import CurrentDecision, LimitSource
 from .listeners import Listeners
 from .model import utcnow
 from .ports import Clock
@@ -28,6 +31,7 @@ from .power_budget import (
     ChargeMode,
     ChargerLoad,
     GridReading,
+    PhaseCurrents,
     PowerBudget,
     SolarReading,
 )
@@ -52,6 +56,8 @@ class BudgetCharger:
     min_a: float = 6.0
     max_a: float = 32.0
     mode: ChargeMode = ChargeMode.FUSE
+    #: Its draw counts from a sample received this recently (None: the settings').
+    sample_max_age: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +71,13 @@ class SiteBudgetSettings:
     debounce: timedelta = timedelta(seconds=1)
     #: Chargers without their own settings.
     default_charger: BudgetCharger = field(default_factory=BudgetCharger)
+    #: A charger's draw counts only while a session is open and from a sample received this
+    #: recently (about twice the interval it reports at); an older one counts as nothing, so a
+    #: charger that went quiet is not taken out of the grid reading (the household's load).
+    sample_max_age: timedelta = timedelta(seconds=30)
+    #: A car follows a lowered limit within this time: a sample received before the limit was
+    #: lowered, or this soon after, counts at most the new limit.
+    limit_settle: timedelta = timedelta(seconds=5)
 
 
 class SiteBudget:
@@ -102,6 +115,12 @@ class SiteBudget:
         self.results: Listeners[BudgetResult] = Listeners("budget result")
         self.notices: Listeners[BudgetNotice] = Listeners("budget notice")
         self._wished: dict[str, float | None] = {}
+        #: Per charger: the limit in force last round, and when it was last seen lowered.
+        self._applied: dict[str, float | None] = {}
+        self._lowered_at: dict[str, datetime] = {}
+        #: Per charger: the user's and the plan's wishes last seen, and the subscription to them.
+        self._others: dict[str, Mapping[LimitSource, float]] = {}
+        self._watching: dict[str, Callable[[], None]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._soon: asyncio.TimerHandle | None = None
         self._running = False
@@ -120,6 +139,9 @@ class SiteBudget:
             if handle is not None:
                 handle.cancel()
         self._timer = self._soon = None
+        for remove in self._watching.values():
+            remove()
+        self._watching.clear()
         for charger_id, amps in self._wished.items():
             if amps is not None:
                 self._site.current.request(charger_id, LimitSource.BUDGET, None)
@@ -161,7 +183,7 @@ class SiteBudget:
         if self._refresh is not None:
             self._refresh()
         now = self._clock()
-        loads = [self._load(charger_id) for charger_id in self._connected()]
+        loads = [self._load(charger_id, now) for charger_id in self._connected()]
         result = self.budget.allocate(now, loads, self.grid, self.solar)
         self.result = result
         for charger_id, allocation in result.allocations.items():
@@ -188,20 +210,63 @@ class SiteBudget:
             del self._wished[charger_id]
         self._site.current.request(charger_id, LimitSource.BUDGET, amps)
 
-    def _load(self, charger_id: str) -> ChargerLoad:
-        """The charger now: its settings, its draw per phase and whether a session is open."""
+    def _load(self, charger_id: str, now: datetime) -> ChargerLoad:
+        """The charger now: its settings, its draw per phase, whether a session is open and how
+        much it wants (see :meth:`_draw` and :meth:`_demand`)."""
         config = self.chargers.get(charger_id)
         if config is None and self._charger_settings is not None:
             config = self._charger_settings(charger_id)
         if config is None:
             config = self.settings.default_charger
+        decision = self._site.current.decision(charger_id)
+        self._watch(charger_id, decision.wishes)
+        draw, active, full = self._draw(charger_id, config, decision.applied_a, now)
+        return ChargerLoad(
+            charger_id=charger_id,
+            phases=config.phases,
+            phase=config.phase,
+            min_a=config.min_a,
+            max_a=config.max_a,
+            draw_a=draw,
+            priority=config.priority,
+            ready_by=self._ready_by(charger_id) if self._ready_by is not None else None,
+            active=active,
+            mode=config.mode,
+            limit_a=decision.applied_a,
+            demand_a=_demand(decision.wishes, config, draw, full=full),
+        )
+
+    def _draw(
+        self, charger_id: str, config: BudgetCharger, applied: float | None, now: datetime
+    ) -> tuple[PhaseCurrents, bool, bool]:
+        """Its draw per phase; whether a session is open; whether every open session's car
+        paused itself (full).
+
+        Only open sessions with a sample received within the charger's ``sample_max_age`` count
+        (the engine keeps a connector's last values after its session ended). A sample received
+        before the limit in force was lowered, or within ``limit_settle`` after, counts at most
+        that limit: the car has followed it, and a draw taken for larger than it is would hide
+        household load from the grid reading.
+        """
         engine = self._site.engine
+        max_age = config.sample_max_age or self.settings.sample_max_age
+        lowered_at = self._lowered(charger_id, applied, now)
         draw = [0.0, 0.0, 0.0]
         active = False
+        full = True
+        unsettled = False
         voltage = self.settings.budget.voltage_v
         for connector_id in engine.connectors(charger_id):
             view = engine.connector(charger_id, connector_id)
-            active = active or view.session is not None
+            if view.session is None:
+                continue
+            active = True
+            full = full and view.status is ConnectorState.SUSPENDED_EV
+            received = view.received_at
+            if received is None or now - received > max_age:
+                continue
+            if lowered_at is not None and received <= lowered_at + self.settings.limit_settle:
+                unsettled = True
             currents = view.current_a
             if currents is not None and any(value is not None for value in currents):
                 for p, value in enumerate(currents):
@@ -210,20 +275,54 @@ class SiteBudget:
                 per_phase = max(view.power_w, 0.0) / (voltage * config.phases)
                 for p in range(config.phases):
                     draw[p] += per_phase
-        decision = self._site.current.decision(charger_id)
-        return ChargerLoad(
-            charger_id=charger_id,
-            phases=config.phases,
-            phase=config.phase,
-            min_a=config.min_a,
-            max_a=config.max_a,
-            draw_a=(draw[0], draw[1], draw[2]),
-            priority=config.priority,
-            ready_by=self._ready_by(charger_id) if self._ready_by is not None else None,
-            active=active,
-            mode=config.mode,
-            limit_a=decision.applied_a,
-        )
+        if unsettled and applied is not None:  # the limit is charger-wide
+            draw = [min(value, applied) for value in draw]
+        return (draw[0], draw[1], draw[2]), active, active and full
+
+    def _lowered(self, charger_id: str, applied: float | None, now: datetime) -> datetime | None:
+        """When the charger's limit in force was last seen lowered (first seen counts)."""
+        before = self._applied.get(charger_id, math.inf)
+        if applied is not None and (before is None or applied < before):
+            self._lowered_at[charger_id] = now
+        self._applied[charger_id] = applied
+        return self._lowered_at.get(charger_id)
+
+    def _watch(self, charger_id: str, wishes: Mapping[LimitSource, float]) -> None:
+        """A round soon when the user's or the plan's wish for the charger changes."""
+        self._others[charger_id] = _others(wishes)
+        if charger_id in self._watching:
+            return
+
+        def changed(decision: CurrentDecision) -> None:
+            others = _others(decision.wishes)
+            if others != self._others.get(charger_id):
+                self._others[charger_id] = others
+                self._round_soon()
+
+        self._watching[charger_id] = self._site.current.decisions.add(charger_id, changed)
+
+
+def _others(wishes: Mapping[LimitSource, float]) -> dict[LimitSource, float]:
+    """The wishes that are not the budget's."""
+    return {source: amps for source, amps in wishes.items() if source is not LimitSource.BUDGET}
+
+
+def _demand(
+    wishes: Mapping[LimitSource, float],
+    config: BudgetCharger,
+    draw: PhaseCurrents,
+    *,
+    full: bool,
+) -> float | None:
+    """The most a charger wants: the smallest wish of the user and the plan (a plan waiting
+    for its window wants 0); a car that paused itself (full) no more than its minimum or what
+    it draws, so it keeps a current to resume at but takes no share. None: its maximum."""
+    others = _others(wishes)
+    demand = min(others.values()) if others else None
+    if full:
+        held = max(config.min_a, *draw)
+        demand = held if demand is None else min(demand, held)
+    return demand
 
 
 __all__ = ["BudgetCharger", "ReadyBy", "SiteBudget", "SiteBudgetSettings"]
