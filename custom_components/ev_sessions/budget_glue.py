@@ -11,13 +11,19 @@ urgency). Notices become
 events (``ev_sessions_budget_throttled``, ``ev_sessions_budget_paused``,
 ``ev_sessions_charger_disobeying``) and a disobeying charger a repair that goes when it obeys
 again.
+
+Turning the budget off releases the chargers before the hub reloads
+(:func:`async_release_turned_off`): the budget's limit is a charger-wide maximum that an OCPP
+charger keeps (a profile of its own), and after the reload nothing would be left to clear it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Final
+import logging
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
@@ -50,6 +56,9 @@ _EVENTS: Final = {
     BudgetNoticeKind.DISOBEYING_PAUSED: EVENT_CHARGER_DISOBEYING,
 }
 _POWER_FACTORS: Final = {UnitOfPower.WATT: 1.0, UnitOfPower.KILO_WATT: 1000.0}
+#: Turning the budget off waits at most this long for the chargers to take the release (s).
+RELEASE_TIMEOUT_S: Final = 10.0
+_LOGGER = logging.getLogger(__name__)
 
 
 def _number(state: State | None) -> float | None:
@@ -175,6 +184,26 @@ def async_start_budget(
             site.budget = None
 
     return stop
+
+
+async def async_release_turned_off(
+    site: ChargingSite, hub_options: Mapping[str, Any], within_s: float = RELEASE_TIMEOUT_S
+) -> None:
+    """The hub options turn a running budget off: withdraw its wishes now, while the chargers
+    are connected, and wait (at most ``within_s`` seconds) until they have the user's or the
+    plan's limit, or none. Called before the hub reloads; a budget that stays on keeps its
+    limits through the reload (the fuse stays protected)."""
+    budget = site.budget
+    if budget is None or budget_config(hub_options) is not None:
+        return
+    budget.stop()
+    try:
+        async with asyncio.timeout(within_s):
+            await site.current.async_wait_idle()
+            for charger_id in list(site.chargers):  # a user's higher limit at once, too
+                await site.current.async_apply(charger_id, force=True)
+    except TimeoutError:
+        _LOGGER.warning("Power budget turned off: not every charger took the release in time")
 
 
 @callback

@@ -30,7 +30,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_time_interval
 
 from .billing_glue import BillingCoordinator
-from .budget_glue import async_start_budget
+from .budget_glue import async_release_turned_off, async_start_budget
 from .chargers.ocpp import OcppServer, OcppServerSettings
 from .const import (
     CONF_CHARGER_ID,
@@ -274,6 +274,7 @@ async def _async_wire_hub(
             site.set_tariff(runtime.price_feed.config.tariff)
             return
         if dict(entry.options) != options_in_use:
+            await async_release_turned_off(site, entry.options)  # chargers still connected
             hass.config_entries.async_schedule_reload(entry.entry_id)
             return
         site.members_changed()

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
 from custom_components.ev_sessions.budget_flow import budget_config
 from custom_components.ev_sessions.core import (
     BudgetReason,
     ChargerLoad,
     PowerBudget,
 )
+
+from .helpers import wait_until
+from .test_power_budget import Make, _budget_hub, _charging_cp, _grid
 
 #: A moment (the budget has no clock of its own).
 T0 = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
@@ -31,3 +37,28 @@ def test_a_fallback_of_zero_pauses_every_charger() -> None:
     empty = budget_config({"power_budget": meter})
     assert empty is not None
     assert empty.settings.fallback_a is None
+
+
+async def test_turning_the_budget_off_releases_the_chargers(
+    hass: HomeAssistant, hub_entry: MockConfigEntry, make_cp: Make
+) -> None:
+    """The budget caps a charging OCPP charger with a charger-wide maximum (a profile the
+    charger keeps); turning the budget off clears that profile before the hub reloads (after
+    the reload no budget and no arbiter state would be left to clear it)."""
+    _grid(hass, 0.5)
+    site = await _budget_hub(hass, hub_entry)
+    _entry, cp = await _charging_cp(hass, make_cp, "CP-R1", phases=3)
+    await wait_until(
+        hass, lambda: site.engine.connector("CP-R1", 1).session is not None, what="a session"
+    )
+    site.budget.run_round()
+    await site.async_wait_idle()
+    assert cp.connector(1).limit_a == 19.5  # 20 A fuse, 0.5 A household
+    options = {**hub_entry.options}
+    del options["power_budget"]
+    hass.config_entries.async_update_entry(hub_entry, options=options)
+    await hass.async_block_till_done()
+    assert hub_entry.runtime_data.hub.site.budget is None  # reloaded without a budget
+    assert cp.connector(1).limit_a is None
+    clears = [payload for action, payload in cp.requests if action == "ClearChargingProfile"]
+    assert clears == [{"id": 3000}]
