@@ -120,6 +120,14 @@ async def test_a_session_stored_late_is_billed_on_the_next_bill(house: Household
     assert check.problems() == []
     assert check.pending_corrections == house.costs["s-t2"].total
 
+    # Before December is issued, December's sessions are its lines, not January's debits.
+    house.clock.now = local(2027, 1, 1, 3)
+    ben = await billing.async_preview("ben", JAN)
+    assert (ben.lines, ben.corrections) == ((), ())
+    assert [line.session_id for line in (await billing.async_preview("ben", DEC)).lines] == [
+        "s-mid"
+    ]
+
     house.clock.now = local(2027, 1, 1, 6)
     tina = {b.member_id: b for b in await billing.async_issue(DEC)}["tina"]
     [debit] = tina.corrections

@@ -158,13 +158,18 @@ class Billing:
         return "changed after the bill was issued", None
 
     async def _late_window(self, before: datetime) -> tuple[datetime, datetime] | None:
-        """Where sessions attributed after their month was billed are looked for: from the
-        first month with an issued bill up to ``before`` (``None``: no bill yet)."""
+        """Where sessions attributed after their month was billed are looked for: the months
+        from the first to the last with an issued bill, up to ``before`` (``None``: no bill
+        yet). Later months' sessions are their own bills' lines when those months are issued
+        (the run issues every month since the last one billed)."""
         first = await self.store.async_first_billed_period()
-        if first is None:
+        last = await self.store.async_last_billed_period()
+        if first is None or last is None:
             return None
         start, _ = first.bounds(self.tz)
-        return (start, before) if start < before else None
+        _, end = last.bounds(self.tz)
+        end = min(end, before)
+        return (start, end) if start < end else None
 
     async def _pending(
         self, directory: MemberDirectory, late_before: datetime | None = None
