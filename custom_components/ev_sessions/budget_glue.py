@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 import logging
 from typing import Any, Final
 
@@ -33,7 +34,8 @@ from homeassistant.helpers.event import async_track_state_change_event
 
 from .budget_flow import SOLAR_PRODUCTION, BudgetConfig, budget_config
 from .charger_options import budget_options, charger_entry, current_range, phase_count
-from .const import DOMAIN
+from .chargers.modbus.register_map import RegisterMap
+from .const import CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL, DOMAIN
 from .core import (
     BudgetCharger,
     BudgetNotice,
@@ -116,7 +118,22 @@ def read_solar(hass: HomeAssistant, config: BudgetConfig) -> SolarReading | None
     return SolarReading(at=state.last_reported, export_w=watts)
 
 
-def _charger_settings(hass: HomeAssistant, config: BudgetConfig, charger_id: str) -> BudgetCharger:
+def sample_max_age(entry: ConfigEntry, meter_interval_s: float | None) -> timedelta | None:
+    """How recent a charger's sample must be to count as its draw: twice the interval it
+    reports at while nothing changes (a Modbus profile's ``sample_interval_s``, an OCPP
+    charger's meter interval from the hub options); None: the budget's default."""
+    adapter = getattr(getattr(entry, "runtime_data", None), "adapter", None)
+    profile = getattr(adapter, "profile", None)
+    seconds = profile.sample_interval_s if isinstance(profile, RegisterMap) else meter_interval_s
+    if not seconds:
+        return None
+    return timedelta(seconds=2 * seconds)
+
+
+def budget_charger(
+    hass: HomeAssistant, config: BudgetConfig, charger_id: str, meter_interval_s: float | None
+) -> BudgetCharger:
+    """How a charger takes part in the budget (its options and current range)."""
     entry = charger_entry(hass, charger_id)
     if entry is None:
         return BudgetCharger(mode=config.mode)
@@ -131,6 +148,7 @@ def _charger_settings(hass: HomeAssistant, config: BudgetConfig, charger_id: str
         min_a=min(min_a, limits.max_a),
         max_a=limits.max_a,
         mode=config.mode,
+        sample_max_age=sample_max_age(entry, meter_interval_s),
     )
 
 
@@ -149,14 +167,23 @@ def async_start_budget(
     if config is None:
         return None
 
+    settings = SiteBudgetSettings(budget=config.settings)
+    interval = float(entry.options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL))
+
     def refresh() -> None:
         budget.grid = read_grid(hass, config)
         budget.solar = read_solar(hass, config)
 
+    def charger_settings(charger_id: str) -> BudgetCharger:
+        charger = budget_charger(hass, config, charger_id, interval)
+        if charger.sample_max_age is None or charger.sample_max_age >= settings.sample_max_age:
+            return charger
+        return replace(charger, sample_max_age=None)  # never below the default
+
     budget = SiteBudget(
         site,
-        SiteBudgetSettings(budget=config.settings),
-        charger_settings=lambda charger_id: _charger_settings(hass, config, charger_id),
+        settings,
+        charger_settings=charger_settings,
         ready_by=lambda charger_id: _ready_by(site, charger_id),
         refresh=refresh,
     )

@@ -3,20 +3,32 @@ of the hub's released when no budget wants it any more."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_sessions.budget_flow import budget_config
+from custom_components.ev_sessions.budget_glue import budget_charger
+from custom_components.ev_sessions.chargers.modbus import custom_profile
 from custom_components.ev_sessions.core import (
     BudgetReason,
     ChargerLoad,
     PowerBudget,
 )
+from simulators.modbus import ChargerSimulator
 
-from .helpers import wait_until
-from .test_power_budget import Make, _budget_hub, _charging_cp, _grid
+from .helpers import fast_modbus, ocpp_charger_entry, wait_until
+from .test_power_budget import (  # noqa: F401  (sims: the fixture)
+    MODBUS_ID,
+    ONE_PHASE,
+    Make,
+    _budget_hub,
+    _charging_cp,
+    _grid,
+    _modbus_charger,
+    sims,
+)
 
 #: A moment (the budget has no clock of its own).
 T0 = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
@@ -62,3 +74,27 @@ async def test_turning_the_budget_off_releases_the_chargers(
     assert cp.connector(1).limit_a is None
     clears = [payload for action, payload in cp.requests if action == "ClearChargingProfile"]
     assert clears == [{"id": 3000}]
+
+
+async def test_a_charger_s_draw_counts_for_twice_its_sample_interval(
+    hass: HomeAssistant,
+    hub_entry: MockConfigEntry,
+    sims: list[ChargerSimulator],  # noqa: F811
+) -> None:
+    """A Modbus charger reports an unchanged draw every ``sample_interval_s`` (60 s), an OCPP
+    charger at the hub's meter interval: a sample counts as the charger's draw for twice that
+    (below the budget's 30 s the default holds)."""
+    _grid(hass, 0.5)
+    await _budget_hub(hass, fast_modbus(hass, hub_entry))
+    await _modbus_charger(hass, sims, custom_profile(ONE_PHASE), {"profile": ONE_PHASE})
+    assert await hass.config_entries.async_setup(ocpp_charger_entry(hass, "CP-S1").entry_id)
+    config = budget_config(hub_entry.options)
+    assert config is not None
+    modbus = budget_charger(hass, config, MODBUS_ID, 10)
+    assert modbus.sample_max_age == timedelta(seconds=120)
+    assert modbus.phases == 1
+    assert budget_charger(hass, config, "CP-S1", 60).sample_max_age == timedelta(seconds=120)
+    site = hub_entry.runtime_data.hub.site
+    assert site.budget._charger_settings("CP-S1").sample_max_age is None  # 2 x 10 s < 30 s
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(hub_entry.entry_id)
