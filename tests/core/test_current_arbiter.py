@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+import gc
+import warnings
 
 import pytest
 
@@ -223,3 +225,18 @@ async def test_negative_wishes_are_refused_and_listeners_hear_each_change() -> N
     current.forget("cp")
     assert current.decision("cp").target_a is None
     await current.async_stop()
+
+
+async def test_stopping_with_sends_queued_leaves_no_coroutine_unawaited() -> None:
+    """Wishes stated just before shutdown: their sends are cancelled cleanly (no 'coroutine
+    was never awaited' warnings, nothing sent after the stop)."""
+    charger = Charger()
+    current = arbiter(charger)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        current.request("cp", LimitSource.BUDGET, 6)
+        current.request("cp2", LimitSource.BUDGET, 6)
+        await current.async_stop()
+        gc.collect()
+    assert [w for w in caught if "never awaited" in str(w.message)] == []
+    assert charger.sent == []

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+import functools
 import logging
 
 from custom_components.ev_sessions.chargers.events import CommandResult
@@ -136,7 +137,7 @@ class CurrentArbiter:
     def request(self, charger_id: str, source: LimitSource, amps: float | None) -> None:
         """State (or withdraw, with ``None``) a wish; the charger is updated in the background."""
         self._set_wish(charger_id, source, amps)
-        self._spawn(self.async_apply(charger_id))
+        self._spawn(functools.partial(self.async_apply, charger_id))
 
     async def async_request(
         self, charger_id: str, source: LimitSource, amps: float | None
@@ -176,7 +177,7 @@ class CurrentArbiter:
         if state is None or not (state.wishes or state.sent or state.failed):
             return  # nothing wished, nothing sent, nothing left to release
         state.sent = False
-        self._spawn(self.async_apply(charger_id, force=True))
+        self._spawn(functools.partial(self.async_apply, charger_id, force=True))
 
     # ------------------------------------------------------------------ sending
 
@@ -269,7 +270,7 @@ class CurrentArbiter:
 
         def retry() -> None:
             state.retry = None
-            self._spawn(self.async_apply(charger_id))
+            self._spawn(functools.partial(self.async_apply, charger_id))
 
         state.retry = loop.call_later(wait, retry)
 
@@ -288,9 +289,12 @@ class CurrentArbiter:
     def _publish(self, charger_id: str) -> None:
         self.decisions.emit(charger_id, self.decision(charger_id))
 
-    def _spawn(self, work: Awaitable[object]) -> None:
+    def _spawn(self, work: Callable[[], Awaitable[object]]) -> None:
+        """Run ``work()`` in a task; the coroutine is made inside it, so a task cancelled
+        before it started (at shutdown) leaves no coroutine un-awaited."""
+
         async def run() -> None:
-            await work
+            await work()
 
         task = asyncio.get_running_loop().create_task(run(), name="ev_sessions current limit")
         self._tasks.add(task)
