@@ -332,3 +332,109 @@ async def test_a_members_new_preferences_replan_their_chargers_at_once(
     assert replanned.plan.needed_wh == 4000
     assert replanned.plan.energy_wh == 4000
     assert len(seen) == 1
+
+
+# --------------------------------------------------------------------------- done or paused
+
+
+async def two_window_rig(make_rig: MakeRig) -> tuple[Rig, Any]:  # noqa: F811
+    """A live plan with two windows, 18:00-18:30 and 20:00-20:30 (0.10), 1.00 between them;
+    a session open since 17:00, paused by the plan."""
+    rig = await make_rig(Clock())
+    charger = rig.link(CP)
+    await with_prices(rig, quarter_prices(T0, {4, 5, 12, 13}))
+    await rig.site.planning.async_start(MemoryStore())
+    rig.site.handle_event(status(T0, ConnectorState.SUSPENDED_EVSE))
+    rig.site.handle_event(started(T0, "tx-1", 0))
+    plan = await rig.site.planning.async_set_settings(
+        CP, PlanSettings(energy_wh=11040, ready_by_at=T0 + timedelta(hours=6))
+    )
+    assert [(w.start, w.end) for w in plan.plan.windows] == [
+        (T0 + timedelta(hours=1), T0 + timedelta(hours=1, minutes=30)),
+        (T0 + timedelta(hours=3), T0 + timedelta(hours=3, minutes=30)),
+    ]
+    await rig.site.async_wait_idle()
+    return rig, charger
+
+
+@dataclass
+class Meter:
+    """The charger's meter in the tests below: samples every 5 minutes (11,040 W: 920 Wh)."""
+
+    rig: Rig
+    register_wh: int = 0
+
+    async def run(self, start: timedelta, stop: timedelta, power_w: float) -> None:
+        """Samples in [start, stop) after T0, each after the plan's timer work is due."""
+        at = start
+        while at < stop:
+            self.rig.clock.now = T0 + at
+            self.rig.site.planning.async_refresh(CP)  # a window start or end (the timer's work)
+            if power_w:
+                self.register_wh += 920
+            self.rig.site.handle_event(
+                sample(self.rig.clock.now, energy_register_wh=self.register_wh, power_w=power_w)
+            )
+            await self.rig.site.async_wait_idle()
+            at += timedelta(minutes=5)
+
+
+async def test_the_pause_between_two_windows_is_not_a_full_car(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """Between the windows the plan pauses the car and the charger reports 0 W: after ten
+    minutes the engine says charging finished, but the car did not stop by itself. The plan
+    stays, the car stays paused, and it charges in the second (cheap) window."""
+    rig, charger = await two_window_rig(make_rig)
+    meter = Meter(rig)
+    await meter.run(timedelta(hours=1), timedelta(hours=1, minutes=30), 11040.0)
+    await meter.run(timedelta(hours=1, minutes=30), timedelta(hours=2, minutes=50), 0.0)
+    session = rig.engine.connector(CP, 1).session
+    assert session is not None
+    assert session.charging_finished_at is not None  # the engine's view
+
+    current = rig.site.planning.plan_of(CP)
+    assert current is not None
+    assert current.plan.state is PlanState.PLANNED
+    assert current.plan.windows[-1].start == T0 + timedelta(hours=3)
+    assert rig.site.current.decision(CP).wishes == {LimitSource.PLAN: 0.0}
+    assert charger.of(SetCurrentLimit)[-1].limit_a == 0.0
+    await meter.run(timedelta(hours=3), timedelta(hours=3, minutes=5), 11040.0)
+    assert charger.of(SetCurrentLimit)[-1].limit_a == 16.0
+
+
+async def test_a_car_that_stops_inside_a_window_is_done(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """The car takes nothing more from 18:15, inside the first window: ten minutes later the
+    plan is done and leaves the charger alone."""
+    rig, _charger = await two_window_rig(make_rig)
+    meter = Meter(rig)
+    await meter.run(timedelta(hours=1), timedelta(hours=1, minutes=15), 11040.0)
+    await meter.run(timedelta(hours=1, minutes=15), timedelta(hours=1, minutes=30), 0.0)
+
+    current = rig.site.planning.plan_of(CP)
+    assert current is not None
+    assert current.plan.state is PlanState.DONE
+    assert current.plan.windows == ()
+    assert rig.site.current.decision(CP).wishes == {}
+
+
+async def test_a_car_that_takes_nothing_in_its_next_window_is_done(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """The car stopped right at the first window's end (full, or paused: it cannot be told),
+    and takes nothing ten minutes into the second window: the plan is done then."""
+    rig, _charger = await two_window_rig(make_rig)
+    meter = Meter(rig)
+    await meter.run(timedelta(hours=1), timedelta(hours=1, minutes=30), 11040.0)
+    await meter.run(timedelta(hours=1, minutes=30), timedelta(hours=3, minutes=5), 0.0)
+    current = rig.site.planning.plan_of(CP)
+    assert current is not None
+    assert current.plan.state is PlanState.PLANNED
+
+    await meter.run(timedelta(hours=3, minutes=5), timedelta(hours=3, minutes=15), 0.0)
+    current = rig.site.planning.plan_of(CP)
+    assert current is not None
+    assert current.plan.state is PlanState.DONE
+    assert rig.site.current.decision(CP).wishes == {}

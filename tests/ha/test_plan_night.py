@@ -7,6 +7,7 @@ unplugged, cost what the plan showed, to the cent, for 15 kWh.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -62,12 +63,29 @@ def night(hour: int, minute: int = 0, second: int = 0) -> datetime:
 STEP = timedelta(minutes=10)
 
 
+#: The simulated charger's tasks that run for good (the others finish by themselves).
+_LOOPS = frozenset({"_heartbeat_loop", "_meter_loop", "_reconnect"})
+
+
+async def _settle(cp: SimulatedChargePoint) -> None:
+    """Let the simulated charger finish what it started (a status after a new profile) before
+    the clock jumps: a call of its still waiting for its answer would time out."""
+    started = [
+        task
+        for task in cp._tasks
+        if not task.done() and getattr(task.get_coro(), "__name__", "") not in _LOOPS
+    ]
+    if started:
+        await asyncio.wait(started, timeout=5)
+
+
 async def _run_until(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, cp: SimulatedChargePoint, when: datetime
 ) -> None:
     """Let Home Assistant's clock run to ``when`` in steps, firing what is due."""
     now = datetime.now(UTC)
     while now < when:
+        await _settle(cp)
         now = min(now + STEP, when)
         freezer.move_to(now)
         async_fire_time_changed(hass, now)
@@ -176,6 +194,19 @@ async def test_15_kwh_by_07_00_charges_in_the_cheapest_windows_at_the_cost_shown
     for quarter in range(4):
         await report(night(0, 15 * quarter + 14, 59), QUARTER_WH, POWER_W)
     await report(night(1, 0, 30), 0, 0.0)
+    # Between the windows the charger keeps reporting 0 W (the plan pauses the car): after ten
+    # minutes the engine sees charging finished, but the car is not full - the plan stays and
+    # keeps the car paused until 03:00.
+    for minutes in range(10, 120, 10):
+        await report(night(1) + timedelta(minutes=minutes), 0, 0.0)
+    state = hass.states.get("sensor.cp1_plan_state")
+    assert state is not None
+    assert state.state == "planned"
+    assert cp.requests_for("ClearChargingProfile") == []  # the schedule stays on the charger
+    current = hub.site.planning.plan_of("CP1")
+    assert current is not None
+    assert current.plan.current_at(night(2, 50)) == 0.0
+    assert current.plan.window_at(night(3)) is not None
     await report(night(3), 0, POWER_W)
     await report(night(3, 14, 59), QUARTER_WH, POWER_W)
     await report(second_end, 1200, 0.0)
@@ -186,7 +217,8 @@ async def test_15_kwh_by_07_00_charges_in_the_cheapest_windows_at_the_cost_shown
     await cp.unplug(1)
     await wait_until(hass, lambda: len(ended) == 1, what="session ended")
     session_id = ended[0].data["id"]
-    await hub.site.async_wait_idle()  # the cost is recorded right after the end
+    await hub.site.async_wait_idle()
+    await hub.site.pricer.async_wait_idle()  # the cost is recorded right after the end
     await hass.async_block_till_done()
     answer: Any = await hass.services.async_call(
         DOMAIN, "get_session", {"session_id": session_id}, blocking=True, return_response=True

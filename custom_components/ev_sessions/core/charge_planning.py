@@ -12,7 +12,11 @@ executed on the charger.
   called when the site's members change);
 * the energy delivered differs from the plan by more than
   :attr:`PlanningSettings.replan_tolerance_wh`;
-* the car stops accepting energy (charging finished): the plan is ``done``.
+* the car stops accepting energy (charging finished): the plan is ``done`` - when the car
+  stopped inside a window (not in its last :attr:`PlanningSettings.finish_margin`), said so
+  itself (SuspendedEV) while the plan let it charge, or took nothing for
+  :attr:`PlanningSettings.deviation_grace` into a window. A car that stops because the plan
+  paused it (between windows, or at a window's end) is not done.
 
 Execution (:class:`Execution`):
 
@@ -48,6 +52,7 @@ from custom_components.ev_sessions.chargers.events import (
     ChargerError,
     ClearLimits,
     CommandNotSupportedError,
+    ConnectorState,
     GetCurrentLimit,
     SchedulePeriod,
     SetChargingSchedule,
@@ -56,7 +61,7 @@ from custom_components.ev_sessions.chargers.events import (
 from .charger_choice import ChargerChoice, rank_choices
 from .current_arbiter import LimitSource
 from .listeners import KeyedListeners, Listeners, Remove
-from .model import SessionEvent, SessionEventKind, utcnow
+from .model import Session, SessionEvent, SessionEventKind, utcnow
 from .planner import (
     ChargerLimits,
     DeviationWatch,
@@ -105,6 +110,9 @@ class PlanningSettings:
     charging_threshold_w: float = 300.0
     #: The shortest window the chargers and cars tolerate.
     min_window: timedelta = timedelta(minutes=15)
+    #: A car that stops within this of a window's end stopped because the window ended (the
+    #: charger's clock and its meter interval): that is not a full car.
+    finish_margin: timedelta = timedelta(minutes=5)
 
 
 def _text_time(value: time | None) -> str | None:
@@ -674,19 +682,46 @@ class ChargePlanning:
         state = self._chargers.get(charger_id)
         if state is None:
             return
-        if event.kind is SessionEventKind.CHARGING_FINISHED and state.current is not None:
-            plan = state.current.plan
-            done = replace(plan, state=PlanState.DONE, windows=(), slots=())
-            state.current = replace(state.current, plan=done)
-            self._spawn(self._async_done(charger_id), f"plan done {charger_id}")
+        if event.kind is SessionEventKind.CHARGING_FINISHED:
+            stopped = event.session.charging_finished_at
+            current = state.current
+            if (
+                current is not None
+                and stopped is not None
+                and self._car_is_full(charger_id, current.plan, stopped)
+            ):
+                self._done(charger_id)
             return
         self._spawn(self.async_replan(charger_id), f"replan {charger_id}")
+
+    def _car_is_full(self, charger_id: str, plan: Plan, stopped: datetime) -> bool:
+        """The car stopped by itself (at ``stopped``), not because the plan paused it: the plan
+        had no say at all, the car stopped inside a window (not at its end), or the charger says
+        the car takes nothing (SuspendedEV) while the plan lets it charge."""
+        if not plan.windows and plan.outside_windows_a is None:
+            return True
+        window = plan.window_at(stopped)
+        if window is not None and window.end - stopped > self.settings.finish_margin:
+            return True
+        view = self._site.engine.connector(charger_id, PLAN_CONNECTOR)
+        return view.status is ConnectorState.SUSPENDED_EV and plan.current_at(self._clock()) != 0
+
+    def _done(self, charger_id: str) -> None:
+        """The car is full: the plan is done and takes back what it set on the charger."""
+        state = self._chargers.get(charger_id)
+        if state is None or state.current is None or state.current.plan.state is PlanState.DONE:
+            return
+        plan = state.current.plan
+        done = replace(plan, state=PlanState.DONE, windows=(), slots=(), outside_windows_a=None)
+        state.current = replace(state.current, plan=done)
+        self._spawn(self._async_done(charger_id), f"plan done {charger_id}")
 
     async def _async_done(self, charger_id: str) -> None:
         state = self._chargers.get(charger_id)
         if state is None or state.current is None:
             return
         await self._withdraw(charger_id, state.current.execution)
+        state.current = replace(state.current, execution=Execution.NONE)
         self._after_change(charger_id)
 
     def _on_charger_change(self, charger_id: str) -> None:
@@ -700,6 +735,9 @@ class ChargePlanning:
             return
         now = self._clock()
         view = self._site.engine.connector(charger_id, PLAN_CONNECTOR)
+        if self._idle_in_window(current.plan, view.session, now):
+            self._done(charger_id)
+            return
         deviation = state.watch.observe(current.plan, now, view.power_w)
         if deviation is not None:
             _LOGGER.warning(
@@ -718,6 +756,15 @@ class ChargePlanning:
         if abs((delivered - current.delivered_wh) - expected) > self.settings.replan_tolerance_wh:
             state.last_plan = now
             self._spawn(self.async_replan(charger_id), f"replan {charger_id}")
+
+    def _idle_in_window(self, plan: Plan, session: Session | None, now: datetime) -> bool:
+        """The car, which had charged and stopped, takes nothing
+        :attr:`PlanningSettings.deviation_grace` into a window: it is full."""
+        window = plan.window_at(now)
+        if window is None or session is None or session.charging_finished_at is None:
+            return False
+        idle_since = max(window.start, session.charging_finished_at)
+        return now - idle_since >= self.settings.deviation_grace
 
     # ------------------------------------------------------------------ persistence
 
