@@ -20,12 +20,15 @@ from custom_components.ev_sessions.chargers.events import (
 )
 from custom_components.ev_sessions.chargers.ocpp import OcppServer
 from custom_components.ev_sessions.core import (
+    STORE_FORMAT,
     ChargePlanning,
     ChargerLimits,
     ChargerLink,
     Execution,
     LimitSource,
     MemberPreferences,
+    Plan,
+    PlanMode,
     PlanningSettings,
     PlanSettings,
     PlanState,
@@ -37,7 +40,7 @@ from simulators.ocpp import SimConfig, SimulatedChargePoint
 from tests.chargers.ocpp.helpers import FAST
 
 from .helpers import CP, T0, Clock, sample, started, status
-from .test_site import MakeRig, Rig, make_rig  # noqa: F401  (the fixture)
+from .test_site import FakeGate, MakeRig, Rig, make_rig  # noqa: F401  (the fixture)
 
 TARIFF = Tariff(currency="SEK", fallback_price=Decimal("2.00"), vat_rate=Decimal("0.25"))
 LIMITS = ChargerLimits(phases=3, voltage_v=230, min_current_a=6, max_current_a=16)
@@ -437,4 +440,90 @@ async def test_a_car_that_takes_nothing_in_its_next_window_is_done(
     current = rig.site.planning.plan_of(CP)
     assert current is not None
     assert current.plan.state is PlanState.DONE
+    assert rig.site.current.decision(CP).wishes == {}
+
+
+# --------------------------------------------------------------------------- no known need
+
+
+@pytest.mark.parametrize("gate", [False, True])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        PlanSettings(ready_by_at=T0 + timedelta(hours=6)),
+        PlanSettings(ready_by_at=T0 + timedelta(hours=6), target_soc_pct=80),
+        PlanSettings(mode=PlanMode.SOLAR_FIRST),
+    ],
+)
+async def test_a_plan_that_does_not_know_what_to_charge_leaves_the_charger_alone(
+    make_rig: MakeRig,  # noqa: F811
+    settings: PlanSettings,
+    gate: bool,
+) -> None:
+    """No energy, no member defaults or habits (or a SoC target without the car's SoC): the plan
+    needs a target; it sends no schedule and wishes no current, live or as a profile; after a
+    restart it still does not."""
+    rig = await make_rig(Clock())
+    charger = rig.link(CP, gate=FakeGate() if gate else None)
+    await with_prices(rig, quarter_prices(T0, {4, 5}))
+    store = MemoryStore()
+    await rig.site.planning.async_start(store)
+
+    plan = await rig.site.planning.async_set_settings(CP, settings)
+    await rig.site.async_wait_idle()
+
+    assert plan.plan.state is PlanState.NEEDS_TARGET
+    assert plan.execution is Execution.NONE
+    assert rig.site.current.decision(CP).wishes == {}
+    assert not charger.of(SetChargingSchedule)
+    assert not charger.of(SetCurrentLimit)
+
+    again = ChargePlanning(rig.site, clock=rig.clock)
+    again.limits_of = lambda _cid: LIMITS
+    await again.async_start(MemoryStore(store.data))
+    await again.async_wait_idle()
+    await rig.site.async_wait_idle()
+    resumed = again.plan_of(CP)
+    assert resumed is not None
+    assert resumed.plan.state is PlanState.NEEDS_TARGET
+    assert rig.site.current.decision(CP).wishes == {}
+    assert not charger.of(SetChargingSchedule)
+    await again.async_stop()
+
+
+async def test_a_stored_done_plan_with_a_pause_is_not_applied_again(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """A plan stored as done by an older version (0 A outside its windows, live): after a
+    restart it wishes nothing."""
+    rig = await make_rig(Clock())
+    rig.link(CP)
+    await with_prices(rig, quarter_prices(T0, {4, 5}))
+    done = Plan(
+        mode=PlanMode.CHEAPEST,
+        state=PlanState.DONE,
+        created_at=T0,
+        ready_by=None,
+        needed_wh=0,
+        outside_windows_a=0.0,
+    )
+    stored = {
+        "version": STORE_FORMAT,
+        "chargers": {
+            CP: {
+                "settings": PlanSettings(ready_by_at=T0 + timedelta(hours=6)).to_dict(),
+                "plan": done.to_dict(),
+                "execution": "live",
+                "delivered_wh": 0,
+            }
+        },
+    }
+    await rig.site.planning.async_start(MemoryStore(stored))
+    await rig.site.planning.async_wait_idle()
+    await rig.site.async_wait_idle()
+
+    current = rig.site.planning.plan_of(CP)
+    assert current is not None
+    assert current.execution is Execution.NONE
+    assert current.plan.current_at(T0) is None
     assert rig.site.current.decision(CP).wishes == {}

@@ -296,6 +296,27 @@ def test_off_done_and_solar_first() -> None:
     assert cheapest.current_at(utc(3, 1, 5)) == 16.0
 
 
+def test_a_plan_without_a_known_need_has_no_opinion() -> None:
+    """Only a ready-by (no energy), or a target SoC without the car's SoC or the battery: the
+    plan cannot know what to charge. It says so and wants nothing of the charger; a done plan
+    wants nothing either (it never pauses the car)."""
+    for request in (
+        PlanRequest(ready_by=utc(3, 6)),
+        PlanRequest(ready_by=utc(3, 6), target_soc_pct=80, battery_wh=60_000),
+        PlanRequest(ready_by=utc(3, 6), target_soc_pct=80, current_soc_pct=40),
+        PlanRequest(mode=PlanMode.SOLAR_FIRST),
+    ):
+        result = plan(request)
+        assert result.state is PlanState.NEEDS_TARGET
+        assert result.windows == ()
+        assert result.outside_windows_a is None
+        assert result.current_at(utc(2, 20)) is None
+    done = plan(PlanRequest(ready_by=utc(3, 6), energy_wh=0))
+    assert done.state is PlanState.DONE
+    assert done.current_at(utc(2, 20)) is None
+    assert plan(PlanRequest(mode=PlanMode.OFF)).current_at(utc(2, 20)) == 0.0  # off stays off
+
+
 def test_same_inputs_give_the_same_plan_and_it_survives_json() -> None:
     request = PlanRequest(ready_by=utc(3, 6), energy_wh=4 * QUARTER_WH)
 

@@ -109,9 +109,13 @@ async def test_setting_the_energy_and_mode_plans_and_the_plan_is_shown(
 async def test_ready_by_soc_and_price_cap_are_plan_settings(
     hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
 ) -> None:
-    """Each entity changes only its setting; energy and SoC targets replace each other."""
-    await _charger(hass, hub, make_cp)
+    """Each entity changes only its setting; energy and SoC targets replace each other. A
+    ready-by alone (or a SoC target while the car's SoC is unknown) needs a target: nothing is
+    sent to the charger."""
+    cp = await _charger(hass, hub, make_cp)
     await _call(hass, "time", "set_value", "time", "plan_ready_by", time="07:00:00")
+    assert state_of(hass, "sensor", "charger_CP1_plan_state") == "needs_target"
+    assert cp.requests_for("SetChargingProfile") == []
     await _call(hass, "number", "set_value", "number", "plan_energy", value=15)
     await _call(hass, "number", "set_value", "number", "plan_price_cap", value=1.5)
     hub_ = loaded_hub(hass)
@@ -133,6 +137,7 @@ async def test_ready_by_soc_and_price_cap_are_plan_settings(
     assert (settings.target_soc_pct, settings.energy_wh) == (80, None)
     assert state_of(hass, "number", "charger_CP1_plan_energy") == "unknown"
     assert state_of(hass, "number", "charger_CP1_plan_target_soc") == "80.0"
+    assert state_of(hass, "sensor", "charger_CP1_plan_state") == "needs_target"
 
 
 async def test_estimated_end_is_the_plans_finish_while_a_car_is_plugged_in(

@@ -529,7 +529,7 @@ class ChargePlanning:
 
     def _execution_for(self, charger_id: str, plan: Plan) -> Execution:
         link = self._site.charger(charger_id)
-        if link is None:
+        if link is None or plan.leaves_charger_alone:
             return Execution.NONE
         if (
             link.gate is not None
@@ -632,7 +632,13 @@ class ChargePlanning:
             await self.async_replan(charger_id)
             return
         current = state.current
-        if current.execution is Execution.CHARGING_PROFILE:
+        if current.plan.leaves_charger_alone and current.execution is not Execution.NONE:
+            # stored by an older version with its pause: take that back
+            await self._withdraw(charger_id, current.execution)
+            current = state.current = replace(current, execution=Execution.NONE)
+        if current.plan.state is PlanState.DONE:
+            pass  # the car was full: stays done until the next session
+        elif current.execution is Execution.CHARGING_PROFILE:
             if await self._confirm(charger_id, current.plan):
                 state.current = replace(current, confirmed=True)
             else:
@@ -698,7 +704,7 @@ class ChargePlanning:
         """The car stopped by itself (at ``stopped``), not because the plan paused it: the plan
         had no say at all, the car stopped inside a window (not at its end), or the charger says
         the car takes nothing (SuspendedEV) while the plan lets it charge."""
-        if not plan.windows and plan.outside_windows_a is None:
+        if plan.leaves_charger_alone:
             return True
         window = plan.window_at(stopped)
         if window is not None and window.end - stopped > self.settings.finish_margin:

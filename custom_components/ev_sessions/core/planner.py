@@ -31,7 +31,9 @@ Modes (:class:`PlanMode`):
 Prices missing for part of the horizon (tomorrow not yet published): the plan uses what is known,
 a missing quarter-hour is never taken for a cheap one (known prices are chosen first), and the plan
 is ``provisional``; re-plan when prices arrive. Not enough time before ready-by: charge now at full
-power, state ``cannot_meet_ready_by``.
+power, state ``cannot_meet_ready_by``. Nothing left to charge: ``done``; no energy known (no
+energy, or a target SoC without the car's SoC or the battery's capacity): ``needs_target``. Both
+leave the charger alone (no window, no current outside them), never a pause.
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ class PlanState(StrEnum):
     CANNOT_MEET_READY_BY = "cannot_meet_ready_by"  # not enough time: charging at once
     CHARGING_NOW = "charging_now"  # mode now
     OFF = "off"  # mode off: no charging
-    DONE = "done"  # nothing left to charge
+    DONE = "done"  # nothing left to charge: the plan leaves the charger alone
+    NEEDS_TARGET = "needs_target"  # no energy or SoC target known: the plan leaves it alone
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,7 +223,8 @@ class Plan:
     ``cost`` is the expected cost (``None`` without a tariff), priced like the session will be;
     ``prices_used`` are the price intervals of the horizon (what the plan knew).
     ``outside_windows_a`` is the current outside the windows: 0 (paused), or ``None`` (no opinion:
-    solar-first lets the site budget decide).
+    solar-first lets the site budget decide; a ``done`` plan, or one that ``needs_target``, wants
+    nothing of the charger at all).
     """
 
     mode: PlanMode
@@ -254,6 +258,11 @@ class Plan:
     def expected_cost(self) -> Decimal | None:
         """The expected cost incl. VAT (``None`` without a tariff)."""
         return None if self.cost is None else self.cost.total
+
+    @property
+    def leaves_charger_alone(self) -> bool:
+        """The plan wants nothing of the charger: no window and no current outside them."""
+        return not self.windows and self.outside_windows_a is None
 
     @property
     def provisional(self) -> bool:
@@ -316,6 +325,8 @@ class Plan:
         try:
             ready_by = data.get("ready_by")
             outside = data.get("outside_windows_a")
+            if data["state"] in (PlanState.DONE, PlanState.NEEDS_TARGET):
+                outside = None  # stored with a pause by an older version: never a 0 A command
             cost = data.get("cost")
             return cls(
                 mode=PlanMode(data["mode"]),
@@ -670,7 +681,8 @@ def make_plan(
 ) -> Plan:
     """The plan for ``request`` (see the module docstring); deterministic."""
     now = now.astimezone(UTC)
-    needed = request.needed_wh() or 0
+    known = request.needed_wh()
+    needed = known or 0
     base = Plan(
         mode=request.mode,
         state=PlanState.OFF,
@@ -681,8 +693,10 @@ def make_plan(
     )
     if request.mode is PlanMode.OFF:
         return base
+    if known is None:
+        return replace(base, state=PlanState.NEEDS_TARGET, outside_windows_a=None)
     if needed <= 0:
-        return replace(base, state=PlanState.DONE)
+        return replace(base, state=PlanState.DONE, outside_windows_a=None)
     horizon = _horizon(request, prices, now)
     slots = _grid(now, horizon, request, limits, prices, tariff, tz)
     min_slots = max(1, math.ceil(request.min_window / SLOT_LENGTH))
