@@ -16,7 +16,12 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .charger_options import battery_capacity_wh, budget_options, current_range, phase_count
+from .charger_options import (
+    battery_capacity_wh,
+    budget_options,
+    current_range,
+    measured_phases,
+)
 from .const import DOMAIN
 from .core import ChargerLimits, PlanDeviation
 from .hub import Hub
@@ -53,7 +58,7 @@ def _limits(hub: Hub, charger_id: str) -> ChargerLimits:
     if entry is None:
         return ChargerLimits()
     limits = current_range(entry)
-    phases = budget_options(entry).phases or phase_count(entry) or 3
+    phases = budget_options(entry).phases or measured_phases(entry) or 3
     return ChargerLimits(phases=phases, min_current_a=limits.min_a, max_current_a=limits.max_a)
 
 

@@ -170,3 +170,35 @@ async def test_cheapest_charger_for_a_member_with_several(
         ("CP1", True),
     ]
     assert answer["cheapest"]["charger_id"] == "CP2"
+
+
+async def test_a_plan_uses_the_phases_an_ocpp_charger_measures(
+    hass: HomeAssistant, hub: MockConfigEntry, make_cp: Make
+) -> None:
+    """A 1 x 32 A OCPP charger (it reports current on L1 only) is planned at 7.36 kW, not
+    22 kW: 15 kWh take two hours and three minutes, not 41 minutes."""
+    await set_tou_prices(hass, hub, NIGHT_TOU)
+    entry = ocpp_charger_entry(hass, "CP1")
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    cp = make_cp("CP1", power_w=0.0, meter_start_wh=10_000)
+    await cp.connect()
+    await cp.plug_in(1)
+    assert await cp.swipe("TAG-ANNA") == "Accepted"
+    await cp.start(1, "TAG-ANNA")
+    await cp.send_meter_values(1, sampled_values=energy(10_000))  # 10.5 A on L1 only
+    hub_ = loaded_hub(hass)
+    assert hub_ is not None
+    await wait_until(hass, lambda: hub_.engine.connector("CP1", 1).current_a[0] == 10.5)
+
+    plan: Any = await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"device_id": _device_id(hass, entry.entry_id), "energy_kwh": 15, "mode": "now"},
+        blocking=True,
+        return_response=True,
+    )
+
+    assert {w["power_w"] for w in plan["windows"]} == {230 * 32.0}
+    start = datetime.fromisoformat(plan["windows"][0]["start"])
+    finish = datetime.fromisoformat(plan["windows"][-1]["end"])
+    assert round((finish - start).total_seconds() / 60) == round(15_000 / 7360 * 60)
