@@ -137,9 +137,15 @@ class PlanModeSelect(PlanEntity, SelectEntity):
 
     @property
     def current_option(self) -> str | None:
-        """The plan's mode, or "none" while the charger has no plan."""
+        """The mode the plan charges by (set on the plan, else the member's, else cheapest), or
+        "none" while the charger has no plan."""
         settings = self._settings
-        return NO_PLAN if settings is None else settings.mode.value
+        if settings is None:
+            return NO_PLAN
+        current = self._plan
+        if current is not None:
+            return current.plan.mode.value
+        return (settings.mode or PlanMode.CHEAPEST).value
 
     async def async_select_option(self, option: str) -> None:
         """Plan again in this mode; "none" clears the plan."""

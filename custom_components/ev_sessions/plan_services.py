@@ -1,10 +1,11 @@
 """Planned-charging actions: ``set_plan``, ``clear_plan``, ``get_plan`` and ``cheapest_charger``.
 
 ``set_plan`` takes the charger (its device), optionally the member, the energy (kWh) or target
-SoC, the ready-by time (a time of day, or a date and time) and the mode, and answers with the
-plan; ``get_plan`` answers with the charger's plan (windows, prices used, cost, finish,
-provisional or not); ``clear_plan`` withdraws it; ``cheapest_charger`` answers, for a member who
-can use several chargers, which charger and time is cheapest next (each charger's plan, ranked).
+SoC, the ready-by time (a time of day, or a date and time) and the mode (without one: the
+member's preferred mode, else cheapest), and answers with the plan; ``get_plan`` answers with
+the charger's plan (windows, prices used, cost, finish, provisional or not); ``clear_plan``
+withdraws it; ``cheapest_charger`` answers, for a member who can use several chargers, which
+charger and time is cheapest next (each charger's plan, ranked).
 """
 
 from __future__ import annotations
@@ -50,9 +51,7 @@ _SET_PLAN_SCHEMA = vol.Schema(
         ),
         vol.Exclusive(ATTR_SOC, "target"): vol.All(vol.Coerce(float), vol.Range(min=1, max=100)),
         vol.Optional(ATTR_READY_BY): vol.Any(cv.time, cv.datetime),
-        vol.Optional(ATTR_MODE, default=PlanMode.CHEAPEST.value): vol.In(
-            [m.value for m in PlanMode]
-        ),
+        vol.Optional(ATTR_MODE): vol.In([m.value for m in PlanMode]),
         vol.Optional(ATTR_PRICE_CAP): vol.All(vol.Coerce(float), vol.Range(min=0)),
         vol.Optional(ATTR_MIN_ENERGY): vol.All(vol.Coerce(float), vol.Range(min=0, max=500)),
     }
@@ -105,8 +104,9 @@ async def _set_plan(call: ServiceCall) -> ServiceResponse:
     member_id = _member_id(call.hass, hub, call.data.get(ATTR_MEMBER))
     ready_time, ready_at = _ready_by(call.data.get(ATTR_READY_BY))
     cap = call.data.get(ATTR_PRICE_CAP)
+    mode = call.data.get(ATTR_MODE)
     settings = PlanSettings(
-        mode=PlanMode(call.data[ATTR_MODE]),
+        mode=None if mode is None else PlanMode(mode),  # None: the member's mode
         ready_by=ready_time,
         ready_by_at=ready_at,
         energy_wh=_wh(call.data.get(ATTR_ENERGY)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 import functools
@@ -527,3 +527,40 @@ async def test_a_stored_done_plan_with_a_pause_is_not_applied_again(
     assert current.execution is Execution.NONE
     assert current.plan.current_at(T0) is None
     assert rig.site.current.decision(CP).wishes == {}
+
+
+# --------------------------------------------------------------------------- the member's mode
+
+
+async def test_a_plan_without_a_mode_takes_the_members_mode(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """Anna prefers price_cap at 1.00 (incl. VAT): only the 0.10 quarter-hours (0.125 with VAT)
+    are taken, not the 1.00 ones (1.25); a mode set on the plan wins over hers."""
+    rig = await make_rig(Clock())
+    rig.link(CP)
+    await with_prices(rig, quarter_prices(T0, {4, 5}))
+    rig.site.planning.preferences_of = lambda member_id: (
+        MemberPreferences(mode=PlanMode.PRICE_CAP, price_cap=Decimal("1.00"))
+        if member_id == "anna"
+        else MemberPreferences()
+    )
+    await rig.site.planning.async_start(MemoryStore())
+    wanted = PlanSettings(member_id="anna", energy_wh=11040, ready_by_at=T0 + timedelta(hours=6))
+    assert wanted.mode is None
+
+    plan = await rig.site.planning.async_set_settings(CP, wanted)
+
+    assert plan.plan.mode is PlanMode.PRICE_CAP
+    assert plan.plan.energy_wh == 5520  # the two cheap quarter-hours
+    assert [(w.start, w.end) for w in plan.plan.windows] == [
+        (T0 + timedelta(hours=1), T0 + timedelta(hours=1, minutes=30))
+    ]
+    cheapest = await rig.site.planning.async_set_settings(
+        CP, replace(wanted, mode=PlanMode.CHEAPEST)
+    )
+    assert cheapest.plan.mode is PlanMode.CHEAPEST
+    assert cheapest.plan.energy_wh == 11040
+    nobody = await rig.site.planning.async_set_settings(CP, replace(wanted, member_id=None))
+    assert nobody.plan.mode is PlanMode.CHEAPEST
+    assert PlanSettings.from_dict(wanted.to_dict()) == wanted

@@ -22,7 +22,7 @@ from custom_components.ev_sessions.core.model import Session
 from custom_components.ev_sessions.members import member_subentries
 from custom_components.ev_sessions.setup_charger import loaded_hub
 
-from .helpers import ocpp_charger_entry
+from .helpers import ocpp_charger_entry, state_of
 
 
 def _anna(hub: MockConfigEntry) -> Any:
@@ -201,3 +201,40 @@ async def test_changed_preferences_replan_the_members_charger_at_once(
     )
     assert again["needed_wh"] == 10_000
     assert again["member_id"] == "anna"
+
+
+async def test_a_plan_without_a_mode_uses_the_members_preferred_mode(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    """Anna prefers price_cap at 1.00: set_plan for her without a mode plans by it, with her
+    cap, and the charger's mode select shows it; a mode in the call wins."""
+    await _reconfigure_anna(hass, hub, {"energy_kwh": 10, "mode": "price_cap", "price_cap": 1.0})
+    device = await _charger_device(hass)
+
+    plan: Any = await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"device_id": device, "member": "anna"},
+        blocking=True,
+        return_response=True,
+    )
+
+    assert plan["mode"] == "price_cap"
+    hub_ = loaded_hub(hass)
+    assert hub_ is not None
+    settings = hub_.site.planning.settings_of("CP-PREF")
+    assert settings is not None
+    assert settings.mode is None
+    await hass.async_block_till_done()
+    assert state_of(hass, "select", "charger_CP-PREF_plan_mode") == "price_cap"
+
+    plan = await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"device_id": device, "member": "anna", "mode": "continuous"},
+        blocking=True,
+        return_response=True,
+    )
+    assert plan["mode"] == "continuous"
+    await hass.async_block_till_done()
+    assert state_of(hass, "select", "charger_CP-PREF_plan_mode") == "continuous"

@@ -124,10 +124,11 @@ class PlanSettings:
     """What a charger's plan is for (set by entities and actions).
 
     ``ready_by`` is a local time of day (the next one counts); ``ready_by_at`` a moment, which
-    wins while it is ahead. Unset values come from the member's preferences or habits.
+    wins while it is ahead. Unset values come from the member's preferences or habits (the mode:
+    the member's, else ``cheapest``).
     """
 
-    mode: PlanMode = PlanMode.CHEAPEST
+    mode: PlanMode | None = None
     ready_by: time | None = None
     ready_by_at: datetime | None = None
     energy_wh: int | None = None
@@ -139,7 +140,7 @@ class PlanSettings:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
         return {
-            "mode": self.mode.value,
+            "mode": None if self.mode is None else self.mode.value,
             "ready_by": _text_time(self.ready_by),
             "ready_by_at": None if self.ready_by_at is None else self.ready_by_at.isoformat(),
             "energy_wh": self.energy_wh,
@@ -156,7 +157,7 @@ class PlanSettings:
         ready_by_at = data.get("ready_by_at")
         mode = data.get("mode")
         return cls(
-            mode=PlanMode(mode) if mode in {m.value for m in PlanMode} else PlanMode.CHEAPEST,
+            mode=PlanMode(mode) if mode in {m.value for m in PlanMode} else None,
             ready_by=time.fromisoformat(ready_by) if isinstance(ready_by, str) else None,
             ready_by_at=datetime.fromisoformat(ready_by_at)
             if isinstance(ready_by_at, str)
@@ -434,7 +435,7 @@ class ChargePlanning:
         if current_soc is None:
             current_soc = self._site.engine.connector(charger_id, PLAN_CONNECTOR).soc_pct
         return PlanRequest(
-            mode=settings.mode,
+            mode=settings.mode or defaults.mode,
             ready_by=ready_by,
             energy_wh=None if energy is None else energy - delivered,
             target_soc_pct=target_soc,
@@ -453,7 +454,7 @@ class ChargePlanning:
     ) -> Plan:
         request = self._request(charger_id, settings, now, own_session=own_session)
         pricer = self._site.pricer
-        if request.needed_wh() is None and settings.mode is PlanMode.NOW:
+        if request.needed_wh() is None and request.mode is PlanMode.NOW:
             return Plan(
                 mode=PlanMode.NOW,
                 state=PlanState.CHARGING_NOW,
