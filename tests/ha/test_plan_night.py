@@ -30,7 +30,6 @@ from custom_components.ev_sessions.setup_charger import loaded_hub
 from simulators.ocpp import SimulatedChargePoint
 
 from .helpers import ocpp_charger_entry, wait_until
-from .test_ocpp_hub import energy
 
 Make = Callable[..., SimulatedChargePoint]
 TZ = ZoneInfo("Europe/Stockholm")
@@ -51,6 +50,20 @@ NIGHT = {
 #: 3 x 16 A at 230 V: 11,040 W, 2,760 Wh a quarter-hour.
 QUARTER_WH = 2760
 POWER_W = 11040.0
+
+
+def energy(wh: int, power_w: float) -> list[dict[str, Any]]:
+    """A meter frame of the three-phase charger: the register, the power and the current on
+    each phase (the plan uses the phases it measures)."""
+    amps = str(round(power_w / 3 / 230, 1))
+    return [
+        {"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+        {"value": str(power_w), "measurand": "Power.Active.Import", "unit": "W"},
+        *(
+            {"value": amps, "measurand": "Current.Import", "phase": phase, "unit": "A"}
+            for phase in ("L1", "L2", "L3")
+        ),
+    ]
 
 
 def night(hour: int, minute: int = 0, second: int = 0) -> datetime:
