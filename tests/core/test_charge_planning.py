@@ -14,6 +14,10 @@ from typing import Any
 import pytest
 
 from custom_components.ev_sessions.chargers.events import (
+    ChargerConnected,
+    ChargerInfo,
+    ChargerNotConnectedError,
+    ClearLimits,
     ConnectorState,
     SetChargingSchedule,
     SetCurrentLimit,
@@ -564,3 +568,73 @@ async def test_a_plan_without_a_mode_takes_the_members_mode(
     nobody = await rig.site.planning.async_set_settings(CP, replace(wanted, member_id=None))
     assert nobody.plan.mode is PlanMode.CHEAPEST
     assert PlanSettings.from_dict(wanted.to_dict()) == wanted
+
+
+# --------------------------------------------------------------------------- clearing offline
+
+
+async def test_a_plan_cleared_while_the_charger_is_offline_is_cleared_when_it_is_back(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """The plan's schedule is on an OCPP charger (a 0 A pause outside the windows); the plan is
+    cleared while the charger is offline. The clear is kept (also over a restart) and sent when
+    the charger connects again, so its later transactions are not paused for good."""
+    rig = await make_rig(Clock())
+    charger = rig.link(CP, gate=FakeGate())
+    await with_prices(rig, quarter_prices(T0, {4, 5}))
+    store = MemoryStore()
+    await rig.site.planning.async_start(store)
+    plan = await rig.site.planning.async_set_settings(
+        CP, PlanSettings(energy_wh=2000, ready_by_at=T0 + timedelta(hours=6))
+    )
+    assert plan.execution is Execution.CHARGING_PROFILE
+    assert charger.of(SetChargingSchedule)
+
+    charger.answers[ClearLimits] = ChargerNotConnectedError("offline")
+    await rig.site.planning.async_clear(CP)
+    assert len(charger.of(ClearLimits)) == 1
+    assert store.data is not None
+    assert store.data["pending_clears"] == [CP]
+
+    # Home Assistant restarts before the charger is back: the clear is still owed.
+    await rig.site.planning.async_stop()
+    again = ChargePlanning(rig.site, clock=rig.clock)
+    await again.async_start(MemoryStore(store.data))
+    await again.async_wait_idle()
+    assert again.pending_clears == {CP}
+
+    del charger.answers[ClearLimits]
+    rig.site.handle_event(
+        ChargerConnected(charger_id=CP, at=rig.clock.now, info=ChargerInfo(protocol="ocpp1.6"))
+    )
+    await again.async_wait_idle()
+    await rig.site.async_wait_idle()
+    cleared = charger.of(ClearLimits)
+    assert len(cleared) == 3  # offline twice (the clear, the restart's try), then sent
+    assert cleared[-1].connector_id == 1
+    assert again.pending_clears == set()
+    assert again.plan_of(CP) is None
+    await again.async_stop()
+
+
+async def test_a_new_plan_first_clears_what_an_old_one_left(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """A clear still owed when a new plan is sent goes first, so it never removes the new
+    plan's schedule."""
+    rig = await make_rig(Clock())
+    charger = rig.link(CP, gate=FakeGate())
+    await with_prices(rig, quarter_prices(T0, {4, 5}))
+    await rig.site.planning.async_start(MemoryStore())
+    settings = PlanSettings(energy_wh=2000, ready_by_at=T0 + timedelta(hours=6))
+    await rig.site.planning.async_set_settings(CP, settings)
+    charger.answers[ClearLimits] = ChargerNotConnectedError("offline")
+    await rig.site.planning.async_clear(CP)
+    del charger.answers[ClearLimits]
+    charger.commands.clear()
+
+    await rig.site.planning.async_set_settings(CP, settings)
+
+    kinds = [type(command).__name__ for command in charger.commands]
+    assert kinds.index("ClearLimits") < kinds.index("SetChargingSchedule")
+    assert rig.site.planning.pending_clears == set()

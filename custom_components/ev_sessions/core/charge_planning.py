@@ -31,6 +31,11 @@ Execution (:class:`Execution`):
   and the site budget;
 * ``none`` - a charger the hub cannot control (or no plan): the plan is only shown.
 
+Taking a plan back (cleared, done, or carried out another way) clears the schedule it left on an
+OCPP charger. A charger that is offline then owes the clear (:attr:`ChargePlanning.pending_clears`,
+kept with the plans): it is sent when the charger connects again, and before any new plan's
+schedule, so a stale 0 A pause does not hold every later transaction.
+
 A charger that does not follow its plan (energy outside a window, none inside) for longer than
 :attr:`PlanningSettings.deviation_grace` is reported once per plan
 (:attr:`ChargePlanning.deviations`).
@@ -77,6 +82,11 @@ from .prices import to_decimal
 
 if TYPE_CHECKING:
     from .site import ChargingSite
+
+
+def _nothing() -> None:
+    """A removal that has nothing left to remove."""
+
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -256,6 +266,8 @@ class ChargePlanning:
         self._no_profiles: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._habits: dict[str, Mapping[str, Habit]] = {}
+        #: Chargers that owe a clear of a plan's schedule, with their reconnect listener.
+        self._pending_clears: dict[str, Remove] = {}
         #: The charger's limits (glue: from its options); default 3 x 16 A at 230 V.
         self.limits_of: Callable[[str], ChargerLimits] = lambda _cid: ChargerLimits()
         #: The battery capacity for a SoC target (Wh), if known.
@@ -281,6 +293,9 @@ class ChargePlanning:
         data = await store.async_load() if store is not None else None
         if not data or data.get("version") != STORE_FORMAT:
             return
+        for charger_id in data.get("pending_clears") or ():
+            if isinstance(charger_id, str):
+                self._owe_clear(charger_id)
         for charger_id, stored in (data.get("chargers") or {}).items():
             try:
                 settings = PlanSettings.from_dict(stored["settings"])
@@ -297,12 +312,15 @@ class ChargePlanning:
                     state.preferences = self.preferences_of(state.current.plan.member_id)
             except (KeyError, ValueError, TypeError) as err:
                 _LOGGER.warning("Stored plan of %s not used: %s", charger_id, err)
-        for charger_id in list(self._chargers):
+        for charger_id in sorted(set(self._chargers) | set(self._pending_clears)):
             if self._site.charger(charger_id) is not None:
-                self._spawn(self.async_resume(charger_id), f"resume plan {charger_id}")
+                self._connected(charger_id)
 
     async def async_stop(self) -> None:
-        """Stop timers and background work."""
+        """Stop timers, listeners and background work."""
+        for remove in self._pending_clears.values():
+            remove()
+        self._pending_clears = dict.fromkeys(self._pending_clears, _nothing)
         for state in self._chargers.values():
             if state.timer is not None:
                 state.timer.cancel()
@@ -329,6 +347,11 @@ class ChargePlanning:
         """The charger's current plan, if any."""
         state = self._chargers.get(charger_id)
         return None if state is None else state.current
+
+    @property
+    def pending_clears(self) -> set[str]:
+        """The chargers that owe a clear of a plan's schedule (they were offline)."""
+        return set(self._pending_clears)
 
     @property
     def planned_chargers(self) -> list[str]:
@@ -543,6 +566,7 @@ class ChargePlanning:
     # ------------------------------------------------------------------ execution
 
     async def _execute(self, charger_id: str) -> None:
+        await self._async_pay_clear(charger_id)  # first: never clear the new plan's schedule
         state = self._chargers.get(charger_id)
         if state is None or state.current is None:
             return
@@ -617,11 +641,41 @@ class ChargePlanning:
         if execution is Execution.LIVE:
             self._site.current.request(charger_id, LimitSource.PLAN, None)
         elif execution is Execution.CHARGING_PROFILE:
-            try:
-                await self._site.async_execute(charger_id, ClearLimits(connector_id=PLAN_CONNECTOR))
-            except ChargerError as err:
-                _LOGGER.debug("Clearing the plan's profile on %s failed: %s", charger_id, err)
-            self._site.current.reapply(charger_id)  # the user's or budget's limit, again
+            self._owe_clear(charger_id)
+            await self._async_pay_clear(charger_id)
+            self._save()
+
+    def _owe_clear(self, charger_id: str) -> None:
+        """The charger's plan schedule is to be cleared (sent again once it is back)."""
+        if charger_id not in self._pending_clears:
+            self._pending_clears[charger_id] = self._site.charger_info.add(
+                charger_id, lambda _info: self._reconnected_owing(charger_id)
+            )
+
+    def _reconnected_owing(self, charger_id: str) -> None:
+        # a charger with a plan hears of it through its plan's own listener (_state)
+        if charger_id not in self._chargers:
+            self._connected(charger_id)
+
+    async def _async_pay_clear(self, charger_id: str) -> bool:
+        """Send the clear the charger owes, if any; whether none is owed any more."""
+        if charger_id not in self._pending_clears:
+            return True
+        try:
+            await self._site.async_execute(charger_id, ClearLimits(connector_id=PLAN_CONNECTOR))
+        except CommandNotSupportedError as err:
+            _LOGGER.debug("%s cannot clear a plan's schedule: %s", charger_id, err)
+        except ChargerError as err:
+            _LOGGER.info(
+                "The plan's schedule on %s is not cleared now (%s): cleared when it is back",
+                charger_id,
+                err,
+            )
+            return False
+        self._pending_clears.pop(charger_id)()
+        self._save()
+        self._site.current.reapply(charger_id)  # the user's or budget's limit, again
+        return True
 
     async def async_resume(self, charger_id: str) -> None:
         """After a restart or reconnect: a profile still in force is kept (confirmed by the
@@ -682,7 +736,12 @@ class ChargePlanning:
     # ------------------------------------------------------------------ observing
 
     def _connected(self, charger_id: str) -> None:
-        self._spawn(self.async_resume(charger_id), f"resume plan {charger_id}")
+        self._spawn(self._async_reconnected(charger_id), f"resume plan {charger_id}")
+
+    async def _async_reconnected(self, charger_id: str) -> None:
+        """The charger is back: first the clear it owes, then its plan resumes."""
+        await self._async_pay_clear(charger_id)
+        await self.async_resume(charger_id)
 
     def _on_session_event(self, event: SessionEvent) -> None:
         charger_id = event.session.charger_id
@@ -786,7 +845,13 @@ class ChargePlanning:
                 entry["execution"] = state.current.execution.value
                 entry["delivered_wh"] = state.current.delivered_wh
             chargers[charger_id] = entry
-        self._store.save({"version": STORE_FORMAT, "chargers": chargers})
+        self._store.save(
+            {
+                "version": STORE_FORMAT,
+                "chargers": chargers,
+                "pending_clears": sorted(self._pending_clears),
+            }
+        )
 
     def _spawn(self, work: Coroutine[Any, Any, object], name: str) -> None:
         async def run() -> None:
