@@ -495,11 +495,12 @@ async def test_a_plan_that_does_not_know_what_to_charge_leaves_the_charger_alone
     await again.async_stop()
 
 
-async def test_a_stored_done_plan_with_a_pause_is_not_applied_again(
+async def test_a_stored_plan_that_reached_its_target_keeps_the_car_paused(
     make_rig: MakeRig,  # noqa: F811
 ) -> None:
-    """A plan stored as done by an older version (0 A outside its windows, live): after a
-    restart it wishes nothing."""
+    """A plan stored as done because its energy is in the car (0 A outside its windows,
+    live): after a restart the pause is wished again (the arbiter starts empty), so the car
+    does not go on charging at any price; a full car's done plan wishes nothing."""
     rig = await make_rig(Clock())
     rig.link(CP)
     await with_prices(rig, quarter_prices(T0, {4, 5}))
@@ -528,9 +529,9 @@ async def test_a_stored_done_plan_with_a_pause_is_not_applied_again(
 
     current = rig.site.planning.plan_of(CP)
     assert current is not None
-    assert current.execution is Execution.NONE
-    assert current.plan.current_at(T0) is None
-    assert rig.site.current.decision(CP).wishes == {}
+    assert current.plan.state is PlanState.DONE
+    assert current.plan.current_at(T0) == 0.0
+    assert rig.site.current.decision(CP).wishes == {LimitSource.PLAN: 0.0}
 
 
 # --------------------------------------------------------------------------- the member's mode

@@ -311,9 +311,12 @@ def test_a_plan_without_a_known_need_has_no_opinion() -> None:
         assert result.windows == ()
         assert result.outside_windows_a is None
         assert result.current_at(utc(2, 20)) is None
+    # the energy asked for is in the car: done, and it stays paused (the session costs what
+    # the plan showed), unlike a plan that does not know what to charge
     done = plan(PlanRequest(ready_by=utc(3, 6), energy_wh=0))
     assert done.state is PlanState.DONE
-    assert done.current_at(utc(2, 20)) is None
+    assert done.current_at(utc(2, 20)) == 0.0
+    assert Plan.from_dict(done.to_dict()).current_at(utc(2, 20)) == 0.0
     assert plan(PlanRequest(mode=PlanMode.OFF)).current_at(utc(2, 20)) == 0.0  # off stays off
 
 

@@ -691,8 +691,8 @@ class ChargePlanning:
             # stored by an older version with its pause: take that back
             await self._withdraw(charger_id, current.execution)
             current = state.current = replace(current, execution=Execution.NONE)
-        if current.plan.state is PlanState.DONE:
-            pass  # the car was full: stays done until the next session
+        if current.plan.leaves_charger_alone:
+            pass  # a full car, or no target: nothing to keep on the charger
         elif current.execution is Execution.CHARGING_PROFILE:
             if await self._confirm(charger_id, current.plan):
                 state.current = replace(current, confirmed=True)

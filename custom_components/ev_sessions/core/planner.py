@@ -81,7 +81,7 @@ class PlanState(StrEnum):
     CANNOT_MEET_READY_BY = "cannot_meet_ready_by"  # not enough time: charging at once
     CHARGING_NOW = "charging_now"  # mode now
     OFF = "off"  # mode off: no charging
-    DONE = "done"  # nothing left to charge: the plan leaves the charger alone
+    DONE = "done"  # the energy asked for is charged (paused since) or the car is full (left alone)
     NEEDS_TARGET = "needs_target"  # no energy or SoC target known: the plan leaves it alone
 
 
@@ -325,7 +325,7 @@ class Plan:
         try:
             ready_by = data.get("ready_by")
             outside = data.get("outside_windows_a")
-            if data["state"] in (PlanState.DONE, PlanState.NEEDS_TARGET):
+            if data["state"] == PlanState.NEEDS_TARGET:
                 outside = None  # stored with a pause by an older version: never a 0 A command
             cost = data.get("cost")
             return cls(
@@ -696,7 +696,9 @@ def make_plan(
     if known is None:
         return replace(base, state=PlanState.NEEDS_TARGET, outside_windows_a=None)
     if needed <= 0:
-        return replace(base, state=PlanState.DONE, outside_windows_a=None)
+        # The energy asked for is in the car: it stays paused (the session then costs what the
+        # plan showed). A full car's plan leaves the charger alone instead (charge_planning).
+        return replace(base, state=PlanState.DONE)
     horizon = _horizon(request, prices, now)
     slots = _grid(now, horizon, request, limits, prices, tariff, tz)
     min_slots = max(1, math.ceil(request.min_window / SLOT_LENGTH))
