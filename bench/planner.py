@@ -23,6 +23,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from custom_components.ev_sessions.core import (
+    WEEKDAYS,
     ChargerLimits,
     PlanMode,
     PlanRequest,
@@ -31,7 +32,6 @@ from custom_components.ev_sessions.core import (
     Tariff,
     TouSchedule,
     TouWindow,
-    WEEKDAYS,
     make_plan,
 )
 
