@@ -9,12 +9,15 @@ import random
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, strategies as st
+
 from custom_components.ev_sessions.core import (
     WEEKDAY_GROUP,
     WEEKEND_GROUP,
     AllowedHours,
     MemberPreferences,
     PlanMode,
+    WeekReadyBy,
     effective_defaults,
     learn_habits,
     recommend,
@@ -133,3 +136,53 @@ def test_preferences_survive_their_stored_form() -> None:
     assert MemberPreferences.from_dict(None).is_empty
     broken = MemberPreferences.from_dict({"ready_by": {"9": "07:00", "1": "x"}, "mode": "fast"})
     assert broken.is_empty
+
+
+def test_a_day_of_its_own_wins_over_its_group() -> None:
+    """Weekdays 07:00 but Friday 08:00, weekend 10:00 but Saturday 09:00: each day's time; the
+    form of those per-day times gives them back, and a plan on Saturday morning is ready by
+    Saturday's 09:00, on Saturday evening by Sunday's 10:00."""
+    week = WeekReadyBy(
+        weekdays=time(7),
+        weekend=time(10),
+        days=MappingProxyType({4: time(8), 5: time(9)}),
+    )
+
+    days = week.ready_by()
+
+    assert dict(days) == {0: time(7), 1: time(7), 2: time(7), 3: time(7), 4: time(8)} | {
+        5: time(9),
+        6: time(10),
+    }
+    assert WeekReadyBy.of(days).ready_by() == days
+    prefs = MemberPreferences(ready_by=days)
+    saturday = datetime(2026, 12, 5, 6, 0, tzinfo=TZ)
+    assert saturday.weekday() == 5
+    morning = effective_defaults(prefs, {}, now=saturday, tz=TZ)
+    assert morning.ready_by == datetime(2026, 12, 5, 9, 0, tzinfo=TZ)
+    evening = effective_defaults(prefs, {}, now=saturday.replace(hour=20), tz=TZ)
+    assert evening.ready_by == datetime(2026, 12, 6, 10, 0, tzinfo=TZ)
+
+
+def test_the_form_of_per_day_times() -> None:
+    """A group's time is the one most of its days share, only when each of its days has one;
+    the other days keep their own; nothing set: nothing shown."""
+    mostly = {0: time(7), 1: time(6, 30), 2: time(6, 30), 3: time(7), 4: time(6, 30)}
+    assert WeekReadyBy.of(mostly) == WeekReadyBy(
+        weekdays=time(6, 30), days=MappingProxyType({0: time(7), 3: time(7)})
+    )
+    tie = {5: time(9), 6: time(10)}
+    assert WeekReadyBy.of(tie) == WeekReadyBy(weekend=time(9), days=MappingProxyType({6: time(10)}))
+    partly = {0: time(7), 1: time(7)}
+    assert WeekReadyBy.of(partly) == WeekReadyBy(days=MappingProxyType(partly))
+    assert WeekReadyBy.of({}) == WeekReadyBy()
+    assert dict(WeekReadyBy().ready_by()) == {}
+
+
+_TIMES = st.sampled_from([time(6), time(6, 30), time(7), time(8, 15)])
+
+
+@given(st.dictionaries(st.integers(0, 6), _TIMES))
+def test_per_day_times_survive_the_form(days: dict[int, time]) -> None:
+    """Any per-day times come back the same from their form."""
+    assert dict(WeekReadyBy.of(days).ready_by()) == days

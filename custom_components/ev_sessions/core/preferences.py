@@ -9,7 +9,9 @@
 * :func:`recommend` - a :class:`Recommendation` from those habits ("you usually unplug at 07:10 on
   weekdays: ready-by 07:00?"), offered once there is enough evidence;
 * :func:`effective_defaults` - what a plan for the member uses: their own settings, else the
-  learned habit.
+  learned habit;
+* :class:`WeekReadyBy` - the ready-by of each weekday as a form shows it: one time for
+  weekdays, one for the weekend, and the days that differ.
 
 Pure and deterministic, no Home Assistant. Times of day are local (the site's time zone).
 """
@@ -117,6 +119,50 @@ class MemberPreferences:
             price_cap=to_decimal(data.get("price_cap")),
             allowed_hours=tuple(hours),
         )
+
+
+def _shared_time(ready_by: Mapping[int, time], days: Iterable[int]) -> time | None:
+    """The time most of ``days`` have (the earliest day's on a tie); ``None`` unless every day
+    has one."""
+    times = [ready_by.get(day) for day in sorted(days)]
+    known = [at for at in times if at is not None]
+    if not known or len(known) < len(times):
+        return None
+    return max(known, key=known.count)  # max keeps the first of equal counts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WeekReadyBy:
+    """A member's ready-by per weekday as the member form shows it: a time for weekdays
+    (Monday-Friday), one for the weekend, and the days (0 = Monday .. 6 = Sunday) whose own
+    time differs; a day's own time wins, a day without one takes its group's."""
+
+    weekdays: time | None = None
+    weekend: time | None = None
+    days: Mapping[int, time] = field(default_factory=lambda: MappingProxyType({}))
+
+    def ready_by(self) -> Mapping[int, time]:
+        """Each day's ready-by (days with neither their own nor a group time left out)."""
+        result: dict[int, time] = {}
+        for group, at in ((WEEKDAY_GROUP, self.weekdays), (WEEKEND_GROUP, self.weekend)):
+            if at is not None:
+                result.update(dict.fromkeys(_GROUP_DAYS[group], at))
+        result.update({day: at for day, at in self.days.items() if 0 <= day <= 6})
+        return MappingProxyType(dict(sorted(result.items())))
+
+    @classmethod
+    def of(cls, ready_by: Mapping[int, time]) -> WeekReadyBy:
+        """The form of stored per-day times: per group the time most of its days share (only
+        when every day of the group has one), the other days as their own
+        (``WeekReadyBy.of(x).ready_by() == x``)."""
+        weekdays = _shared_time(ready_by, _GROUP_DAYS[WEEKDAY_GROUP])
+        weekend = _shared_time(ready_by, _GROUP_DAYS[WEEKEND_GROUP])
+        days: dict[int, time] = {}
+        for day, at in sorted(ready_by.items()):
+            shared = weekdays if day < 5 else weekend
+            if at != shared:
+                days[day] = at
+        return cls(weekdays=weekdays, weekend=weekend, days=MappingProxyType(days))
 
 
 class PastSession(Protocol):
@@ -334,6 +380,7 @@ __all__ = [
     "PastSession",
     "PlanDefaults",
     "Recommendation",
+    "WeekReadyBy",
     "effective_defaults",
     "learn_habits",
     "recommend",
