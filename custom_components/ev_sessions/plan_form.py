@@ -1,8 +1,9 @@
 """The member form's section "Planned charging" (issue 13): a default ready-by on weekdays and
-on weekends, a default energy or target SoC, the mode, a price cap and the hours charging is
-allowed in, stored in the member subentry as ``preferences``
-(:meth:`~.core.preferences.MemberPreferences.to_dict`). See ``plan_preferences.py`` for how
-plans use them.
+on weekends and, where a day differs, on that day (Monday .. Sunday), a default energy or
+target SoC, the mode, a price cap and the hours charging is allowed in, stored in the member
+subentry as ``preferences`` (:meth:`~.core.preferences.MemberPreferences.to_dict`: a ready-by
+per weekday, so preferences stored before the days had fields of their own read the same).
+See ``plan_preferences.py`` for how plans use them.
 """
 
 from __future__ import annotations
@@ -25,21 +26,29 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
-from .core import AllowedHours, MemberPreferences, PlanMode
+from .core import AllowedHours, MemberPreferences, PlanMode, WeekReadyBy
 
 #: The member form's section and the subentry key the preferences are kept under.
 CONF_PLANNING = "planning"
 CONF_PREFERENCES = "preferences"
 CONF_READY_WEEKDAYS = "ready_by_weekdays"
 CONF_READY_WEEKEND = "ready_by_weekend"
+#: A day's own ready-by (0 = Monday .. 6 = Sunday), over its weekdays / weekend time.
+CONF_READY_DAYS = (
+    "ready_by_monday",
+    "ready_by_tuesday",
+    "ready_by_wednesday",
+    "ready_by_thursday",
+    "ready_by_friday",
+    "ready_by_saturday",
+    "ready_by_sunday",
+)
 CONF_ENERGY = "energy_kwh"
 CONF_SOC = "target_soc"
 CONF_MODE = "mode"
 CONF_PRICE_CAP = "price_cap"
 CONF_ALLOWED_FROM = "allowed_from"
 CONF_ALLOWED_UNTIL = "allowed_until"
-_WEEKDAYS = range(5)
-_WEEKEND = (5, 6)
 
 
 def _hhmm(value: time | None) -> str | None:
@@ -58,9 +67,11 @@ def _time(value: Any) -> time | None:
 def form_values(preferences: MemberPreferences) -> dict[str, Any]:
     """The form section's values for stored preferences."""
     hours = preferences.allowed_hours[0] if preferences.allowed_hours else None
+    week = WeekReadyBy.of(preferences.ready_by)
     values: dict[str, Any] = {
-        CONF_READY_WEEKDAYS: _hhmm(preferences.ready_by.get(0)),
-        CONF_READY_WEEKEND: _hhmm(preferences.ready_by.get(5)),
+        CONF_READY_WEEKDAYS: _hhmm(week.weekdays),
+        CONF_READY_WEEKEND: _hhmm(week.weekend),
+        **{CONF_READY_DAYS[day]: _hhmm(at) for day, at in week.days.items()},
         CONF_ENERGY: None if preferences.energy_wh is None else preferences.energy_wh / 1000,
         CONF_SOC: preferences.target_soc_pct,
         CONF_MODE: None if preferences.mode is None else preferences.mode.value,
@@ -74,10 +85,12 @@ def form_values(preferences: MemberPreferences) -> dict[str, Any]:
 def preferences_from_form(values: Mapping[str, Any] | None) -> MemberPreferences:
     """The preferences the form section describes (empty fields: not set)."""
     values = values or {}
-    ready_by: dict[int, time] = {}
-    for key, days in ((CONF_READY_WEEKDAYS, _WEEKDAYS), (CONF_READY_WEEKEND, _WEEKEND)):
-        if (at := _time(values.get(key))) is not None:
-            ready_by.update(dict.fromkeys(days, at))
+    days = {day: _time(values.get(key)) for day, key in enumerate(CONF_READY_DAYS)}
+    week = WeekReadyBy(
+        weekdays=_time(values.get(CONF_READY_WEEKDAYS)),
+        weekend=_time(values.get(CONF_READY_WEEKEND)),
+        days=MappingProxyType({day: at for day, at in days.items() if at is not None}),
+    )
     energy = values.get(CONF_ENERGY)
     soc = values.get(CONF_SOC)
     mode = values.get(CONF_MODE)
@@ -89,7 +102,7 @@ def preferences_from_form(values: Mapping[str, Any] | None) -> MemberPreferences
         else ()
     )
     return MemberPreferences(
-        ready_by=MappingProxyType(ready_by),
+        ready_by=week.ready_by(),
         energy_wh=round(float(energy) * 1000) if energy else None,
         target_soc_pct=float(soc) if soc else None,
         mode=PlanMode(mode) if mode else None,
@@ -118,6 +131,10 @@ def planning_section(defaults: Mapping[str, Any]) -> dict[Any, Any]:
             vol.Optional(
                 CONF_READY_WEEKEND, description=_suggested(values.get(CONF_READY_WEEKEND))
             ): TimeSelector(),
+            **{
+                vol.Optional(key, description=_suggested(values.get(key))): TimeSelector()
+                for key in CONF_READY_DAYS
+            },
             vol.Optional(CONF_ENERGY, description=_suggested(values.get(CONF_ENERGY))): (
                 NumberSelector(
                     NumberSelectorConfig(

@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_sessions.const import CONF_DB_URL, DOMAIN
@@ -238,3 +239,63 @@ async def test_a_plan_without_a_mode_uses_the_members_preferred_mode(
     assert plan["mode"] == "continuous"
     await hass.async_block_till_done()
     assert state_of(hass, "select", "charger_CP-PREF_plan_mode") == "continuous"
+
+
+#: Saturday 5 December 2026, 06:00 in the tests' time zone (US/Pacific).
+SATURDAY_MORNING = "2026-12-05T14:00:00+00:00"
+
+
+@pytest.mark.freeze_time(SATURDAY_MORNING, tick=True)
+async def test_a_day_of_its_own_is_the_plans_ready_by_that_day(
+    hass: HomeAssistant, hub: MockConfigEntry
+) -> None:
+    """Anna: 07:00 on weekdays, 10:00 on weekends, but 09:00 on Saturdays and 08:00 on Fridays:
+    her preferences keep each day's time, the form shows them so that saving it again changes
+    nothing, and a plan for her
+    on Saturday morning is ready by Saturday's 09:00."""
+    now = dt_util.now()
+    assert (now.weekday(), now.hour) == (5, 6)
+    result = await _reconfigure_anna(
+        hass,
+        hub,
+        {
+            "ready_by_weekdays": "07:00:00",
+            "ready_by_weekend": "10:00:00",
+            "ready_by_friday": "08:00:00",
+            "ready_by_saturday": "09:00:00",
+            "energy_kwh": 10,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert _anna(hub).data["preferences"]["ready_by"] == {
+        **{str(day): "07:00" for day in range(4)},
+        "4": "08:00",
+        "5": "09:00",
+        "6": "10:00",
+    }
+    flow = await hub.start_subentry_reconfigure_flow(hass, _anna(hub).subentry_id)
+    section = next(
+        value.schema for key, value in flow["data_schema"].schema.items() if key == "planning"
+    )
+    shown = {
+        str(key): key.description["suggested_value"]
+        for key in section.schema
+        if str(key).startswith("ready_by_") and key.description["suggested_value"] is not None
+    }
+    assert shown["ready_by_weekdays"] == "07:00:00"
+    assert shown["ready_by_friday"] == "08:00:00"
+    stored = _anna(hub).data["preferences"]
+    hass.config_entries.subentries.async_abort(flow["flow_id"])
+    await _reconfigure_anna(hass, hub, {**shown, "energy_kwh": 10})
+    assert _anna(hub).data["preferences"] == stored
+
+    plan: Any = await hass.services.async_call(
+        DOMAIN,
+        "set_plan",
+        {"device_id": await _charger_device(hass), "member": "anna"},
+        blocking=True,
+        return_response=True,
+    )
+
+    ready_by = datetime.fromisoformat(plan["ready_by"]).astimezone(now.tzinfo)
+    assert (ready_by.date(), ready_by.time()) == (now.date(), time(9, 0))
