@@ -495,6 +495,33 @@ async def test_a_plan_that_does_not_know_what_to_charge_leaves_the_charger_alone
     await again.async_stop()
 
 
+async def test_a_target_soc_from_the_members_car_unless_the_charger_knows_one(
+    make_rig: MakeRig,  # noqa: F811
+) -> None:
+    """80 % of a 40 kWh battery for Anna: her car's SoC (50 %) gives 12 kWh while the charger
+    knows none; a SoC the connector has (the charger's own, or its SoC entity's: 60 %) wins
+    (8 kWh); Bo, without a car SoC, needs a target."""
+    rig = await make_rig(Clock())
+    rig.link(CP)
+    await with_prices(rig, quarter_prices(T0, {4, 5}))
+    rig.site.planning.battery_of = lambda _cid: 40_000
+    rig.site.planning.member_soc_of = lambda member_id: 50.0 if member_id == "anna" else None
+    await rig.site.planning.async_start(MemoryStore())
+    settings = PlanSettings(ready_by_at=T0 + timedelta(hours=6), target_soc_pct=80)
+
+    anna = await rig.site.planning.async_set_settings(CP, replace(settings, member_id="anna"))
+    assert (anna.plan.state, anna.plan.needed_wh) == (PlanState.PLANNED, 12_000)
+
+    rig.engine.set_external_soc(CP, 1, 60.0)
+    charger = await rig.site.planning.async_set_settings(CP, replace(settings, member_id="anna"))
+    assert charger.plan.needed_wh == 8_000
+
+    rig.engine.set_external_soc(CP, 1, None)
+    bo = await rig.site.planning.async_set_settings(CP, replace(settings, member_id="bo"))
+    assert bo.plan.state is PlanState.NEEDS_TARGET
+    await rig.site.planning.async_stop()
+
+
 async def test_a_stored_plan_that_reached_its_target_keeps_the_car_paused(
     make_rig: MakeRig,  # noqa: F811
 ) -> None:

@@ -272,8 +272,9 @@ class ChargePlanning:
         self.limits_of: Callable[[str], ChargerLimits] = lambda _cid: ChargerLimits()
         #: The battery capacity for a SoC target (Wh), if known.
         self.battery_of: Callable[[str], int | None] = lambda _cid: None
-        #: The car's SoC from elsewhere (an HA entity); else the charger's own reading.
-        self.soc_of: Callable[[str], float | None] = lambda _cid: None
+        #: The SoC of a member's car (glue: their car's battery sensor), for a charger whose
+        #: connector knows none (its own reading, else its SoC entity's, wins).
+        self.member_soc_of: Callable[[str | None], float | None] = lambda _mid: None
         #: A member's own preferences (glue: the member subentry).
         self.preferences_of: Callable[[str | None], MemberPreferences] = (
             lambda _mid: MemberPreferences()
@@ -454,9 +455,9 @@ class ChargePlanning:
         target_soc = settings.target_soc_pct
         if energy is None and target_soc is None:
             energy, target_soc = defaults.energy_wh, defaults.target_soc_pct
-        current_soc = self.soc_of(charger_id)
+        current_soc = self._site.engine.connector(charger_id, PLAN_CONNECTOR).soc_pct
         if current_soc is None:
-            current_soc = self._site.engine.connector(charger_id, PLAN_CONNECTOR).soc_pct
+            current_soc = self.member_soc_of(member_id)
         return PlanRequest(
             mode=settings.mode or defaults.mode,
             ready_by=ready_by,
