@@ -28,6 +28,8 @@ CONF_GROUP_TAG = "group_id_tag"
 CONF_TARIFF_GROUP = "tariff_group"
 CONF_NOTIFY = "notify_targets"
 CONF_PAYING = "paying"
+#: A battery sensor with the SoC of the member's car (see ``member_soc.py``).
+CONF_MEMBER_SOC_ENTITY = "soc_entity_id"
 SUBENTRY_MEMBER = "member"
 
 _TAG_FIELDS = {
@@ -49,6 +51,10 @@ def _schema(defaults: dict[str, Any]) -> vol.Schema:
             vol.Optional(
                 CONF_PERSON, description={"suggested_value": defaults.get(CONF_PERSON)}
             ): EntitySelector(EntitySelectorConfig(domain="person")),
+            vol.Optional(
+                CONF_MEMBER_SOC_ENTITY,
+                description={"suggested_value": defaults.get(CONF_MEMBER_SOC_ENTITY)},
+            ): EntitySelector(EntitySelectorConfig(domain="sensor", device_class="battery")),
             vol.Optional(CONF_TAGS, default=defaults.get(CONF_TAGS, [])): ObjectSelector(
                 ObjectSelectorConfig(
                     fields=_TAG_FIELDS,  # type: ignore[typeddict-item]
@@ -78,7 +84,7 @@ def _schema(defaults: dict[str, Any]) -> vol.Schema:
 def clean_member_input(user_input: dict[str, Any], member_id: str) -> dict[str, Any]:
     """Form input as a stored member dict (empty optional fields dropped)."""
     data: dict[str, Any] = {"id": member_id, CONF_NAME: user_input[CONF_NAME].strip()}
-    for key in (CONF_PERSON, CONF_GROUP_TAG, CONF_TARIFF_GROUP):
+    for key in (CONF_PERSON, CONF_MEMBER_SOC_ENTITY, CONF_GROUP_TAG, CONF_TARIFF_GROUP):
         if value := (user_input.get(key) or "").strip():
             data[key] = value
     tags = []

@@ -4,7 +4,8 @@ chargers that do not follow their plan (a repair and an event).
 The core keeps the plans (:mod:`.core.charge_planning`); this module gives it what only Home
 Assistant knows: where plans are kept across restarts (HA's ``Store``, no database table), each
 charger's phases (its power budget option, else what it measures, else 3), current range and
-battery capacity (its options) and the site's time zone.
+battery capacity (its options), the SoC of a member's car (their battery sensor) and the site's
+time zone.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .charger_options import (
 from .const import DOMAIN
 from .core import ChargerLimits, PlanDeviation
 from .hub import Hub
+from .member_soc import member_soc
 from .plan_preferences import async_start_recommendations
 
 #: The event fired once when a charger does not follow its plan.
@@ -73,6 +75,7 @@ async def async_start_planning(hass: HomeAssistant, hub: Hub) -> Callable[[], No
     planning = hub.site.planning
     planning.limits_of = lambda charger_id: _limits(hub, charger_id)
     planning.battery_of = lambda charger_id: _battery(hub, charger_id)
+    planning.member_soc_of = lambda member_id: member_soc(hass, member_id)
     store = HaPlanStore(hass)
 
     @callback

@@ -35,6 +35,7 @@ from .coordinator import ChargerCoordinator, ChargerRuntimeData, HubRuntimeData
 from .core import ArbiterSettings, ChargerLink, SessionEvent, SessionEventKind
 from .devices import charger_identifier
 from .hub import LIVE_OPTIONS, Hub
+from .member_soc import async_track_member_soc
 from .modbus_flow import profile_of_entry
 from .modbus_issues import ModbusEventRelay
 from .modbus_timing import ModbusTiming
@@ -155,6 +156,8 @@ async def async_setup_charger(hass: HomeAssistant, entry: ConfigEntry) -> None:
     entry.async_on_unload(_estimate_to_full(hass, hub, charger_id, battery_capacity_wh(entry)))
     if (soc_entity := soc_entity_id(entry)) is not None:
         entry.async_on_unload(async_track_soc_entity(hass, hub, charger_id, soc_entity))
+    else:  # the car's SoC from the sensor of the session's member, if they chose one
+        entry.async_on_unload(async_track_member_soc(hass, hub, charger_id))
     options_in_use = _reloading_options(entry)
     modbus_data = dict(entry.data) if protocol == PROTOCOL_MODBUS else None
 
