@@ -10,6 +10,8 @@ from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ev_sessions.const import (
     CONF_DB_URL,
@@ -40,6 +42,13 @@ MEMBERS: list[dict[str, Any]] = [
     },
     {"id": "bo", "name": "Bo", "tags": [{"id_tag": "TAG-BO", "status": "active"}]},
 ]
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer (registry ids, context and state times
+    left out), as in HA core's tests/conftest.py: syrupy's own fixture would win otherwise."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 def member_subentry(member: dict[str, Any]) -> ConfigSubentryData:
