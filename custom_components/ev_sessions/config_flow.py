@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import errno
 import ipaddress
 from typing import Any, override
@@ -17,6 +18,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -112,6 +114,11 @@ _PASSWORD_SELECTOR = TextSelector(
 MAX_CHARGER_ID_LENGTH = 48
 
 
+def _discovery_update_signal(charger_id: str) -> str:
+    """What a charger's waiting discovery flow listens to for the charger's new identity."""
+    return f"{DOMAIN}_discovery_update_{charger_id}"
+
+
 async def _port_is_free(host: str, port: int) -> bool:
     """Return whether we can listen on ``port`` (test before configure)."""
     try:
@@ -150,6 +157,7 @@ class EvSessionsConfigFlow(ModbusProfileSteps, ConfigFlow, domain=DOMAIN):
 
     _discovered: dict[str, Any]
     _modbus_pending: dict[str, Any]
+    _unsub_discovery_update: Callable[[], None] | None = None
 
     @staticmethod
     @callback
@@ -248,13 +256,33 @@ class EvSessionsConfigFlow(ModbusProfileSteps, ConfigFlow, domain=DOMAIN):
     async def async_step_integration_discovery(
         self, discovery_info: dict[str, Any]
     ) -> ConfigFlowResult:
-        """An unknown OCPP charger connected to the hub."""
+        """An unknown OCPP charger connected to the hub (or booted again as other hardware
+        while its flow waits: that flow shows it as it is now, this one aborts)."""
         charger_id = discovery_info[CONF_CHARGER_ID]
+        async_dispatcher_send(self.hass, _discovery_update_signal(charger_id), discovery_info)
         await self.async_set_unique_id(charger_id)
         self._abort_if_unique_id_configured()
         self._discovered = discovery_info
         self.context["title_placeholders"] = {"charger_id": charger_id}
+        self._unsub_discovery_update = async_dispatcher_connect(
+            self.hass, _discovery_update_signal(charger_id), self._async_discovery_updated
+        )
         return await self.async_step_discovery_confirm()
+
+    @callback
+    def _async_discovery_updated(self, discovery_info: dict[str, Any]) -> None:
+        """The waiting charger's new identity: the form (and a later equal discovery's
+        match) use it from now on."""
+        self._discovered = discovery_info
+        self.init_data = discovery_info
+        self.async_notify_flow_changed()
+
+    @override
+    def async_remove(self) -> None:
+        """The flow ended: stop listening for the charger's identity."""
+        if self._unsub_discovery_update is not None:
+            self._unsub_discovery_update()
+            self._unsub_discovery_update = None
 
     async def async_step_discovery_confirm(
         self, user_input: dict[str, Any] | None = None

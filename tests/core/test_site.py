@@ -119,12 +119,15 @@ class FakeDiscovery:
     ignored: set[str] = field(default_factory=set)
     offered: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
+    #: The identity each offer showed, in order.
+    infos: list[ChargerInfo] = field(default_factory=list)
 
     def is_ignored(self, charger_id: str) -> bool:
         return charger_id in self.ignored
 
     def offer(self, charger_id: str, info: ChargerInfo) -> None:
         self.offered.append(charger_id)
+        self.infos.append(info)
 
     def withdraw(self, charger_id: str) -> None:
         self.withdrawn.append(charger_id)
@@ -497,6 +500,24 @@ async def test_unknown_charger_is_offered_once_and_withdrawn(make_rig: MakeRig) 
     rig.chargers.add("ADDED")
     assert await rig.site.boot_decision("ADDED", INFO) is BootDecision.ACCEPTED
     assert await rig.authorize("TAG-ANNA", charger_id="ADDED") == "accepted"
+
+
+async def test_waiting_charger_booting_as_other_hardware_updates_its_offer(
+    make_rig: MakeRig,
+) -> None:
+    """A waiting charger that boots again as it was is not offered twice; booting with
+    another model and serial (a board swapped, a reconnect from another unit) offers it
+    again with what it says now; after it went away, it is offered afresh."""
+    rig = await make_rig(Clock())
+    swapped = replace(INFO, model="Box Pro", serial="S-2")
+    assert await rig.site.boot_decision("NEW", INFO) is BootDecision.PENDING
+    assert await rig.site.boot_decision("NEW", INFO) is BootDecision.PENDING
+    assert await rig.site.boot_decision("NEW", swapped) is BootDecision.PENDING
+    assert await rig.site.boot_decision("NEW", swapped) is BootDecision.PENDING
+    assert rig.discovery.infos == [INFO, swapped]
+    rig.site.forget_waiting("NEW")
+    assert await rig.site.boot_decision("NEW", swapped) is BootDecision.PENDING
+    assert rig.discovery.infos == [INFO, swapped, swapped]
 
 
 # --------------------------------------------------------------------------- local lists

@@ -121,7 +121,8 @@ class ChargerDiscovery(Protocol):
         """The user chose to ignore this charger."""
 
     def offer(self, charger_id: str, info: ChargerInfo) -> None:
-        """Offer an unknown charger that asked to be let in."""
+        """Offer an unknown charger that asked to be let in; called again with the new
+        identity when it boots as other hardware while its offer waits (update the offer)."""
 
     def withdraw(self, charger_id: str) -> None:
         """The unknown charger went away: take its offer back."""

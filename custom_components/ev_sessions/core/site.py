@@ -168,7 +168,8 @@ class ChargingSite:
         self._links: dict[str, ChargerLink] = {}
         self._info: dict[str, ChargerInfo] = {}
         self._decided: dict[tuple[str, str], tuple[Decision, datetime]] = {}
-        self._offered: set[str] = set()
+        #: Unknown chargers offered to the user, with the identity the offer shows.
+        self._offered: dict[str, ChargerInfo] = {}
         self._list_sync_running: set[str] = set()
         self._list_sync_again: set[str] = set()
         self._password_tasks: set[str] = set()
@@ -264,7 +265,7 @@ class ChargingSite:
 
     def forget_waiting(self, charger_id: str) -> None:
         """An unknown charger went away before it was added: withdraw its offer."""
-        self._offered.discard(charger_id)
+        self._offered.pop(charger_id, None)
         if self.is_known(charger_id):
             return
         self._info.pop(charger_id, None)
@@ -410,11 +411,15 @@ class ChargingSite:
         if self.settings.reject_unknown or self._discovery.is_ignored(charger_id):
             _LOGGER.warning("Rejected unknown OCPP charger %s", charger_id)
             return BootDecision.REJECTED
-        if charger_id not in self._offered:
-            self._offered.add(charger_id)
-            _LOGGER.info(
-                "New OCPP charger %s connected; waiting for the user to add it", charger_id
-            )
+        offered = self._offered.get(charger_id)
+        if offered != info:
+            # First boot: offer it; booting again as other hardware (or from a board that
+            # replaced the one that first asked) while it waits: the offer shows it as it is.
+            self._offered[charger_id] = info
+            if offered is None:
+                _LOGGER.info(
+                    "New OCPP charger %s connected; waiting for the user to add it", charger_id
+                )
             self._discovery.offer(charger_id, info)
         return BootDecision.PENDING
 
