@@ -95,7 +95,13 @@ async def test_actions_accept_member_and_charger_devices_and_the_old_ids(
         blocking=True,
     )
     assert cp.requests_for("RemoteStartTransaction")[0]["idTag"] == "TAG-ANNA"
-    await wait_until(hass, lambda: cp.connector(1).transaction_id is not None, what="start")
+    # The charger's own id until the hub answers StartTransaction is a negative placeholder:
+    # wait for the hub's, so the meter values and the stop below follow the start.
+    await wait_until(
+        hass,
+        lambda: isinstance(tid := cp.connector(1).transaction_id, int) and tid > 0,
+        what="start",
+    )
     await cp.send_meter_values(1, sampled_values=energy(1_000))
     cp.time_offset = charger_clock(30)
     cp.connector(1).energy_wh = 2_000
