@@ -64,6 +64,9 @@ class ChargerRuntimeData:
 
 #: The "month" of site utilization; the engine keeps ended sessions this long in memory.
 SITE_MONTH = timedelta(days=30)
+#: After a refresh of the member totals, the next one waits this long (session events come in
+#: bursts: started, finished, ended): one query per second at most.
+MEMBER_REFRESH_COOLDOWN = timedelta(seconds=1)
 
 type HubConfigEntry = ConfigEntry[HubRuntimeData]
 type ChargerConfigEntry = ConfigEntry[ChargerRuntimeData]
@@ -190,8 +193,9 @@ class MemberCoordinator(DataUpdateCoordinator[dict[str, MemberTotals]]):
             config_entry=entry,
             name=f"{DOMAIN} members",
             update_interval=timedelta(minutes=5),
-            # session events come in bursts (finished, ended): one query per second at most
-            request_refresh_debouncer=Debouncer(hass, LOGGER, cooldown=1.0, immediate=True),
+            request_refresh_debouncer=Debouncer(
+                hass, LOGGER, cooldown=MEMBER_REFRESH_COOLDOWN.total_seconds(), immediate=True
+            ),
         )
         self.hub = hub
         #: Called with a member subentry id when a member is added in the UI.

@@ -17,6 +17,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
     mock_restore_cache,
 )
 
@@ -25,6 +26,7 @@ from custom_components.ev_sessions.chargers.events import (
     AuthorizationStatus,
 )
 from custom_components.ev_sessions.const import DOMAIN, EVENT_SESSION_ENDED, HUB_UNIQUE_ID
+from custom_components.ev_sessions.coordinator import MEMBER_REFRESH_COOLDOWN
 from custom_components.ev_sessions.core import AuthorizationMode, ChargerAccess, ChargingSite
 from custom_components.ev_sessions.hub import CONF_AUTHORIZATION_MODE, CONF_CHARGER_MEMBER
 from custom_components.ev_sessions.members import EVENT_TAG_REJECTED, member_subentries
@@ -181,7 +183,11 @@ async def test_session_is_attributed_and_counted_for_the_member(
     )
     assert device is not None
     assert device.name == "Anna"
-    await wait_state(hass, "sensor", "member_anna_energy_this_month", "3.5")
+    # The member totals refresh at the start at once, then at most once a second (debounced):
+    # let the cooldown pass for the end (no wall-clock wait).
+    async_fire_time_changed(hass, dt_util.utcnow() + MEMBER_REFRESH_COOLDOWN)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state_of(hass, "sensor", "member_anna_energy_this_month") == "3.5"
     assert state_of(hass, "sensor", "member_anna_sessions_this_month") == "1"
     assert state_of(hass, "sensor", "member_bo_sessions_this_month") == "0"
     assert state_of(hass, "binary_sensor", "member_anna_charging") == "off"
