@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
@@ -70,7 +70,9 @@ async def test_waiting_charger_booting_as_other_hardware_updates_its_flow(
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
-    await hass.async_block_till_done()
+    # The hub asks the waiting charger to boot again: it is let in as it is now.
+    await wait_until(hass, lambda: cp.boot_status == "Accepted", what="charger accepted")
+    await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED, what="entry loaded")
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, "charger_GARAGE-9"), entry.entry_id
     )
