@@ -76,6 +76,7 @@ async def test_database_url_checked_then_used(
     for url, error in (
         ("not a url", "db_invalid_url"),
         ("oracle://ev:pw@127.0.0.1/ev", "db_invalid_url"),
+        ("mysql+pymysql://ev:pw@127.0.0.1/ev", "db_not_supported_yet"),
         (f"postgresql+psycopg://ev:pw@127.0.0.1:{_closed_port()}/ev", "db_cannot_connect"),
     ):
         form = await _submit(hass, form, url)
