@@ -25,8 +25,11 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def db_backend(request: pytest.FixtureRequest) -> str:
-    """The database backend: SQLite, then PostgreSQL when a server is configured
-    (``tests/databases.py``); every test that depends on it runs on each."""
+    """The database backend: SQLite, then PostgreSQL and MariaDB when their servers are
+    configured (``tests/databases.py``); every test that depends on it runs on each. PyMySQL
+    talks to MariaDB through Python's sockets, which the test then may use."""
+    if request.param == "mariadb":
+        request.getfixturevalue("socket_enabled")
     return str(request.param)
 
 

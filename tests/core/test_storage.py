@@ -49,7 +49,7 @@ def _session_bytes(url: str) -> int:
         ("profile_chunks", "session_id"),
         ("energy_slots", "session_id"),
     ):
-        total = text_length(columns(url, table))
+        total = text_length(columns(url, table), url)
         query = f"SELECT {key}, sum({total}) FROM {table} GROUP BY {key}"  # noqa: S608
         for sid, size in rows(url, query):
             sizes[sid] = sizes.get(sid, 0) + int(size)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, inspect, select, text, update
+from sqlalchemy import Column, Connection, Row, insert, inspect, select, text, update
 
 from custom_components.ev_sessions.core.energy import slots_from_profile
 from custom_components.ev_sessions.core.model import ProfilePoint
@@ -43,9 +43,21 @@ _PAGE = 500
 _LOGGER = logging.getLogger(__name__)
 
 
+def _add_column(conn: Connection, column: Column[Any]) -> None:
+    """Add ``column`` (nullable) to its table, typed as the schema declares it on this server."""
+    preparer = conn.dialect.identifier_preparer
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(
+        text(
+            f"ALTER TABLE {preparer.format_table(column.table)} "
+            f"ADD COLUMN {preparer.format_column(column)} {kind}"
+        )
+    )
+
+
 def _migrate_1_to_2(conn: Connection) -> None:
     """Schema 2 records the anomalies of each session."""
-    conn.execute(text("ALTER TABLE sessions ADD COLUMN anomalies TEXT"))
+    _add_column(conn, sessions_table.c.anomalies)
 
 
 def _migrate_2_to_3(conn: Connection) -> None:
@@ -131,7 +143,7 @@ def _migrate_5_to_6(conn: Connection) -> None:
     session_costs_table.create(conn, checkfirst=True)
     columns = {column["name"] for column in inspect(conn).get_columns("auth_audit")}
     if "detail" not in columns:
-        conn.execute(text("ALTER TABLE auth_audit ADD COLUMN detail TEXT"))
+        _add_column(conn, audit_table.c.detail)
 
 
 def _migrate_6_to_7(conn: Connection) -> None:

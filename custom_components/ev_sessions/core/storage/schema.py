@@ -28,11 +28,16 @@ Schema history:
    status), ``bill_items`` (each line and correction of a bill, per session and member, for
    corrections and revenue), ``bill_counters`` (the last bill number per year) and the index
    ``ix_sessions_unplugged`` (a session is billed in the month it ended).
+
+On MariaDB / MySQL the same types are declared in that server's words (:func:`_on_mysql`):
+times with microseconds, doubles, long texts, and text keys compared byte for byte (as SQLite
+and PostgreSQL compare them), so that ``cp1`` and ``CP1`` stay two chargers.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -44,12 +49,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    String,
     Table,
-    Text,
     UniqueConstraint,
 )
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.dialects import mysql
+from sqlalchemy.types import String as _String, Text as _Text, TypeDecorator, TypeEngine
 
 from custom_components.ev_sessions.core.model import as_utc
 
@@ -57,11 +61,39 @@ from custom_components.ev_sessions.core.model import as_utc
 SCHEMA_VERSION = 7
 
 
+#: SQLAlchemy's names of MariaDB / MySQL.
+_MYSQL = ("mysql", "mariadb")
+
+
+def _on_mysql[T](generic: TypeEngine[T], native: TypeEngine[T]) -> TypeEngine[T]:
+    """``generic`` on SQLite and PostgreSQL, ``native`` on MariaDB / MySQL."""
+    return generic.with_variant(native, *_MYSQL)
+
+
+def chars(length: int) -> TypeEngine[str]:
+    """A text of at most ``length`` characters, compared byte for byte everywhere."""
+    return _on_mysql(_String(length), mysql.VARCHAR(length, collation="utf8mb4_bin"))
+
+
+#: A text of any length (MariaDB's ``TEXT`` holds 64 kB only).
+Text = _on_mysql(_Text(), mysql.LONGTEXT())
+
+#: A double precision float (MariaDB's ``FLOAT`` is single precision).
+Double: TypeEngine[float] = Float().with_variant(mysql.DOUBLE(asdecimal=False), *_MYSQL)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes stored as naive UTC (portable across databases)."""
+    """Aware UTC datetimes stored as naive UTC (portable across databases; microseconds on
+    MariaDB / MySQL too)."""
 
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """``DATETIME(6)`` on MariaDB / MySQL (their ``DATETIME`` drops the microseconds)."""
+        if dialect.name in _MYSQL:
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Store as naive UTC."""
@@ -83,12 +115,12 @@ schema_version = Table(
 sessions_table = Table(
     "sessions",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("charger_id", String(255), nullable=False),
+    Column("id", chars(36), primary_key=True),
+    Column("charger_id", chars(255), nullable=False),
     Column("connector_id", Integer, nullable=False),
-    Column("transaction_id", String(64)),
-    Column("member_id", String(255)),
-    Column("id_tag", String(64)),
+    Column("transaction_id", chars(64)),
+    Column("member_id", chars(255)),
+    Column("id_tag", chars(64)),
     Column("plugged_in_at", UTCDateTime, nullable=False),
     Column("unplugged_at", UTCDateTime),
     Column("charging_started_at", UTCDateTime),
@@ -97,12 +129,12 @@ sessions_table = Table(
     Column("meter_start_wh", BigInteger),
     Column("meter_stop_wh", BigInteger),
     Column("energy_wh", BigInteger, nullable=False),
-    Column("max_power_w", Float),
-    Column("charging_duration_s", Float, nullable=False),
-    Column("speed_class", String(16)),
-    Column("stop_reason", String(64)),
-    Column("cost", String(40)),
-    Column("tariff", String(255)),
+    Column("max_power_w", Double),
+    Column("charging_duration_s", Double, nullable=False),
+    Column("speed_class", chars(16)),
+    Column("stop_reason", chars(64)),
+    Column("cost", chars(40)),
+    Column("tariff", chars(255)),
     Column("profile", Text),  # schema 5: the points not in profile_chunks (the last one)
     Column("tracking", Text),
     Column("is_open", Boolean, nullable=False),
@@ -118,7 +150,7 @@ sessions_table = Table(
 lifetime_table = Table(
     "lifetime_energy",
     metadata,
-    Column("charger_id", String(255), primary_key=True),
+    Column("charger_id", chars(255), primary_key=True),
     Column("total_wh", BigInteger, nullable=False),
     Column("state", Text),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -130,17 +162,17 @@ audit_table = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False),
-    Column("source", String(32), nullable=False),
-    Column("charger_id", String(255)),
+    Column("source", chars(32), nullable=False),
+    Column("charger_id", chars(255)),
     Column("connector_id", Integer),
-    Column("id_tag", String(64)),
-    Column("member_id", String(255)),
-    Column("status", String(16)),
-    Column("reason", String(32)),
+    Column("id_tag", chars(64)),
+    Column("member_id", chars(255)),
+    Column("status", chars(16)),
+    Column("reason", chars(32)),
     Column("guest", Boolean, nullable=False),
-    Column("session_id", String(36)),
-    Column("previous_member_id", String(255)),
-    Column("user_id", String(255)),
+    Column("session_id", chars(36)),
+    Column("previous_member_id", chars(255)),
+    Column("user_id", chars(255)),
     Column("detail", Text),  # added in schema 6 (e.g. a reprice's reason and amounts)
     Index("ix_auth_audit_at", "at"),
     Index("ix_auth_audit_charger_at", "charger_id", "at"),
@@ -151,18 +183,18 @@ audit_table = Table(
 local_list_table = Table(
     "local_auth_lists",
     metadata,
-    Column("charger_id", String(255), primary_key=True),
+    Column("charger_id", chars(255), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("entries", Text, nullable=False),
-    Column("entries_hash", String(16), nullable=False),
+    Column("entries_hash", chars(16), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
 quarantine_table = Table(
     "quarantine",
     metadata,
-    Column("kind", String(16), primary_key=True),
-    Column("key", String(255), primary_key=True),
+    Column("kind", chars(16), primary_key=True),
+    Column("key", chars(255), primary_key=True),
     Column("first_at", UTCDateTime, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False),
@@ -173,11 +205,11 @@ quarantine_table = Table(
 slots_table = Table(
     "energy_slots",
     metadata,
-    Column("session_id", String(36), primary_key=True),
+    Column("session_id", chars(36), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),  # 0, 1, ... per session
     Column("start", UTCDateTime, nullable=False),  # a UTC quarter-hour boundary
     Column("energy_wh", BigInteger, nullable=False),
-    Column("max_power_w", Float),
+    Column("max_power_w", Double),
     Column("closed_at", UTCDateTime),  # NULL: the session's open slot
     Index("ix_energy_slots_start", "start"),
 )
@@ -185,7 +217,7 @@ slots_table = Table(
 profile_chunks_table = Table(
     "profile_chunks",
     metadata,
-    Column("session_id", String(36), primary_key=True),
+    Column("session_id", chars(36), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),  # index of the first point
     Column("points", Text, nullable=False),  # the compact form of ..power_profile
 )
@@ -194,12 +226,12 @@ prices_table = Table(
     "prices",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(255), nullable=False),
+    Column("source", chars(255), nullable=False),
     Column("start", UTCDateTime, nullable=False),
     Column("end", UTCDateTime, nullable=False),
     Column("length_s", Integer, nullable=False),
-    Column("price", String(40), nullable=False),  # a decimal string, per kWh
-    Column("currency", String(8), nullable=False),
+    Column("price", chars(40), nullable=False),  # a decimal string, per kWh
+    Column("currency", chars(8), nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("estimated", Boolean, nullable=False),
     Index("ix_prices_source_start", "source", "start"),
@@ -209,16 +241,16 @@ session_costs_table = Table(
     "session_costs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("session_id", String(36), nullable=False),
+    Column("session_id", chars(36), nullable=False),
     Column("computed_at", UTCDateTime, nullable=False),
-    Column("reason", String(32), nullable=False),  # a CostReason
-    Column("total", String(40), nullable=False),  # a decimal string
-    Column("currency", String(8), nullable=False),
+    Column("reason", chars(32), nullable=False),  # a CostReason
+    Column("total", chars(40), nullable=False),  # a decimal string
+    Column("currency", chars(8), nullable=False),
     Column("estimated", Boolean, nullable=False),
     Column("cost", Text, nullable=False),  # SessionCost.to_dict() as JSON
     Column("tariff", Text),  # Tariff.to_dict() as JSON
     Column("note", Text),
-    Column("user_id", String(255)),
+    Column("user_id", chars(255)),
     Index("ix_session_costs_session", "session_id", "id"),
 )
 
@@ -226,17 +258,17 @@ bills_table = Table(
     "bills",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("number", String(32), nullable=False, unique=True),  # "2027-0001"
+    Column("number", chars(32), nullable=False, unique=True),  # "2027-0001"
     Column("year", Integer, nullable=False),
     Column("seq", Integer, nullable=False),
-    Column("period", String(7), nullable=False),  # "2026-12", the local month billed
-    Column("member_id", String(255), nullable=False),
-    Column("member_name", String(255), nullable=False),
+    Column("period", chars(7), nullable=False),  # "2026-12", the local month billed
+    Column("member_id", chars(255), nullable=False),
+    Column("member_name", chars(255), nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("paid_at", UTCDateTime),  # the only column changed after issue
-    Column("currency", String(8), nullable=False),
+    Column("currency", chars(8), nullable=False),
     Column("energy_wh", BigInteger, nullable=False),
-    Column("total", String(40), nullable=False),  # a decimal string
+    Column("total", chars(40), nullable=False),  # a decimal string
     Column("paying", Boolean, nullable=False),
     Column("data", Text, nullable=False),  # Bill.to_dict() as JSON: the exact lines shown
     UniqueConstraint("period", "member_id", name="uq_bills_period_member"),
@@ -249,18 +281,18 @@ bill_items_table = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("bill_id", Integer, nullable=False),
-    Column("number", String(32), nullable=False),
-    Column("kind", String(8), nullable=False),  # line, credit, debit
-    Column("session_id", String(36), nullable=False),
-    Column("member_id", String(255), nullable=False),
-    Column("charger_id", String(255), nullable=False),
-    Column("period", String(7), nullable=False),  # the bill's period
-    Column("session_period", String(7), nullable=False),  # the month the session ended in
+    Column("number", chars(32), nullable=False),
+    Column("kind", chars(8), nullable=False),  # line, credit, debit
+    Column("session_id", chars(36), nullable=False),
+    Column("member_id", chars(255), nullable=False),
+    Column("charger_id", chars(255), nullable=False),
+    Column("period", chars(7), nullable=False),  # the bill's period
+    Column("session_period", chars(7), nullable=False),  # the month the session ended in
     Column("issued_at", UTCDateTime, nullable=False),
     Column("energy_wh", BigInteger, nullable=False),  # signed
-    Column("amount_excl_vat", String(40), nullable=False),  # signed decimal strings
-    Column("vat", String(40), nullable=False),
-    Column("total", String(40), nullable=False),
+    Column("amount_excl_vat", chars(40), nullable=False),  # signed decimal strings
+    Column("vat", chars(40), nullable=False),
+    Column("total", chars(40), nullable=False),
     Index("ix_bill_items_session", "session_id"),
     Index("ix_bill_items_session_period", "session_period"),
 )
