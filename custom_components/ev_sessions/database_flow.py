@@ -15,12 +15,8 @@ from .core.storage.urls import MASK, backend_of, password_of, redact_url, with_p
 
 _LOGGER = logging.getLogger(__name__)
 
-#: The databases a URL may name. MariaDB / MySQL (``mysql`` / ``mariadb`` to SQLAlchemy) are
-#: refused until the schema uses their column types (fractional seconds, doubles, long texts)
-#: and the tests run on such a server.
-SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
-#: Databases that are understood but not supported yet.
-NOT_YET_SUPPORTED = frozenset({"mysql", "mariadb"})
+#: The databases a URL may name (MariaDB / MySQL are ``mysql`` / ``mariadb`` to SQLAlchemy).
+SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql", "mysql", "mariadb"})
 
 #: The flow's error key for a storage fault.
 _FLOW_ERRORS = {
@@ -53,8 +49,6 @@ async def async_check_database(url: str) -> str | None:
         backend = backend_of(url)
     except ValueError:
         return "db_invalid_url"
-    if backend in NOT_YET_SUPPORTED:
-        return "db_not_supported_yet"
     if backend not in SUPPORTED_BACKENDS:
         return "db_invalid_url"
     store = SessionStore(url)

@@ -104,13 +104,12 @@ def refusing_writes(store: SessionStore) -> Iterator[None]:
 
     SQLite: ``PRAGMA query_only`` on every connection, answered with SQLITE_READONLY exactly
     as for a read-only file (which chmod cannot produce when the tests run as root).
-    PostgreSQL: every transaction read-only, as on a hot standby.
+    PostgreSQL and MariaDB: every transaction read-only, as on a hot standby.
     """
-    statement = (
-        "PRAGMA query_only=ON"
-        if store.engine.dialect.name == "sqlite"
-        else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
-    )
+    statement = {
+        "sqlite": "PRAGMA query_only=ON",
+        "mysql": "SET SESSION TRANSACTION READ ONLY",
+    }.get(store.engine.dialect.name, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
 
     def query_only(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from custom_components.ev_sessions.core import Month, SessionStore
 from custom_components.ev_sessions.core.storage import SCHEMA_VERSION
+from custom_components.ev_sessions.core.storage.schema import sessions_table
 
 from .billing_fixtures import Clock, Household, local
 
@@ -20,7 +21,7 @@ def _as_schema_6(url: str) -> None:
     with engine.begin() as conn:
         for table in BILL_TABLES:
             conn.execute(text(f"DROP TABLE {table}"))
-        conn.execute(text("DROP INDEX ix_sessions_unplugged"))
+        next(i for i in sessions_table.indexes if i.name == "ix_sessions_unplugged").drop(conn)
         conn.execute(text("UPDATE schema_version SET version = 6"))
     engine.dispose()
 

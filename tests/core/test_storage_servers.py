@@ -20,7 +20,7 @@ from custom_components.ev_sessions.core.storage.urls import (
     scrub,
     with_password,
 )
-from tests.databases import BACKENDS, PG_ENV, run_script
+from tests.databases import SERVER_BACKENDS, SERVER_ENV, run_script
 
 
 def _wrapped(orig: Exception) -> DBAPIError:
@@ -42,6 +42,7 @@ def _wrapped(orig: Exception) -> DBAPIError:
         (pymysql.err.OperationalError(2003, "Can't connect"), StorageFault.UNAVAILABLE),
         (pymysql.err.OperationalError(1114, "The table is full"), StorageFault.FULL),
         (pymysql.err.OperationalError(1290, "--read-only option"), StorageFault.READ_ONLY),
+        (pymysql.err.InternalError(1792, "read-only transaction"), StorageFault.READ_ONLY),
         (pymysql.err.DataError(1406, "Data too long"), StorageFault.ROW),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
@@ -106,11 +107,14 @@ async def test_newer_schema_is_its_own_fault(db_url: str) -> None:
     assert failed.value.fault is StorageFault.NEWER_SCHEMA
 
 
-@pytest.mark.parametrize("backend", [p for p in BACKENDS if p.id == "postgresql"])
-async def test_wrong_password_is_an_auth_fault(backend: str) -> None:
+@pytest.mark.parametrize("backend", SERVER_BACKENDS)
+async def test_wrong_password_is_an_auth_fault(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
     """The real server refuses a wrong password: AUTH, and the message names no password."""
-    assert backend == "postgresql"
-    url = make_url(os.environ[PG_ENV]).set(password="wrong-s3cret")
+    if backend == "mariadb":
+        request.getfixturevalue("socket_enabled")  # PyMySQL uses Python's sockets
+    url = make_url(os.environ[SERVER_ENV[backend]]).set(password="wrong-s3cret")
     store = SessionStore(url.render_as_string(hide_password=False))
     with pytest.raises(StorageError) as failed:
         await store.async_open()

@@ -26,7 +26,7 @@ from custom_components.ev_sessions.const import (
     CONF_REJECT_UNKNOWN,
     CONF_SLOW_MAX_KW,
 )
-from tests.databases import BACKENDS, PG_ENV, run_script, schema_of
+from tests.databases import SERVER_BACKENDS, SERVER_ENV, run_script, schema_of
 
 
 async def _hub_form(hass: HomeAssistant, entry: MockConfigEntry) -> FlowResult:
@@ -76,7 +76,7 @@ async def test_database_url_checked_then_used(
     for url, error in (
         ("not a url", "db_invalid_url"),
         ("oracle://ev:pw@127.0.0.1/ev", "db_invalid_url"),
-        ("mysql+pymysql://ev:pw@127.0.0.1/ev", "db_not_supported_yet"),
+        (f"mysql+pymysql://ev:pw@127.0.0.1:{_closed_port()}/ev", "db_cannot_connect"),
         (f"postgresql+psycopg://ev:pw@127.0.0.1:{_closed_port()}/ev", "db_cannot_connect"),
     ):
         form = await _submit(hass, form, url)
@@ -125,13 +125,18 @@ async def test_database_url_checked_then_used(
     assert CONF_DB_URL not in hub.options
 
 
-@pytest.mark.parametrize("backend", [p for p in BACKENDS if p.id == "postgresql"])
+@pytest.mark.parametrize("backend", SERVER_BACKENDS)
 async def test_wrong_password_is_said_and_never_logged(
-    hass: HomeAssistant, hub: MockConfigEntry, backend: str, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    hub: MockConfigEntry,
+    backend: str,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
 ) -> None:
     """The server refuses the password: the form says so; the log names the server only."""
-    assert backend == "postgresql"
-    url = make_url(os.environ[PG_ENV]).set(password="wr0ng-pass")
+    if backend == "mariadb":
+        request.getfixturevalue("socket_enabled")  # PyMySQL uses Python's sockets
+    url = make_url(os.environ[SERVER_ENV[backend]]).set(password="wr0ng-pass")
     form = await _hub_form(hass, hub)
     form = await _submit(hass, form, url.render_as_string(hide_password=False))
     assert form["errors"] == {CONF_DB_URL: "db_auth_failed"}
