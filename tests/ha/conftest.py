@@ -71,23 +71,30 @@ def hub_port(socket_enabled: None) -> int:
     return free_port()
 
 
-@pytest.fixture
-def hub_entry(hass: HomeAssistant, hub_port: int, tmp_path: Any) -> MockConfigEntry:
-    """A hub entry (not yet set up) with its database in the test's temp dir."""
+def add_hub_entry(
+    hass: HomeAssistant, port: int, tmp_path: Any, members: list[dict[str, Any]]
+) -> MockConfigEntry:
+    """A hub entry (not yet set up) with these members and its database in ``tmp_path``."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         unique_id=HUB_UNIQUE_ID,
         title="EV Sessions",
         data={
             CONF_ENTRY_TYPE: ENTRY_TYPE_HUB,
-            CONF_OCPP_PORT: hub_port,
+            CONF_OCPP_PORT: port,
             CONF_OCPP_HOST: "127.0.0.1",
         },
         options={CONF_DB_URL: f"sqlite:///{tmp_path / 'ev_sessions.db'}", CONF_METER_INTERVAL: 10},
-        subentries_data=[member_subentry(m) for m in MEMBERS],
+        subentries_data=[member_subentry(m) for m in members],
     )
     entry.add_to_hass(hass)
     return entry
+
+
+@pytest.fixture
+def hub_entry(hass: HomeAssistant, hub_port: int, tmp_path: Any) -> MockConfigEntry:
+    """A hub entry (not yet set up) with its database in the test's temp dir."""
+    return add_hub_entry(hass, hub_port, tmp_path, MEMBERS)
 
 
 @pytest.fixture

@@ -17,20 +17,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.ev_sessions.billing_glue import EVENT_BILL_ISSUED
-from custom_components.ev_sessions.const import (
-    CONF_DB_URL,
-    CONF_ENTRY_TYPE,
-    CONF_METER_INTERVAL,
-    CONF_OCPP_HOST,
-    CONF_OCPP_PORT,
-    DOMAIN,
-    ENTRY_TYPE_HUB,
-    HUB_UNIQUE_ID,
-)
 from tests.core.billing_fixtures import Clock, Household, local
 from tests.core.helpers import refusing_writes
 
-from .conftest import member_subentry
+from .conftest import add_hub_entry
 
 
 @pytest.fixture
@@ -40,20 +30,7 @@ async def hub_entry(
     """A Stockholm hub on 1 December 2026 at 07:00, after the bills' time (06:00)."""
     await hass.config.async_set_time_zone("Europe/Stockholm")
     freezer.move_to(local(2026, 12, 1, 7))
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=HUB_UNIQUE_ID,
-        title="EV Sessions",
-        data={
-            CONF_ENTRY_TYPE: ENTRY_TYPE_HUB,
-            CONF_OCPP_PORT: hub_port,
-            CONF_OCPP_HOST: "127.0.0.1",
-        },
-        options={CONF_DB_URL: f"sqlite:///{tmp_path / 'ev_sessions.db'}", CONF_METER_INTERVAL: 10},
-        subentries_data=[member_subentry({"id": "anna", "name": "Anna"})],
-    )
-    entry.add_to_hass(hass)
-    return entry
+    return add_hub_entry(hass, hub_port, tmp_path, [{"id": "anna", "name": "Anna"}])
 
 
 async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
